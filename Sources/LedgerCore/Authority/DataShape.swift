@@ -1,0 +1,68 @@
+/// A small, closed subset of JSON Schema that the append path and the verifier enforce natively.
+///
+/// Each event type's shape here mirrors `schemas/events/<type>.schema.json`; a test runs an
+/// independent JSON Schema validator over the same accepted and refused examples to keep the two in step.
+public indirect enum DataShape: Sendable {
+    /// An object with exactly these members: `required` must be present, `optional` may be,
+    /// nothing else is allowed.
+    case object(required: [String: DataShape], optional: [String: DataShape] = [:])
+    /// Any JSON object (a part of the format that a later version defines).
+    case anyObject
+    case string(minLength: Int = 1, maxLength: Int = 4096)
+    /// Exactly `byteCount` bytes as lowercase hex.
+    case lowercaseHex(byteCount: Int)
+    case oneOf([String])
+    case integer(minimum: Int64, maximum: Int64 = 1 << 53)
+    case array(DataShape, minItems: Int = 0, maxItems: Int = 10_000, uniqueItems: Bool = false)
+
+    /// Throws `event.schema` naming the first offending path, such as `data.keys[0].roles[1]`.
+    public func validate(_ value: JSONValue, at path: String = "data") throws(LedgerError) {
+        func fail(_ expectation: String) -> LedgerError {
+            LedgerError(.schema, "\(path): expected \(expectation)")
+        }
+        switch self {
+        case .object(let required, let optional):
+            guard let object = value.objectValue else { throw fail("an object") }
+            for name in required.keys.sorted() where object[name] == nil {
+                throw LedgerError(.schema, "\(path): missing required member \"\(name)\"")
+            }
+            for name in object.keys.sorted() where required[name] == nil && optional[name] == nil {
+                throw LedgerError(.schema, "\(path): unexpected member \"\(name)\"")
+            }
+            for (name, member) in object.sorted(by: { $0.key < $1.key }) {
+                if let shape = required[name] ?? optional[name] {
+                    try shape.validate(member, at: "\(path).\(name)")
+                }
+            }
+        case .anyObject:
+            guard value.objectValue != nil else { throw fail("an object") }
+        case .string(let minLength, let maxLength):
+            guard let string = value.stringValue else { throw fail("a string") }
+            let length = string.unicodeScalars.count
+            guard length >= minLength, length <= maxLength else {
+                throw fail("a string of \(minLength) to \(maxLength) characters")
+            }
+        case .lowercaseHex(let byteCount):
+            guard let string = value.stringValue, Hex.isLowercase(string, byteCount: byteCount) else {
+                throw fail("\(byteCount * 2) lowercase hex characters")
+            }
+        case .oneOf(let allowed):
+            guard let string = value.stringValue, allowed.contains(string) else {
+                throw fail("one of \(allowed.joined(separator: ", "))")
+            }
+        case .integer(let minimum, let maximum):
+            guard let integer = value.integerValue, integer >= minimum, integer <= maximum else {
+                throw fail("an integer from \(minimum) to \(maximum)")
+            }
+        case .array(let element, let minItems, let maxItems, let uniqueItems):
+            guard let items = value.arrayValue else { throw fail("an array") }
+            guard items.count >= minItems, items.count <= maxItems else {
+                throw fail("an array of \(minItems) to \(maxItems) items")
+            }
+            if uniqueItems, Set(items).count != items.count { throw fail("unique items") }
+            for (index, item) in items.enumerated() {
+                try element.validate(item, at: "\(path)[\(index)]")
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// A key as the log knows it: who, what it may sign, and when it was added and revoked.
+public struct KeyRecord: Sendable, Hashable {
+    public let publicKey: PublicKey
+    public let name: String
+    public let roles: Set<Role>
+    /// The seq of the event that added the key (0 for genesis keys).
+    public let addedAt: UInt64
+    /// The seq of the `key.revoked` event, if any. Events after it are refused.
+    public internal(set) var revokedAt: UInt64?
+
+    public var keyID: KeyID { publicKey.keyID }
+    public var isActive: Bool { revokedAt == nil }
+
+    /// The `{"keyid","name","publicKey","roles"}` object that adds this key.
+    public var jsonValue: JSONValue {
+        .object([
+            "keyid": .string(keyID), "name": .string(name),
+            "publicKey": .string(Hex.encode(publicKey.rawRepresentation)),
+            "roles": .array(roles.sorted().map { .string($0.rawValue) }),
+        ])
+    }
+
+    /// Reads a key record that already matched ``EventCatalog``'s shape, checking its keyid.
+    init(validated json: JSONValue, addedAt seq: UInt64) throws(LedgerError) {
+        let publicKey = try PublicKey(rawRepresentation: Hex.decode(json["publicKey"]?.stringValue ?? "") ?? [])
+        guard json["keyid"]?.stringValue == publicKey.keyID else {
+            throw LedgerError(.policy, "keyid \(json["keyid"]?.stringValue ?? "") is not the SHA-256 of its public key")
+        }
+        self.publicKey = publicKey
+        self.name = json["name"]?.stringValue ?? ""
+        self.roles = Set((json["roles"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(Role.init(rawValue:)) })
+        self.addedAt = seq
+        self.revokedAt = nil
+    }
+
+    public init(publicKey: PublicKey, name: String, roles: Set<Role>, addedAt: UInt64 = 0, revokedAt: UInt64? = nil) {
+        self.publicKey = publicKey
+        self.name = name
+        self.roles = roles
+        self.addedAt = addedAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// Every key the log has ever named, in the order they were added. Keys are never removed; a
+/// revoked key stays so that its earlier signatures can still be checked.
+public struct Keyring: Sendable, Hashable {
+    public private(set) var records: [KeyRecord] = []
+    private var indexByID: [KeyID: Int] = [:]
+
+    public init() {}
+
+    public subscript(keyID: KeyID) -> KeyRecord? {
+        indexByID[keyID].map { records[$0] }
+    }
+
+    /// The keys currently active that hold `role`.
+    public func activeKeys(with role: Role) -> [KeyRecord] {
+        records.filter { $0.isActive && $0.roles.contains(role) }
+    }
+
+    mutating func add(_ record: KeyRecord) {
+        indexByID[record.keyID] = records.count
+        records.append(record)
+    }
+
+    mutating func revoke(_ keyID: KeyID, at seq: UInt64) {
+        if let index = indexByID[keyID] { records[index].revokedAt = seq }
+    }
+}

@@ -1,0 +1,144 @@
+/// The state a log's next event is judged against: its head, its keyring and its policy.
+///
+/// It is a pure fold over the log. The append path and the verifier both judge every event with
+/// the same two calls, ``signer(of:event:)`` then ``check(_:)``, and then ``apply(_:)`` it, so a
+/// rule can never hold in one and not in the other.
+public struct LedgerState: Sendable, Hashable {
+    /// The log origin, fixed by the genesis event.
+    public private(set) var logID: String?
+    /// The number of entries so far, which is also the next seq.
+    public private(set) var size: UInt64 = 0
+    /// The leaf hash of the last entry (``Hash256/zero`` before genesis): the next event's `prev`.
+    public private(set) var lastLeafHash: Hash256 = .zero
+    /// The leaf hash of the genesis entry: the log's trust anchor.
+    public private(set) var genesisLeafHash: Hash256?
+    public private(set) var lastTime: Timestamp?
+    public private(set) var keyring = Keyring()
+    public private(set) var policy = Policy()
+
+    public init() {}
+
+    /// The key that must have signed `envelope`: the keyring's record for its one signature's keyid.
+    ///
+    /// The genesis event is signed by a key that it introduces, so at seq 0 the decoded `event`
+    /// supplies the candidate keys. Throws `event.malformed` for an envelope without exactly one
+    /// signature and `authority.unknownKey` for a keyid the log never added.
+    public func signer(of envelope: Envelope, event: Event?) throws(LedgerError) -> KeyRecord {
+        guard envelope.signatures.count == 1, let keyID = envelope.signatures.first?.keyID else {
+            throw LedgerError(.malformed, "an entry carries exactly one signature, found \(envelope.signatures.count)")
+        }
+        if size == 0, let event, event.type == "ledger.created" {
+            let keys = try Self.genesisKeys(of: event)
+            if let record = keys.first(where: { $0.keyID == keyID }) { return record }
+        }
+        guard let record = keyring[keyID] else {
+            throw LedgerError(.unknownKey, "keyid \(keyID.prefix(16))… is not in the log's keyring")
+        }
+        return record
+    }
+
+    /// Checks every rule except the signature itself: sequence, chain, origin, time, type, schema,
+    /// the signer's status and role, and the type's own governance rules.
+    public func check(_ signed: SignedEvent, signer: KeyRecord) throws(LedgerError) {
+        let event = signed.event
+        guard event.seq == size else {
+            throw LedgerError(.sequence, "expected seq \(size), found seq \(event.seq)")
+        }
+        if let logID, event.log != logID {
+            throw LedgerError(.foreignLog, "the event belongs to log \"\(event.log)\", not \"\(logID)\"")
+        }
+        guard event.prev == lastLeafHash else {
+            throw LedgerError(.brokenChain, "prev does not equal the leaf hash of seq \(Int64(size) - 1)")
+        }
+        if let lastTime, event.time < lastTime {
+            throw LedgerError(.timeBackwards, "time \(event.time) is before the previous event's \(lastTime)")
+        }
+        guard signed.envelope.signatures.first?.keyID == event.actor, signer.keyID == event.actor else {
+            throw LedgerError(.malformed, "the signature's keyid is not the event's actor")
+        }
+        let kind = try EventCatalog.kind(of: event.type)
+        try kind.shape.validate(event.data)
+        if let revokedAt = signer.revokedAt, revokedAt < event.seq {
+            throw LedgerError(.revokedKey, "key \(signer.name) was revoked at seq \(revokedAt)")
+        }
+        if let role = kind.requiredRole, !signer.roles.contains(role) {
+            throw LedgerError(
+                .roleNotAllowed,
+                "key \(signer.name) lacks the \(role.rawValue) role that \(event.type) requires"
+            )
+        }
+        try checkRules(of: event)
+    }
+
+    /// Folds an event that passed ``check(_:signer:)`` and whose signature verified.
+    public mutating func apply(_ signed: SignedEvent) {
+        let event = signed.event
+        switch event.type {
+        case "ledger.created":
+            logID = event.log
+            genesisLeafHash = signed.leafHash
+            // check() already parsed these keys successfully.
+            for record in (try? Self.genesisKeys(of: event)) ?? [] { keyring.add(record) }
+            policy = Policy(validated: event.data["policy"] ?? .null)
+        case "key.added":
+            if let record = try? KeyRecord(validated: event.data, addedAt: event.seq) { keyring.add(record) }
+        case "key.revoked":
+            keyring.revoke(event.data["keyid"]?.stringValue ?? "", at: event.seq)
+        case "policy.set":
+            policy = Policy(validated: event.data["policy"] ?? .null)
+        default:
+            break
+        }
+        size = event.seq + 1
+        lastLeafHash = signed.leafHash
+        lastTime = event.time
+    }
+
+    private func checkRules(of event: Event) throws(LedgerError) {
+        switch event.type {
+        case "ledger.created":
+            guard event.seq == 0 else { throw LedgerError(.policy, "ledger.created may only be the event at seq 0") }
+        case _ where event.seq == 0:
+            throw LedgerError(.policy, "the event at seq 0 must be ledger.created, found \(event.type)")
+        case "key.added":
+            let record = try KeyRecord(validated: event.data, addedAt: event.seq)
+            if keyring[record.keyID] != nil {
+                throw LedgerError(.policy, "key \(record.keyID.prefix(16))… is already in the keyring")
+            }
+        case "key.revoked":
+            let keyID = event.data["keyid"]?.stringValue ?? ""
+            guard let record = keyring[keyID] else {
+                throw LedgerError(.policy, "cannot revoke keyid \(keyID.prefix(16))…: it is not in the keyring")
+            }
+            guard record.isActive else { throw LedgerError(.policy, "key \(record.name) is already revoked") }
+            if record.roles.contains(.admin), keyring.activeKeys(with: .admin).count == 1 {
+                throw LedgerError(.policy, "cannot revoke the last active admin key; add another admin first")
+            }
+        case "note.added":
+            for reference in event.data["refs"]?.arrayValue ?? [] {
+                if let seq = reference.integerValue, seq >= Int64(event.seq) {
+                    throw LedgerError(.policy, "note refers to seq \(seq), which is not before seq \(event.seq)")
+                }
+            }
+        default:
+            break
+        }
+    }
+
+    /// The keys a genesis event introduces; at least one must be an admin and sign it.
+    static func genesisKeys(of event: Event) throws(LedgerError) -> [KeyRecord] {
+        try EventCatalog.kind(of: event.type).shape.validate(event.data)
+        var records: [KeyRecord] = []
+        for value in event.data["keys"]?.arrayValue ?? [] {
+            let record = try KeyRecord(validated: value, addedAt: 0)
+            if records.contains(where: { $0.keyID == record.keyID }) {
+                throw LedgerError(.policy, "genesis names key \(record.keyID.prefix(16))… twice")
+            }
+            records.append(record)
+        }
+        guard records.contains(where: { $0.roles.contains(.admin) }) else {
+            throw LedgerError(.policy, "genesis names no admin key")
+        }
+        return records
+    }
+}

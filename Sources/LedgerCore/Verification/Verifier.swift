@@ -1,0 +1,290 @@
+import Dispatch
+
+/// An event that the ``Verifier`` checked against everything before it in its log.
+///
+/// Only the verifier can create one, so code that takes a `VerifiedEvent` (the projections) cannot
+/// be handed an unchecked event by mistake.
+public struct VerifiedEvent: Sendable, Hashable {
+    public let signed: SignedEvent
+    public var event: Event { signed.event }
+
+    fileprivate init(_ signed: SignedEvent) { self.signed = signed }
+}
+
+/// Why a log failed verification: the first bad seq and a stable code with a human reason.
+public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The first entry that is wrong, or nil when no single entry can be blamed.
+    public let seq: UInt64?
+    public let code: LedgerError.Code
+    public let reason: String
+
+    public init(seq: UInt64?, code: LedgerError.Code, reason: String) {
+        self.seq = seq
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String {
+        seq.map { "seq \($0): \(reason)" } ?? reason
+    }
+}
+
+/// The result of replaying a log.
+public struct VerificationReport: Sendable {
+    /// Entries read.
+    public let entries: Int
+    /// The RFC 9162 root over all entries read.
+    public let root: Hash256
+    /// The genesis leaf hash (the trust anchor), if seq 0 decoded.
+    public let genesis: Hash256?
+    /// Verified entries per event type (entries before the first failure).
+    public let countsByType: [String: Int]
+    /// Checkpoints whose signature and root both held.
+    public let checkpointsVerified: Int
+    /// The first failure, or nil if everything verified.
+    public let failure: VerificationFailure?
+    /// The state after the last verified entry.
+    public let state: LedgerState
+    /// Every event, when asked for with `keepEvents` and verification succeeded.
+    public let events: [VerifiedEvent]
+
+    public var isVerified: Bool { failure == nil }
+}
+
+/// Replays a log from its leaf bytes and checks every rule of DESIGN.md, "Trust and authority".
+///
+/// Per entry it checks, in this order: the envelope is canonical JSON; its keyid is in the keyring;
+/// the Ed25519 signature over the PAE verifies; the payload decodes; then seq, origin, prev, time,
+/// type, schema, key status, role and the type's own rules (``LedgerState/check(_:signer:)``).
+/// The first failing entry is reported. Parsing and signature checks run on `concurrency` threads;
+/// the fold itself is sequential.
+public struct Verifier: Sendable {
+    /// The genesis leaf hash the log must start with, if the caller trusts one.
+    public var trustedGenesis: Hash256?
+    /// Signed checkpoints (C2SP notes) the log must be consistent with.
+    public var checkpoints: [String]
+    public var concurrency: Int
+    public var keepEvents: Bool
+
+    public init(
+        trustedGenesis: Hash256? = nil,
+        checkpoints: [String] = [],
+        concurrency: Int = 1,
+        keepEvents: Bool = false
+    ) {
+        self.trustedGenesis = trustedGenesis
+        self.checkpoints = checkpoints
+        self.concurrency = max(1, concurrency)
+        self.keepEvents = keepEvents
+    }
+
+    private struct Decoded: Sendable {
+        var envelope: Envelope?
+        var signed: SignedEvent?
+        var leafHash: Hash256
+        var envelopeError: LedgerError?
+        var payloadError: LedgerError?
+    }
+
+    public func verify(leaves: [[UInt8]]) -> VerificationReport {
+        let decoded = parallelMap(leaves.count) { index in Self.decode(leaves[index]) }
+        let leafHashes = decoded.map(\.leafHash)
+
+        // The sequential fold. It stops at the first failure that is not a bad signature; the
+        // signatures of everything up to there are checked afterwards, in parallel.
+        var state = LedgerState()
+        var counts: [String: Int] = [:]
+        var signers: [PublicKey] = []
+        signers.reserveCapacity(leaves.count)
+        var foldFailure: (seq: Int, error: LedgerError, beforeSignature: Bool)?
+        for (index, entry) in decoded.enumerated() {
+            // The genesis event carries its own keys, so a changed genesis can only be caught by its hash.
+            if index == 0, let trustedGenesis, entry.leafHash != trustedGenesis {
+                let error = LedgerError(
+                    .trustAnchor,
+                    "the genesis leaf hash \(entry.leafHash.hex) is not the trusted \(trustedGenesis.hex)"
+                )
+                foldFailure = (index, error, true)
+                break
+            }
+            guard let envelope = entry.envelope else {
+                foldFailure = (index, entry.envelopeError ?? LedgerError(.malformed, "unreadable entry"), true)
+                break
+            }
+            let signer: KeyRecord
+            do {
+                signer = try state.signer(of: envelope, event: entry.signed?.event)
+            } catch {
+                foldFailure = (index, error, true)
+                break
+            }
+            signers.append(signer.publicKey)
+            do throws(LedgerError) {
+                guard let signed = entry.signed else {
+                    throw entry.payloadError ?? LedgerError(.malformed, "unreadable payload")
+                }
+                try state.check(signed, signer: signer)
+                state.apply(signed)
+                counts[signed.event.type, default: 0] += 1
+            } catch {
+                foldFailure = (index, error, false)
+                break
+            }
+        }
+
+        let keys = signers
+        let signatureValid = parallelMap(keys.count) { index in
+            decoded[index].envelope.map { $0.isSigned(by: keys[index]) } ?? false
+        }
+        var failure: VerificationFailure?
+        if let firstBadSignature = signatureValid.firstIndex(of: false),
+            firstBadSignature < foldFailure?.seq ?? Int.max
+                || (firstBadSignature == foldFailure?.seq && foldFailure?.beforeSignature == false)
+        {
+            failure = VerificationFailure(
+                seq: UInt64(firstBadSignature),
+                code: .badSignature,
+                reason: "the signature does not verify under its key"
+            )
+            counts = [:]
+        } else if let foldFailure {
+            failure = VerificationFailure(
+                seq: UInt64(foldFailure.seq),
+                code: foldFailure.error.code,
+                reason: foldFailure.error.reason
+            )
+        }
+        if failure == nil, leaves.isEmpty {
+            failure = VerificationFailure(
+                seq: nil,
+                code: .malformed,
+                reason: "the log is empty: it has no genesis event"
+            )
+        }
+
+        var checkpointsVerified = 0
+        if failure == nil {
+            switch verifyCheckpoints(leafHashes: leafHashes, state: state) {
+            case .success(let count): checkpointsVerified = count
+            case .failure(let checkpointFailure): failure = checkpointFailure
+            }
+        }
+        let events: [VerifiedEvent] =
+            keepEvents && failure == nil ? decoded.compactMap { $0.signed.map(VerifiedEvent.init) } : []
+        return VerificationReport(
+            entries: leaves.count,
+            root: MerkleTree.root(of: leafHashes),
+            genesis: decoded.first?.signed?.leafHash,
+            countsByType: failure == nil ? counts : [:],
+            checkpointsVerified: checkpointsVerified,
+            failure: failure,
+            state: state,
+            events: events
+        )
+    }
+
+    private static func decode(_ leaf: [UInt8]) -> Decoded {
+        let leafHash = MerkleTree.leafHash(leaf)
+        let envelope: Envelope
+        do throws(LedgerError) {
+            envelope = try Envelope(jsonBytes: leaf)
+            guard envelope.canonicalBytes() == leaf else {
+                throw LedgerError(.malformed, "the entry is not the canonical JSON of its envelope")
+            }
+            guard envelope.payloadType == Envelope.eventPayloadType else {
+                throw LedgerError(.malformed, "the payloadType is not \(Envelope.eventPayloadType)")
+            }
+        } catch {
+            return Decoded(leafHash: leafHash, envelopeError: error)
+        }
+        do {
+            return Decoded(envelope: envelope, signed: try SignedEvent(envelope: envelope), leafHash: leafHash)
+        } catch {
+            return Decoded(envelope: envelope, leafHash: leafHash, payloadError: error)
+        }
+    }
+
+    /// Checks each checkpoint's signature with the log's `log`-role keys (key name = origin) and
+    /// its root against the entries. Truncation names the first missing seq; a rewrite names the
+    /// first seq after the largest checkpoint that still matches.
+    private func verifyCheckpoints(leafHashes: [Hash256], state: LedgerState) -> Result<Int, VerificationFailure> {
+        guard !checkpoints.isEmpty else { return .success(0) }
+        let origin = state.logID ?? ""
+        let verifiers = state.keyring.records.filter { $0.roles.contains(.log) }.compactMap {
+            try? NoteVerifier(name: origin, publicKey: $0.publicKey.rawRepresentation)
+        }
+        var parsed: [Checkpoint] = []
+        for text in checkpoints {
+            do {
+                let note = try SignedNote.parse(text)
+                _ = try note.verify(with: verifiers)
+                let checkpoint = try Checkpoint(text: note.text)
+                guard checkpoint.origin == origin else {
+                    return .failure(
+                        VerificationFailure(
+                            seq: nil,
+                            code: .checkpoint,
+                            reason: "a checkpoint is for log \"\(checkpoint.origin)\", not \"\(origin)\""
+                        )
+                    )
+                }
+                parsed.append(checkpoint)
+            } catch {
+                return .failure(
+                    VerificationFailure(seq: nil, code: .checkpoint, reason: "a checkpoint does not verify: \(error)")
+                )
+            }
+        }
+        parsed.sort { $0.size < $1.size }
+        var frontier = MerkleFrontier()
+        var lastMatchingSize: UInt64 = 0
+        for checkpoint in parsed {
+            guard checkpoint.size <= UInt64(leafHashes.count) else {
+                return .failure(
+                    VerificationFailure(
+                        seq: UInt64(leafHashes.count),
+                        code: .checkpoint,
+                        reason:
+                            "the log has \(leafHashes.count) entries but a checkpoint signed \(checkpoint.size): it was truncated"
+                    )
+                )
+            }
+            while frontier.size < Int(checkpoint.size) { frontier.append(leafHashes[frontier.size]) }
+            guard frontier.root == checkpoint.root else {
+                return .failure(
+                    VerificationFailure(
+                        seq: lastMatchingSize,
+                        code: .checkpoint,
+                        reason:
+                            "entries \(lastMatchingSize)..<\(checkpoint.size) differ from the signed checkpoint of size \(checkpoint.size): history was rewritten"
+                    )
+                )
+            }
+            lastMatchingSize = checkpoint.size
+        }
+        return .success(parsed.count)
+    }
+
+    /// Maps `body` over `0..<count` on up to `concurrency` threads, in contiguous chunks.
+    private func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+        guard concurrency > 1, count > 256 else { return (0..<count).map(body) }
+        var results = [T?](repeating: nil, count: count)
+        let chunks = min(count, concurrency * 8)
+        results.withUnsafeMutableBufferPointer { buffer in
+            // Each chunk writes a disjoint range of the buffer, and concurrentPerform returns only
+            // after every chunk finished, so sharing the base pointer is race-free.
+            guard let base = buffer.baseAddress.map(UnsafeSendablePointer.init) else { return }
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let start = count * chunk / chunks
+                let end = count * (chunk + 1) / chunks
+                for index in start..<end { (base.pointer + index).pointee = body(index) }
+            }
+        }
+        return results.compactMap { $0 }
+    }
+}
+
+/// A pointer handed to worker threads that write disjoint elements (see ``Verifier``'s `parallelMap`).
+private struct UnsafeSendablePointer<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+}
