@@ -1,0 +1,215 @@
+import Foundation
+import GRDB
+public import LedgerCore
+public import LedgerStore
+
+/// The embedded default ``EventStore``: one SQLite file in WAL mode, via GRDB.
+///
+/// Durability: every append is one `BEGIN IMMEDIATE` transaction with `synchronous=FULL`, so when
+/// ``append(_:expecting:)`` returns the batch survives a power cut, and a process killed mid-append
+/// leaves either all of the batch or none of it. Several processes may open the same file: the
+/// write lock serializes them, and the expected-size check turns a race into `store.conflict`.
+public final class SQLiteEventStore: EventStore {
+    private let pool: DatabasePool
+    public let path: String
+
+    /// Opens the log at `path`.
+    ///
+    /// - Parameter create: create the file and its schema if missing. Without it, a missing file
+    ///   is an error, so that a typo never leaves an empty log behind.
+    /// - Throws: `store.failure` for a missing or unreadable file, a file that is not a ModelLedger
+    ///   log, or a schema version newer than this build knows.
+    public init(path: String, create: Bool = false) throws(LedgerError) {
+        self.path = path
+        if !create, !FileManager.default.fileExists(atPath: path) {
+            throw LedgerError(.storage, "no log database at \(path)")
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(60)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.writeWithoutTransaction { db in
+                try Self.checkSchema(db, create: create)
+            }
+            try Self.migrator.migrate(pool)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.storage, "cannot open the log at \(path): \(Self.describe(error))")
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in SQLiteMigrations.all {
+            migrator.registerMigration(migration.identifier) { db in try db.execute(sql: migration.sql) }
+        }
+        return migrator
+    }
+
+    /// Refuses a database that is not a ModelLedger log, or one written by a newer version.
+    private static func checkSchema(_ db: Database, create: Bool) throws {
+        let hasSchema = try db.tableExists("ledger_schema")
+        if hasSchema {
+            let version = try Int.fetchOne(db, sql: "SELECT version FROM ledger_schema WHERE id = 1") ?? 0
+            guard version <= SQLiteMigrations.currentVersion else {
+                throw LedgerError(
+                    .storage,
+                    "the log's schema version \(version) is newer than this ledger supports (\(SQLiteMigrations.currentVersion)); upgrade ledger"
+                )
+            }
+        } else if try !db.tableExists("entries"),
+            try String.fetchOne(db, sql: "SELECT name FROM sqlite_master LIMIT 1") == nil
+        {
+            guard create else { throw LedgerError(.storage, "the database holds no ModelLedger log") }
+        } else {
+            throw LedgerError(.storage, "the database is not a ModelLedger log")
+        }
+    }
+
+    public func size() async throws(LedgerError) -> UInt64 {
+        try await read { db in
+            UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries") ?? 0)
+        }
+    }
+
+    public func append(_ entries: [LogEntry], expecting expectedSize: UInt64) async throws(LedgerError) {
+        try checkContiguous(entries, from: expectedSize)
+        guard !entries.isEmpty else { return }
+        try await write { db in
+            try db.inTransaction(.immediate) {
+                let size = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries") ?? 0
+                guard UInt64(size) == expectedSize else {
+                    throw LedgerError(.conflict, "expected the log to have \(expectedSize) entries, it has \(size)")
+                }
+                let insert = try db.cachedStatement(
+                    sql: "INSERT INTO entries (seq, leaf_hash, envelope, type, time, actor) VALUES (?, ?, ?, ?, ?, ?)"
+                )
+                for entry in entries {
+                    try insert.execute(arguments: [
+                        Int64(entry.seq), Data(entry.leafHash.bytes), Data(entry.leaf), entry.type,
+                        entry.time.rfc3339, entry.actor,
+                    ])
+                }
+                return .commit
+            }
+        }
+    }
+
+    public func entries(in range: Range<UInt64>) async throws(LedgerError) -> [LogEntry] {
+        try await read { db in
+            try Self.fetchEntries(
+                db,
+                sql:
+                    "SELECT seq, leaf_hash, envelope, type, time, actor FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+                arguments: [Int64(clamping: range.lowerBound), Int64(clamping: range.upperBound)]
+            )
+        }
+    }
+
+    public func entries(ofTypes types: Set<String>) async throws(LedgerError) -> [LogEntry] {
+        let sortedTypes = types.sorted()
+        let placeholders = sortedTypes.map { _ in "?" }.joined(separator: ", ")
+        return try await read { db in
+            try Self.fetchEntries(
+                db,
+                sql:
+                    "SELECT seq, leaf_hash, envelope, type, time, actor FROM entries WHERE type IN (\(placeholders)) ORDER BY seq",
+                arguments: StatementArguments(sortedTypes)
+            )
+        }
+    }
+
+    public func leafHashes(upTo size: UInt64) async throws(LedgerError) -> [Hash256] {
+        try await read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: "SELECT leaf_hash FROM entries WHERE seq < ? ORDER BY seq",
+                arguments: [Int64(clamping: size)]
+            )
+            var hashes: [Hash256] = []
+            while let row = try rows.next() {
+                guard let data = row[0] as Data?, let hash = Hash256(bytes: data) else {
+                    throw LedgerError(.storage, "a stored leaf hash is not 32 bytes")
+                }
+                hashes.append(hash)
+            }
+            return hashes
+        }
+    }
+
+    public func keepCheckpoint(_ note: String, size: UInt64) async throws(LedgerError) {
+        try await write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO checkpoints (tree_size, note) VALUES (?, ?)",
+                arguments: [Int64(clamping: size), note]
+            )
+        }
+    }
+
+    public func checkpoints() async throws(LedgerError) -> [(size: UInt64, note: String)] {
+        let rows = try await read { db in
+            try Row.fetchAll(db, sql: "SELECT tree_size, note FROM checkpoints ORDER BY tree_size")
+                .map { (UInt64(clamping: $0[0] as Int64), $0[1] as String) }
+        }
+        return rows.map { (size: $0.0, note: $0.1) }
+    }
+
+    // MARK: - Plumbing
+
+    private static func fetchEntries(_ db: Database, sql: String, arguments: StatementArguments) throws -> [LogEntry] {
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        var entries: [LogEntry] = []
+        while let row = try rows.next() {
+            let seq = row[0] as Int64
+            guard let hashData = row[1] as Data?, let leafHash = Hash256(bytes: hashData),
+                let leaf = row[2] as Data?, let time = Timestamp(rfc3339: row[4] as String)
+            else {
+                throw LedgerError(.storage, "entry \(seq) has a malformed row")
+            }
+            entries.append(
+                LogEntry(
+                    seq: UInt64(clamping: seq),
+                    leaf: Array(leaf),
+                    leafHash: leafHash,
+                    type: row[3],
+                    time: time,
+                    actor: row[5]
+                )
+            )
+        }
+        return entries
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(LedgerError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(LedgerError) -> T {
+        do {
+            return try await pool.writeWithoutTransaction(body)
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    private static func map(_ error: any Error) -> LedgerError {
+        if let error = error as? LedgerError { return error }
+        return LedgerError(.storage, "the log database refused: \(describe(error))")
+    }
+
+    /// The SQLite message only: never the SQL arguments, which hold envelopes.
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError {
+            return error.message ?? "SQLite error \(error.resultCode.rawValue)"
+        }
+        return "\(type(of: error))"
+    }
+}

@@ -1,0 +1,73 @@
+public import LedgerCore
+public import LedgerStore
+import Synchronization
+
+/// A clock that starts at a fixed instant and advances by `step` on every read.
+public final class SteppingClock: LedgerClock {
+    private let current: Mutex<Int64>
+    private let step: Int64
+
+    public init(start: Timestamp = Timestamp(millisecondsSinceEpoch: 1_772_528_400_000), stepMilliseconds: Int64 = 1000)
+    {
+        current = Mutex(start.millisecondsSinceEpoch)
+        step = stepMilliseconds
+    }
+
+    public func now() -> Timestamp {
+        current.withLock { value in
+            defer { value += step }
+            return Timestamp(millisecondsSinceEpoch: value)
+        }
+    }
+}
+
+/// Deterministic keys for tests, derived from a name: the same name always gives the same key.
+public enum TestKeys {
+    public static func key(_ name: String) -> SigningKey {
+        let seed = Hash256.sha256(Array("modelledger-test-key:\(name)".utf8)).bytes
+        // A SHA-256 output is always a valid Ed25519 seed.
+        guard let key = try? SigningKey(seed: seed) else { preconditionFailure("32-byte seed refused") }
+        return key
+    }
+
+    public static let admin = key("admin")
+    public static let log = key("log")
+    public static let pipeline = key("pipeline")
+    public static let approver = key("approver")
+    public static let outsider = key("outsider")
+}
+
+/// A small log built through the real append path, for tests that need one.
+public enum TestLogs {
+    public static let logID = "test.modelledger/log"
+
+    /// A ledger over `store` with genesis (admin + log keys), then a pipeline key and `notes` notes.
+    public static func make(
+        store: any EventStore = InMemoryEventStore(),
+        logID: String = logID,
+        notes: Int = 3
+    ) async throws -> Ledger {
+        let ledger = try await Ledger.create(
+            store: store,
+            clock: SteppingClock(),
+            logID: logID,
+            keys: [
+                KeyRecord(publicKey: TestKeys.admin.publicKey, name: "admin", roles: [.admin]),
+                KeyRecord(publicKey: TestKeys.log.publicKey, name: "log", roles: [.log]),
+            ],
+            signedBy: TestKeys.admin
+        )
+        let pipeline = KeyRecord(publicKey: TestKeys.pipeline.publicKey, name: "pipeline", roles: [.pipeline])
+        try await ledger.append([EventDraft(type: "key.added", data: pipeline.jsonValue)], signedBy: TestKeys.admin)
+        for index in 0..<notes {
+            try await ledger.append([note("note \(index)")], signedBy: TestKeys.pipeline)
+        }
+        return ledger
+    }
+
+    public static func note(_ text: String, refs: [Int] = []) -> EventDraft {
+        var data: [String: JSONValue] = ["text": .string(text)]
+        if !refs.isEmpty { data["refs"] = .array(refs.map { .number(Double($0)) }) }
+        return EventDraft(type: "note.added", data: .object(data))
+    }
+}
