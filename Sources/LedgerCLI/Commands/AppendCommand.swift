@@ -1,0 +1,156 @@
+import ArgumentParser
+import LedgerCore
+import LedgerStore
+
+struct AppendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "append",
+        abstract: "Sign and append an event, append an envelope signed elsewhere, or append a batch.",
+        discussion: """
+            The event is checked against the log's rules (type, schema, key status and role, the type's own governance rules) before anything is written; a refused event changes nothing.
+
+            --batch FILE reads JSON Lines of {"type", "data", "subject"?}. Each line is appended and made durable on its own (a crash keeps the lines already appended), or with --atomic all of them in one transaction or none.
+
+            Examples:
+              ledger append --type note.added --data '{"text":"retrained after incident 42"}' --key keys/admin.key
+              ledger append --type note.added --data @note.json --subject model=sha256:9f86…08 --key me.key
+              ledger append --envelope approval.dsse.json
+              ledger append --batch notes.jsonl --atomic --key me.key
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Option(help: ArgumentHelp("The event type, such as note.added.", valueName: "TYPE"))
+    var type: String?
+
+    @Option(help: ArgumentHelp("The event data: JSON text, or @FILE (@- for standard input).", valueName: "JSON|@FILE"))
+    var data: String?
+
+    @Option(help: ArgumentHelp("An artifact the event is about (repeatable).", valueName: "NAME=sha256:HEX"))
+    var subject: [String] = []
+
+    @Option(help: ArgumentHelp("The private key file that signs the event.", valueName: "FILE"))
+    var key: String?
+
+    @Option(help: ArgumentHelp("Append a DSSE envelope that was signed elsewhere.", valueName: "FILE"))
+    var envelope: String?
+
+    @Option(help: ArgumentHelp("Append every event of a JSON Lines file.", valueName: "FILE"))
+    var batch: String?
+
+    @Flag(help: "With --batch: append all lines in one transaction, or none.")
+    var atomic = false
+
+    @Flag(help: "Print the appended entries as JSON.")
+    var json = false
+
+    func validate() throws {
+        let modes = [type != nil || data != nil, envelope != nil, batch != nil].filter { $0 }.count
+        guard modes == 1 else {
+            throw ValidationError("give either --type and --data, or --envelope FILE, or --batch FILE")
+        }
+        if envelope == nil {
+            guard key != nil else { throw ValidationError("--key FILE is required to sign") }
+        } else if key != nil || !subject.isEmpty {
+            throw ValidationError("--envelope is already signed: --key and --subject do not apply")
+        }
+        if batch == nil, envelope == nil {
+            guard type != nil, data != nil else { throw ValidationError("--type and --data go together") }
+        }
+        if atomic, batch == nil { throw ValidationError("--atomic applies to --batch only") }
+        if batch != nil, !subject.isEmpty { throw ValidationError("with --batch, give subjects in each line") }
+        for item in subject { _ = try Self.parseSubject(item) }
+    }
+
+    func run() async throws {
+        let ledger = try await workspace.locate().openLedger()
+        if let envelope {
+            let parsed = try Envelope(jsonBytes: try Files.read(envelope, what: "envelope"))
+            try printAppended([try await ledger.append(envelope: parsed)], json: json)
+            return
+        }
+        guard let key else { return }
+        let signer = try KeyFiles.loadPrivateKey(key)
+        if let batch {
+            let drafts = try Self.readBatch(batch)
+            if atomic {
+                try printAppended(try await ledger.append(drafts, signedBy: signer), json: json)
+            } else {
+                var appended: [SignedEvent] = []
+                for (index, draft) in drafts.enumerated() {
+                    do {
+                        appended += try await ledger.append([draft], signedBy: signer)
+                    } catch {
+                        throw LedgerError(
+                            error.code,
+                            "\(batch) event \(index + 1): \(error.reason) (the \(index) events before it were appended)"
+                        )
+                    }
+                }
+                try printAppended(appended, json: json)
+            }
+            return
+        }
+        guard let type, let data else { return }
+        let draft = EventDraft(type: type, subject: try subject.map(Self.parseSubject), data: try Self.parseData(data))
+        try printAppended(try await ledger.append([draft], signedBy: signer), json: json)
+    }
+
+    static func parseData(_ argument: String) throws(LedgerError) -> JSONValue {
+        let bytes: [UInt8]
+        if argument.hasPrefix("@") {
+            bytes = try Files.read(String(argument.dropFirst()), what: "data file")
+        } else {
+            bytes = Array(argument.utf8)
+        }
+        do {
+            return try CanonicalJSON.parse(bytes)
+        } catch {
+            throw LedgerError(.malformed, "--data is not valid JSON: \(error)")
+        }
+    }
+
+    static func parseSubject(_ argument: String) throws(ValidationError) -> Subject {
+        let parts = argument.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("sha256:"),
+            let hash = Hash256(hex: String(parts[1].dropFirst("sha256:".count)))
+        else {
+            throw ValidationError("--subject must look like NAME=sha256:<64 hex>, got \"\(argument.prefix(80))\"")
+        }
+        return Subject(name: String(parts[0]), sha256: hash)
+    }
+
+    static func readBatch(_ path: String) throws(LedgerError) -> [EventDraft] {
+        let text = try Files.readText(path, what: "batch file")
+        var drafts: [EventDraft] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where !line.allSatisfy(\.isWhitespace) {
+            let lineNumber = index + 1
+            let json: JSONValue
+            do {
+                json = try CanonicalJSON.parse(Array(line.utf8))
+            } catch {
+                throw LedgerError(.malformed, "\(path):\(lineNumber): not valid JSON: \(error)")
+            }
+            guard let type = json["type"]?.stringValue, let data = json["data"] else {
+                throw LedgerError(.malformed, "\(path):\(lineNumber): each line needs \"type\" and \"data\"")
+            }
+            var subjects: [Subject] = []
+            for item in json["subject"]?.arrayValue ?? [] {
+                guard let name = item["name"]?.stringValue, let hex = item["digest"]?["sha256"]?.stringValue,
+                    let hash = Hash256(hex: hex)
+                else {
+                    throw LedgerError(
+                        .malformed,
+                        "\(path):\(lineNumber): a subject is {\"name\", \"digest\": {\"sha256\"}}"
+                    )
+                }
+                subjects.append(Subject(name: name, sha256: hash))
+            }
+            drafts.append(EventDraft(type: type, subject: subjects, data: data))
+        }
+        guard !drafts.isEmpty else { throw LedgerError(.invalidArgument, "\(path) holds no events") }
+        return drafts
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import LedgerCore
+import LedgerStore
+
+struct CheckpointCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Sign a C2SP checkpoint of the log's current size with the log key, and keep it.",
+        discussion: """
+            The checkpoint is a signed note: the log id, the tree size and the base64 RFC 9162 root, signed by the log key under the log id as key name. Hand copies to auditors or witnesses: a later log that was truncated or rewritten fails `ledger verify --checkpoint`.
+
+            Examples:
+              ledger checkpoint --out cp.txt
+              ledger checkpoint verify cp.txt
+            """,
+        subcommands: [CheckpointSignCommand.self, CheckpointVerifyCommand.self],
+        defaultSubcommand: CheckpointSignCommand.self
+    )
+}
+
+struct CheckpointSignCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign",
+        abstract: "Sign a checkpoint of the current size (the default subcommand).",
+        discussion: """
+            Example:
+              ledger checkpoint --out cp.txt
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Option(help: ArgumentHelp("Also write the checkpoint to this file.", valueName: "FILE"))
+    var out: String?
+
+    @Option(help: ArgumentHelp("The log key file (default: the workspace's keys/log.key).", valueName: "FILE"))
+    var key: String?
+
+    func run() async throws {
+        let workspace = try workspace.locate()
+        let ledger = try await workspace.openLedger()
+        let signer = try KeyFiles.loadPrivateKey(key ?? workspace.path(workspace.logKeyPath))
+        let state = await ledger.state
+        guard let record = state.keyring[signer.keyID], record.isActive, record.roles.contains(.log) else {
+            throw LedgerError(
+                .roleNotAllowed,
+                "the key \(signer.keyID.prefix(16))… is not an active log key of this log"
+            )
+        }
+        let leafHashes = try await ledger.store.leafHashes(upTo: state.size)
+        let checkpoint = Checkpoint(
+            origin: workspace.logID,
+            size: UInt64(leafHashes.count),
+            root: MerkleTree.root(of: leafHashes)
+        )
+        var note = SignedNote(text: checkpoint.text, signatures: [])
+        try note.addSignature(by: try NoteSigner(name: workspace.logID, privateKey: signer.cryptoKey))
+        try await ledger.store.keepCheckpoint(note.serialized, size: checkpoint.size)
+        if let out {
+            try Files.writeAtomically(Array(note.serialized.utf8), to: out)
+            Console.current.err("checkpoint of size \(checkpoint.size) written to \(out) and kept")
+        } else {
+            Console.current.writeOut(Array(note.serialized.utf8))
+        }
+    }
+}
+
+struct CheckpointVerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a checkpoint's signature with the log's keys and its root against the log.",
+        discussion: """
+            Exits with status 3 if the signature fails or the log is not consistent with it.
+
+            Example:
+              ledger checkpoint verify cp.txt --json
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Argument(help: "The checkpoint file.")
+    var file: String
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() async throws {
+        let workspace = try workspace.locate()
+        let ledger = try await workspace.openLedger()
+        let state = await ledger.state
+        let text = try Files.readText(file, what: "checkpoint")
+        let verifiers = state.keyring.records.filter { $0.roles.contains(.log) }.compactMap {
+            try? NoteVerifier(name: workspace.logID, publicKey: $0.publicKey.rawRepresentation)
+        }
+        let checkpoint: Checkpoint
+        let signers: [NoteVerifier]
+        do {
+            let note = try SignedNote.parse(text)
+            signers = try note.verify(with: verifiers)
+            checkpoint = try Checkpoint(text: note.text)
+        } catch {
+            throw VerificationFailed(failure: VerificationFailure(seq: nil, code: .checkpoint, reason: "\(error)"))
+        }
+        guard checkpoint.origin == workspace.logID else {
+            throw VerificationFailed(
+                failure: VerificationFailure(
+                    seq: nil,
+                    code: .checkpoint,
+                    reason: "the checkpoint is for log \(checkpoint.origin)"
+                )
+            )
+        }
+        guard checkpoint.size <= state.size else {
+            throw VerificationFailed(
+                failure: VerificationFailure(
+                    seq: state.size,
+                    code: .checkpoint,
+                    reason:
+                        "the checkpoint signs \(checkpoint.size) entries but the log has \(state.size): it was truncated"
+                )
+            )
+        }
+        let root = MerkleTree.root(of: try await ledger.store.leafHashes(upTo: checkpoint.size))
+        guard root == checkpoint.root else {
+            throw VerificationFailed(
+                failure: VerificationFailure(
+                    seq: nil,
+                    code: .checkpoint,
+                    reason:
+                        "the log's first \(checkpoint.size) entries do not match the checkpoint's root: history was rewritten"
+                )
+            )
+        }
+        if json {
+            Console.current.json([
+                "ok": true, "logId": .string(checkpoint.origin), "size": .int(checkpoint.size),
+                "root": .string(checkpoint.root.hex), "signedBy": .array(signers.map { .string($0.name) }),
+                "logSize": .int(state.size),
+            ])
+        } else {
+            Console.current.out(
+                "checkpoint verified: size \(checkpoint.size), root \(checkpoint.root.hex), consistent with the log (size \(state.size))"
+            )
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import ArgumentParser
+import Foundation
+import LedgerCore
+import LedgerSQLite
+import LedgerStore
+
+struct ProveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prove",
+        abstract: "Print RFC 9162 inclusion and consistency proofs, or check one.",
+        discussion: """
+            Proof hashes are hex, in RFC 9162 order (bottom-up). `--json` output is a proof file that `ledger prove verify` and other RFC 9162 tools can check.
+
+            Examples:
+              ledger prove inclusion 42 --size 100 --json > proof.json
+              ledger prove consistency 50 100 --json
+              ledger prove verify proof.json
+            """,
+        subcommands: [ProveInclusionCommand.self, ProveConsistencyCommand.self, ProveVerifyCommand.self]
+    )
+}
+
+struct ProveInclusionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inclusion",
+        abstract: "Prove that entry SEQ is in the tree of the first N entries.",
+        discussion: """
+            Example:
+              ledger prove inclusion 42 --size 100 --json
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Argument(help: "The entry's seq.")
+    var seq: UInt64
+
+    @Option(help: ArgumentHelp("The tree size (default: the log's current size).", valueName: "N"))
+    var size: UInt64?
+
+    @Flag(help: "Print the proof as JSON.")
+    var json = false
+
+    func run() async throws {
+        let workspace = try workspace.locate()
+        let store = try workspace.openStore()
+        let logSize = try await store.size()
+        let treeSize = size ?? logSize
+        guard treeSize <= logSize else {
+            throw LedgerError(.invalidArgument, "--size \(treeSize) is beyond the log's \(logSize) entries")
+        }
+        guard seq < treeSize else {
+            throw LedgerError(.invalidArgument, "seq \(seq) is not in a tree of \(treeSize) entries")
+        }
+        let hashes = try await store.leafHashes(upTo: treeSize)
+        let proof = try MerkleTree.inclusionProof(leafIndex: Int(seq), leafHashes: hashes)
+        let document: JSONValue = [
+            "type": "inclusion", "logId": .string(workspace.logID), "seq": .int(seq), "size": .int(treeSize),
+            "leafHash": .string(hashes[Int(seq)].hex), "root": .string(MerkleTree.root(of: hashes).hex),
+            "proof": .array(proof.map { .string($0.hex) }),
+        ]
+        printProof(document, json: json)
+    }
+}
+
+struct ProveConsistencyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consistency",
+        abstract: "Prove that the tree of the first OLD entries is a prefix of the tree of the first NEW.",
+        discussion: """
+            Example:
+              ledger prove consistency 50 100 --json
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Argument(help: "The older tree size.")
+    var old: UInt64
+
+    @Argument(help: "The newer tree size.")
+    var new: UInt64
+
+    @Flag(help: "Print the proof as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard old <= new else { throw ValidationError("OLD must not exceed NEW") }
+    }
+
+    func run() async throws {
+        let workspace = try workspace.locate()
+        let store = try workspace.openStore()
+        let logSize = try await store.size()
+        guard new <= logSize else {
+            throw LedgerError(.invalidArgument, "NEW \(new) is beyond the log's \(logSize) entries")
+        }
+        let hashes = try await store.leafHashes(upTo: new)
+        let proof = try MerkleTree.consistencyProof(oldSize: Int(old), leafHashes: hashes)
+        let document: JSONValue = [
+            "type": "consistency", "logId": .string(workspace.logID), "from": .int(old), "to": .int(new),
+            "fromRoot": .string(MerkleTree.root(of: hashes.prefix(Int(old))).hex),
+            "toRoot": .string(MerkleTree.root(of: hashes).hex), "proof": .array(proof.map { .string($0.hex) }),
+        ]
+        printProof(document, json: json)
+    }
+}
+
+struct ProveVerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a proof file written by `ledger prove … --json`. Needs no workspace.",
+        discussion: """
+            Checks the proof against the roots it names. To trust those roots, compare them with a signed checkpoint (`ledger checkpoint verify`). Exits with status 3 if the proof fails.
+
+            Example:
+              ledger prove verify proof.json
+            """
+    )
+
+    @Argument(help: "The proof file (JSON).")
+    var file: String
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() throws {
+        let document: JSONValue
+        do {
+            document = try CanonicalJSON.parse(try Files.read(file, what: "proof"))
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.malformed, "\(file) is not valid JSON: \(error)")
+        }
+        func hash(_ key: String) throws(LedgerError) -> Hash256 {
+            guard let text = document[key]?.stringValue, let value = Hash256(hex: text) else {
+                throw LedgerError(.malformed, "\(file): \"\(key)\" is not a 64-hex hash")
+            }
+            return value
+        }
+        func count(_ key: String) throws(LedgerError) -> Int {
+            guard let value = document[key]?.integerValue, value >= 0 else {
+                throw LedgerError(.malformed, "\(file): \"\(key)\" is not a non-negative integer")
+            }
+            return Int(value)
+        }
+        guard let items = document["proof"]?.arrayValue else {
+            throw LedgerError(.malformed, "\(file): no \"proof\" array")
+        }
+        var proof: [Hash256] = []
+        for item in items {
+            guard let value = item.stringValue.flatMap(Hash256.init(hex:)) else {
+                throw LedgerError(.malformed, "\(file): a proof hash is not 64 hex characters")
+            }
+            proof.append(value)
+        }
+        let summary: String
+        do {
+            switch document["type"]?.stringValue {
+            case "inclusion":
+                let (seq, size) = (try count("seq"), try count("size"))
+                try MerkleTree.verifyInclusion(
+                    leafHash: try hash("leafHash"),
+                    leafIndex: seq,
+                    treeSize: size,
+                    proof: proof,
+                    root: try hash("root")
+                )
+                summary =
+                    "inclusion proof verified: seq \(seq) is in the tree of size \(size) with root \(try hash("root").hex)"
+            case "consistency":
+                let (from, to) = (try count("from"), try count("to"))
+                try MerkleTree.verifyConsistency(
+                    oldSize: from,
+                    newSize: to,
+                    oldRoot: try hash("fromRoot"),
+                    newRoot: try hash("toRoot"),
+                    proof: proof
+                )
+                summary = "consistency proof verified: the tree of size \(from) is a prefix of the tree of size \(to)"
+            default:
+                throw LedgerError(.malformed, "\(file): \"type\" must be \"inclusion\" or \"consistency\"")
+            }
+        } catch let error as MerkleError {
+            throw VerificationFailed(
+                failure: VerificationFailure(seq: nil, code: .checkpoint, reason: "the proof does not verify: \(error)")
+            )
+        }
+        if json {
+            Console.current.json(["ok": true, "type": document["type"] ?? .null])
+        } else {
+            Console.current.out(summary)
+        }
+    }
+}
+
+private func printProof(_ document: JSONValue, json: Bool) {
+    let console = Console.current
+    if json {
+        console.json(document)
+        return
+    }
+    for key in ["type", "logId", "seq", "size", "from", "to", "leafHash", "fromRoot", "toRoot", "root"] {
+        if let value = document[key] {
+            let label = key + String(repeating: " ", count: max(0, 9 - key.count))
+            console.out("\(label) \(value.stringValue ?? value.description)")
+        }
+    }
+    console.out("proof")
+    for item in document["proof"]?.arrayValue ?? [] { console.out("  \(item.stringValue ?? "")") }
+}

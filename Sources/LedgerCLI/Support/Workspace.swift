@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import LedgerCore
+import LedgerSQLite
+import LedgerStore
+
+/// A ModelLedger workspace: a folder with `ledger.json`, the log database and the key files.
+///
+/// `ledger.json` holds no secret: the log id, the trust anchor (the genesis leaf hash), the
+/// log URL and the paths of the key files `ledger init` created.
+struct Workspace {
+    static let configName = "ledger.json"
+
+    let root: URL
+    let logID: String
+    let genesis: Hash256
+    /// `sqlite:<path>`, relative to the workspace.
+    let logURL: String
+    let adminKeyPath: String
+    let logKeyPath: String
+
+    func path(_ relative: String) -> String {
+        relative.hasPrefix("/") ? relative : root.appendingPathComponent(relative).path
+    }
+
+    var databasePath: String {
+        get throws(LedgerError) {
+            guard logURL.hasPrefix("sqlite:") else {
+                throw LedgerError(.invalidArgument, "unsupported log URL \(logURL) (this build supports sqlite:PATH)")
+            }
+            return path(String(logURL.dropFirst("sqlite:".count)))
+        }
+    }
+
+    /// Finds the workspace at `explicit`, or in the current folder or its nearest parent.
+    static func locate(_ explicit: String?) throws(LedgerError) -> Workspace {
+        if let explicit {
+            let url = URL(fileURLWithPath: explicit).standardizedFileURL
+            guard Files.exists(url.appendingPathComponent(configName).path) else {
+                throw LedgerError(
+                    .noWorkspace,
+                    "\(url.path) is not a ModelLedger workspace (no \(configName)); run: ledger init \(explicit)"
+                )
+            }
+            return try load(url)
+        }
+        let start = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL
+        var folder = start
+        while true {
+            if Files.exists(folder.appendingPathComponent(configName).path) { return try load(folder) }
+            let parent = folder.deletingLastPathComponent()
+            if parent.path == folder.path { break }
+            folder = parent
+        }
+        throw LedgerError(
+            .noWorkspace,
+            "no ModelLedger workspace in \(start.path) or its parents; run `ledger init` or pass --workspace DIR"
+        )
+    }
+
+    static func load(_ root: URL) throws(LedgerError) -> Workspace {
+        let configPath = root.appendingPathComponent(configName).path
+        let json: JSONValue
+        do {
+            json = try CanonicalJSON.parse(try Files.read(configPath, what: "workspace config"))
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.file, "\(configPath) is not valid JSON: \(error)")
+        }
+        guard json["version"]?.integerValue == 1, let logID = json["logId"]?.stringValue,
+            let genesisHex = json["genesis"]?.stringValue, let genesis = Hash256(hex: genesisHex),
+            let logURL = json["log"]?.stringValue,
+            let admin = json["keys"]?["admin"]?.stringValue, let log = json["keys"]?["log"]?.stringValue
+        else {
+            throw LedgerError(.file, "\(configPath) is not a version 1 workspace config")
+        }
+        return Workspace(
+            root: root,
+            logID: logID,
+            genesis: genesis,
+            logURL: logURL,
+            adminKeyPath: admin,
+            logKeyPath: log
+        )
+    }
+
+    var configJSON: JSONValue {
+        .object([
+            "version": 1, "logId": .string(logID), "genesis": .string(genesis.hex), "log": .string(logURL),
+            "keys": .object(["admin": .string(adminKeyPath), "log": .string(logKeyPath)]),
+        ])
+    }
+
+    func openStore() throws(LedgerError) -> SQLiteEventStore {
+        try SQLiteEventStore(path: try databasePath)
+    }
+
+    func openLedger() async throws(LedgerError) -> Ledger {
+        try await Ledger.open(store: try openStore(), clock: SystemClock())
+    }
+}
+
+/// `--workspace DIR`, shared by every command that works in a workspace.
+struct WorkspaceOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The workspace folder (default: the current folder or its nearest parent with ledger.json).",
+            valueName: "DIR"
+        )
+    )
+    var workspace: String?
+
+    func locate() throws(LedgerError) -> Workspace { try Workspace.locate(workspace) }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import LedgerCore
+import Testing
+
+/// Each bad input gets a one-line error naming the problem, a non-zero exit, and an unchanged log.
+@Suite("CLI bad input")
+struct BadInputTests {
+    static func expectRefused(
+        _ workspace: TestWorkspace,
+        _ arguments: [String],
+        status: Int32 = 1,
+        mentions: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let before = try await workspace.size()
+        let result = await ledger(arguments + ["--workspace", workspace.root])
+        #expect(result.status == status, "exit \(result.status): \(result.err)", sourceLocation: sourceLocation)
+        let lines = result.err.split(separator: "\n")
+        #expect(lines.count == 1, "expected one line, got: \(result.err)", sourceLocation: sourceLocation)
+        #expect(result.err.hasPrefix("error: "), sourceLocation: sourceLocation)
+        #expect(
+            result.err.contains(mentions),
+            "\"\(result.err)\" does not mention \"\(mentions)\"",
+            sourceLocation: sourceLocation
+        )
+        #expect(try await workspace.size() == before, "the log changed", sourceLocation: sourceLocation)
+    }
+
+    @Test("malformed JSON")
+    func malformedJSON() async throws {
+        let workspace = try await TestWorkspace.make()
+        try await Self.expectRefused(
+            workspace,
+            ["append", "--type", "note.added", "--data", "{\"text\": ", "--key", workspace.adminKey],
+            mentions: "--data is not valid JSON"
+        )
+    }
+
+    @Test("an unknown event type")
+    func unknownType() async throws {
+        let workspace = try await TestWorkspace.make()
+        try await Self.expectRefused(
+            workspace,
+            ["append", "--type", "model.teleported", "--data", "{}", "--key", workspace.adminKey],
+            mentions: "unknown event type \"model.teleported\""
+        )
+    }
+
+    @Test("data that does not match the schema")
+    func schemaMismatch() async throws {
+        let workspace = try await TestWorkspace.make()
+        try await Self.expectRefused(
+            workspace,
+            ["append", "--type", "note.added", "--data", "{\"text\": 42}", "--key", workspace.adminKey],
+            mentions: "data.text: expected a string"
+        )
+    }
+
+    @Test("a wrong key file, a missing key file and a key file others can read")
+    func badKeyFiles() async throws {
+        let workspace = try await TestWorkspace.make()
+        let notAKey = try workspace.folder.write("hello\n", to: "not-a-key.pem")
+        chmod(notAKey, 0o600)
+        try await Self.expectRefused(
+            workspace,
+            ["append", "--type", "note.added", "--data", "{\"text\":\"x\"}", "--key", notAKey],
+            mentions: "is not an Ed25519 PKCS#8 private key"
+        )
+        try await Self.expectRefused(
+            workspace,
+            [
+                "append", "--type", "note.added", "--data", "{\"text\":\"x\"}", "--key",
+                workspace.folder.path("nope.key"),
+            ],
+            mentions: "no such file"
+        )
+        let leaky = workspace.folder.path("leaky.key")
+        try FileManager.default.copyItem(atPath: workspace.adminKey, toPath: leaky)
+        chmod(leaky, 0o644)
+        try await Self.expectRefused(
+            workspace,
+            ["append", "--type", "note.added", "--data", "{\"text\":\"x\"}", "--key", leaky],
+            mentions: "chmod 600"
+        )
+    }
+
+    @Test("an append by a key without the role, and by a key not in the log")
+    func roles() async throws {
+        let workspace = try await TestWorkspace.make()
+        let generated = await ledger(
+            "keys",
+            "generate",
+            "--name",
+            "eve",
+            "--role",
+            "admin",
+            "--out",
+            workspace.folder.path("eve.key")
+        )
+        #expect(generated.status == 0)
+        try await Self.expectRefused(
+            workspace,
+            [
+                "append", "--type", "note.added", "--data", "{\"text\":\"x\"}", "--key",
+                workspace.folder.path("eve.key"),
+            ],
+            mentions: "is not in the log's keyring"
+        )
+        try await Self.expectRefused(
+            workspace,
+            [
+                "keys", "add", "--public", workspace.folder.path("eve.key.pub"), "--name", "eve", "--role", "admin",
+                "--key",
+                workspace.logKey,
+            ],
+            mentions: "lacks the admin role"
+        )
+    }
+
+    @Test("a missing workspace")
+    func missingWorkspace() async throws {
+        let folder = try TemporaryFolder()
+        let result = await ledger("log", "--workspace", folder.path("nowhere"))
+        #expect(result.status == 1)
+        #expect(result.err.split(separator: "\n").count == 1)
+        #expect(result.err.contains("is not a ModelLedger workspace"))
+    }
+
+    @Test("usage errors exit 2")
+    func usage() async throws {
+        let workspace = try await TestWorkspace.make()
+        let result = await workspace.run("append", "--type", "note.added")
+        #expect(result.status == 2)
+        let bad = await workspace.run(
+            "append",
+            "--type",
+            "note.added",
+            "--data",
+            "{}",
+            "--key",
+            workspace.adminKey,
+            "--subject",
+            "x=md5:1"
+        )
+        #expect(bad.status == 2)
+        #expect(bad.err.contains("NAME=sha256:"))
+    }
+
+    @Test("init refuses a folder that already holds a workspace")
+    func doubleInit() async throws {
+        let workspace = try await TestWorkspace.make()
+        let result = await ledger("init", workspace.root)
+        #expect(result.status == 1)
+        #expect(result.err.contains("already holds a workspace"))
+        #expect(try await workspace.size() == 1)
+    }
+}

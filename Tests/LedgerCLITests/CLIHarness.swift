@@ -1,0 +1,140 @@
+import Foundation
+import LedgerCLI
+import LedgerCore
+import Testing
+
+/// What one `ledger` invocation did.
+struct CLIResult {
+    let status: Int32
+    let out: String
+    let err: String
+
+    var json: JSONValue? { try? CanonicalJSON.parse(out.trimmingCharacters(in: .whitespacesAndNewlines)) }
+}
+
+/// Runs `ledger` in-process with a capturing console.
+func ledger(_ arguments: String...) async -> CLIResult {
+    await ledger(arguments)
+}
+
+func ledger(_ arguments: [String]) async -> CLIResult {
+    let console = Console(capturing: true)
+    let status = await Console.$current.withValue(console) {
+        await LedgerCommand.run(arguments: arguments)
+    }
+    return CLIResult(status: status, out: console.standardOutput, err: console.standardError)
+}
+
+/// A fresh temporary folder, removed when the value is dropped by the test.
+final class TemporaryFolder {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    func write(_ text: String, to name: String) throws -> String {
+        let path = path(name)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A workspace made by `ledger init --json`.
+struct TestWorkspace {
+    let folder: TemporaryFolder
+    let root: String
+    let genesis: String
+    let adminKey: String
+    let logKey: String
+    let logID: String
+
+    static func make(logID: String = "test.example/cli") async throws -> TestWorkspace {
+        let folder = try TemporaryFolder()
+        let root = folder.path("ws")
+        let result = await ledger("init", root, "--log-id", logID, "--json")
+        try #require(result.status == 0, "init failed: \(result.err)")
+        let json = try #require(result.json)
+        return TestWorkspace(
+            folder: folder,
+            root: root,
+            genesis: try #require(json["genesis"]?.stringValue),
+            adminKey: try #require(json["adminKeyFile"]?.stringValue),
+            logKey: try #require(json["logKeyFile"]?.stringValue),
+            logID: logID
+        )
+    }
+
+    func run(_ arguments: String...) async -> CLIResult {
+        await ledger(arguments + ["--workspace", root])
+    }
+
+    func size() async throws -> Int {
+        let result = await run("verify", "--json")
+        return Int(try #require(result.json?["entries"]?.integerValue))
+    }
+}
+
+/// Runs an external program and waits for it.
+@discardableResult
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> CLIResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let outPipe = Pipe()
+    let errPipe = Pipe()
+    process.standardOutput = outPipe
+    process.standardError = errPipe
+    try process.run()
+    let out = outPipe.fileHandleForReading.readDataToEndOfFile()
+    let err = errPipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CLIResult(
+        status: process.terminationStatus,
+        out: String(decoding: out, as: UTF8.self),
+        err: String(decoding: err, as: UTF8.self)
+    )
+}
+
+enum ExternalTools {
+    /// The `ledger` executable that `swift test` built beside the test bundle (or $LEDGER_BINARY).
+    static var ledgerBinary: String? {
+        if let explicit = ProcessInfo.processInfo.environment["LEDGER_BINARY"] { return explicit }
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = folder.appendingPathComponent("ledger").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    /// The Python with the peer requirements ($LEDGER_PYTHON, which .ci/run sets to its venv).
+    static var python: String? {
+        let candidate = ProcessInfo.processInfo.environment["LEDGER_PYTHON"] ?? "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: candidate),
+            let check = try? runProcess(candidate, ["-c", "import cryptography, jsonschema, rfc8785"]),
+            check.status == 0
+        else { return nil }
+        return candidate
+    }
+
+    static var openssl: String? {
+        ["/usr/bin/openssl", "/usr/local/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// In CI every peer must be present: a missing one fails instead of skipping.
+    static var required: Bool { ProcessInfo.processInfo.environment["CI"] != nil }
+
+    /// The repository root, from this file's path.
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+    }
+}

@@ -1,0 +1,313 @@
+import Foundation
+import LedgerCore
+import Testing
+
+@Suite("CLI end to end")
+struct EndToEndTests {
+    @Test("init prints the documented JSON and writes keys with mode 0600")
+    func initJSON() async throws {
+        let workspace = try await TestWorkspace.make()
+        for key in [workspace.adminKey, workspace.logKey] {
+            let mode = try #require(FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int)
+            #expect(mode == 0o600)
+        }
+        let again = await ledger("init", workspace.folder.path("second"), "--json")
+        let keys = Set(try #require(again.json?.objectValue).keys)
+        #expect(keys == ["workspace", "logId", "genesis", "adminKeyId", "adminKeyFile", "logKeyId", "logKeyFile"])
+        let list = await workspace.run("keys", "list", "--json")
+        let records = try #require(list.json?.arrayValue)
+        #expect(records.map { $0["name"]?.stringValue } == ["admin", "log"])
+        #expect(records.first?["roles"] == ["admin"])
+    }
+
+    @Test("keys: generate, add, list, revoke; a revoked key can no longer append")
+    func keyLifecycle() async throws {
+        let workspace = try await TestWorkspace.make()
+        let keyFile = workspace.folder.path("alice.key")
+        let generated = await ledger(
+            "keys",
+            "generate",
+            "--name",
+            "alice",
+            "--role",
+            "pipeline",
+            "--out",
+            keyFile,
+            "--json"
+        )
+        let keyID = try #require(generated.json?["keyid"]?.stringValue)
+        let publicHex = try #require(generated.json?["publicKey"]?.stringValue)
+        #expect(Hash256.sha256(try #require(Hex.decode(publicHex))).hex == keyID)
+        let added = await workspace.run(
+            "keys",
+            "add",
+            "--public",
+            publicHex,
+            "--name",
+            "alice",
+            "--role",
+            "pipeline",
+            "--key",
+            workspace.adminKey
+        )
+        #expect(added.status == 0, "\(added.err)")
+        let note = await workspace.run(
+            "append",
+            "--type",
+            "note.added",
+            "--data",
+            "{\"text\":\"hi\"}",
+            "--key",
+            keyFile
+        )
+        #expect(note.status == 0, "\(note.err)")
+        let revoked = await workspace.run(
+            "keys",
+            "revoke",
+            keyID,
+            "--reason",
+            "left the team",
+            "--key",
+            workspace.adminKey
+        )
+        #expect(revoked.status == 0, "\(revoked.err)")
+        let late = await workspace.run(
+            "append",
+            "--type",
+            "note.added",
+            "--data",
+            "{\"text\":\"late\"}",
+            "--key",
+            keyFile
+        )
+        #expect(late.status == 1)
+        #expect(late.err.contains("revoked at seq 3"))
+        let list = await workspace.run("keys", "list", "--json")
+        #expect(list.json?.arrayValue?.last?["status"] == "revoked")
+        let verify = await workspace.run("verify", "--json")
+        #expect(verify.status == 0)
+        #expect(verify.json?["types"]?["key.revoked"] == 1)
+    }
+
+    @Test("append with subjects, data from a file, a batch; log filters; export lines are the leaves")
+    func appendLogExport() async throws {
+        let workspace = try await TestWorkspace.make()
+        let digest = Hash256.sha256(Array("model".utf8)).hex
+        let dataFile = try workspace.folder.write("{\"text\":\"from a file\",\"refs\":[0]}", to: "note.json")
+        let appended = await workspace.run(
+            "append",
+            "--type",
+            "note.added",
+            "--data",
+            "@\(dataFile)",
+            "--subject",
+            "model=sha256:\(digest)",
+            "--key",
+            workspace.adminKey,
+            "--json"
+        )
+        #expect(appended.status == 0, "\(appended.err)")
+        #expect(
+            appended.json?.arrayValue?.first?["subject"]?.arrayValue?.first?["digest"]?["sha256"]?.stringValue == digest
+        )
+        let batch = try workspace.folder.write(
+            (0..<5).map { "{\"type\":\"note.added\",\"data\":{\"text\":\"n\($0)\"}}" }.joined(separator: "\n") + "\n",
+            to: "batch.jsonl"
+        )
+        #expect(await workspace.run("append", "--batch", batch, "--atomic", "--key", workspace.adminKey).status == 0)
+        let filtered = await workspace.run("log", "--type", "note.added", "--after", "2", "--limit", "2", "--json")
+        #expect(filtered.json?.arrayValue?.compactMap { $0["seq"]?.integerValue } == [3, 4])
+
+        let exportPath = workspace.folder.path("log.jsonl")
+        #expect(await workspace.run("export", "--out", exportPath).status == 0)
+        let lines = try String(contentsOfFile: exportPath, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 7)
+        for line in lines {
+            #expect(Array(line.utf8) == (try CanonicalJSON.canonicalize(Array(line.utf8))))
+        }
+        let verified = await ledger("verify", "--from", exportPath, "--trust", workspace.genesis, "--json")
+        #expect(verified.status == 0, "\(verified.out)")
+        let root = MerkleTree.root(of: lines.map { MerkleTree.leafHash(Array($0.utf8)) })
+        #expect(verified.json?["root"]?.stringValue == root.hex)
+    }
+
+    @Test("verify --from reports each attack on an export with the right seq and exits 3")
+    func verifyAttacksOnExport() async throws {
+        let workspace = try await TestWorkspace.make()
+        for index in 0..<4 {
+            _ = await workspace.run(
+                "append",
+                "--type",
+                "note.added",
+                "--data",
+                "{\"text\":\"n\(index)\"}",
+                "--key",
+                workspace.adminKey
+            )
+        }
+        let exportPath = workspace.folder.path("log.jsonl")
+        _ = await workspace.run("export", "--out", exportPath)
+        let checkpointPath = workspace.folder.path("cp.txt")
+        #expect(await workspace.run("checkpoint", "--out", checkpointPath).status == 0)
+        var lines = try String(contentsOfFile: exportPath, encoding: .utf8).split(separator: "\n").map(String.init)
+
+        func verify(_ lines: [String], _ extra: [String] = []) async throws -> CLIResult {
+            let path = try workspace.folder.write(lines.joined(separator: "\n") + "\n", to: "attack.jsonl")
+            return await ledger(["verify", "--from", path, "--trust", workspace.genesis, "--json"] + extra)
+        }
+        var swapped = lines
+        swapped.swapAt(2, 3)
+        let swappedResult = try await verify(swapped)
+        #expect(swappedResult.status == 3)
+        #expect(swappedResult.json?["seq"] == 2)
+        #expect(swappedResult.json?["code"] == "chain.sequence")
+
+        let truncated = try await verify(Array(lines.prefix(3)), ["--checkpoint", checkpointPath])
+        #expect(truncated.status == 3)
+        #expect(truncated.json?["seq"] == 3)
+        #expect(truncated.json?["code"] == "chain.checkpoint")
+
+        lines[1] = lines[1].replacingOccurrences(of: "\"sig\":\"", with: "\"sig\":\"A")
+        let broken = try await verify(lines)
+        #expect(broken.status == 3)
+        #expect(broken.json?["seq"] == 1)
+        let human = await ledger(
+            "verify",
+            "--from",
+            try workspace.folder.write(lines.joined(separator: "\n"), to: "h.jsonl")
+        )
+        #expect(human.status == 3)
+        #expect(human.err.hasPrefix("error: verification failed at seq 1: "))
+    }
+
+    @Test("checkpoints: sign, keep, verify; a checkpoint from another log is refused")
+    func checkpoints() async throws {
+        let workspace = try await TestWorkspace.make()
+        let path = workspace.folder.path("cp.txt")
+        #expect(await workspace.run("checkpoint", "--out", path).status == 0)
+        let note = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(note.hasPrefix("\(workspace.logID)\n1\n"))
+        #expect(note.contains("\n\n— \(workspace.logID) "))
+        let verified = await workspace.run("checkpoint", "verify", path, "--json")
+        #expect(verified.status == 0, "\(verified.err)")
+        #expect(verified.json?["size"] == 1)
+        _ = await workspace.run(
+            "append",
+            "--type",
+            "note.added",
+            "--data",
+            "{\"text\":\"x\"}",
+            "--key",
+            workspace.adminKey
+        )
+        #expect(await workspace.run("checkpoint", "verify", path).status == 0)
+        #expect(await workspace.run("verify", "--json").json?["checkpoints"] == 1)
+
+        let other = try await TestWorkspace.make(logID: "other.example/log")
+        let foreign = await other.run("checkpoint", "verify", path)
+        #expect(foreign.status == 3)
+        let tampered = try workspace.folder.write(note.replacingOccurrences(of: "\n1\n", with: "\n2\n"), to: "bad.txt")
+        #expect(await workspace.run("checkpoint", "verify", tampered).status == 3)
+        #expect(await workspace.run("checkpoint", "--key", workspace.adminKey).status == 1)
+    }
+
+    @Test("proofs: inclusion and consistency verify, and every corrupted twin is rejected")
+    func proofs() async throws {
+        let workspace = try await TestWorkspace.make()
+        let batch = try workspace.folder.write(
+            (0..<12).map { "{\"type\":\"note.added\",\"data\":{\"text\":\"n\($0)\"}}" }.joined(separator: "\n"),
+            to: "batch.jsonl"
+        )
+        #expect(await workspace.run("append", "--batch", batch, "--atomic", "--key", workspace.adminKey).status == 0)
+        let inclusion = await workspace.run("prove", "inclusion", "5", "--size", "11", "--json")
+        let consistency = await workspace.run("prove", "consistency", "6", "13", "--json")
+        for proof in [inclusion, consistency] {
+            #expect(proof.status == 0, "\(proof.err)")
+            let document = try #require(proof.json?.objectValue)
+            let path = try workspace.folder.write(proof.out, to: "proof.json")
+            #expect(await ledger("prove", "verify", path).status == 0)
+            let hashes = try #require(document["proof"]?.arrayValue)
+            var twins: [[String: JSONValue]] = []
+            for index in hashes.indices {
+                var flipped = hashes
+                let hex = try #require(hashes[index].stringValue)
+                flipped[index] = .string(String(hex.prefix(63)) + (hex.hasSuffix("0") ? "1" : "0"))
+                twins.append(document.merging(["proof": .array(flipped)]) { $1 })
+            }
+            twins.append(document.merging(["proof": .array(Array(hashes.dropLast()))]) { $1 })
+            twins.append(document.merging(["proof": .array(hashes + [hashes[0]])]) { $1 })
+            if hashes.count > 1 { twins.append(document.merging(["proof": .array(hashes.reversed())]) { $1 }) }
+            if document["type"] == "inclusion" {
+                twins.append(document.merging(["seq": 4]) { $1 })
+                twins.append(document.merging(["size": 6]) { $1 })
+                twins.append(document.merging(["leafHash": document["root"] ?? .null]) { $1 })
+            } else {
+                twins.append(
+                    document.merging(["fromRoot": document["toRoot"] ?? .null, "toRoot": document["fromRoot"] ?? .null])
+                    { $1 }
+                )
+                twins.append(document.merging(["from": 5]) { $1 })
+            }
+            for twin in twins {
+                let twinPath = try workspace.folder.write(
+                    String(decoding: try CanonicalJSON.encode(.object(twin)), as: UTF8.self),
+                    to: "twin.json"
+                )
+                let result = await ledger("prove", "verify", twinPath)
+                #expect(result.status == 3, "a corrupted proof was accepted: \(twin)")
+            }
+        }
+        #expect(await workspace.run("prove", "inclusion", "20").status == 1)
+    }
+
+    @Test("every command's --help shows an example")
+    func helpHasExamples() async throws {
+        let commands: [[String]] = [
+            [], ["init"], ["keys"], ["keys", "generate"], ["keys", "add"], ["keys", "revoke"], ["keys", "list"],
+            ["append"],
+            ["log"], ["export"], ["verify"], ["checkpoint"], ["checkpoint", "sign"], ["checkpoint", "verify"],
+            ["prove"],
+            ["prove", "inclusion"], ["prove", "consistency"], ["prove", "verify"], ["bench"], ["bench", "append"],
+            ["bench", "verify"],
+        ]
+        for command in commands {
+            let result = await ledger(command + ["--help"])
+            #expect(result.status == 0)
+            #expect(result.out.contains("Example"), "`ledger \(command.joined(separator: " ")) --help` has no example")
+        }
+    }
+
+    @Test("init --help, word for word")
+    func initHelp() async throws {
+        let result = await ledger("init", "--help")
+        #expect(
+            result.out == """
+                OVERVIEW: Create a workspace: config, SQLite log, admin and log keys, and the
+                genesis event.
+
+                Writes DIR/ledger.json, DIR/ledger.db, DIR/keys/admin.key and DIR/keys/log.key
+                (PKCS#8 PEM, mode 0600, with .pub files beside them), then signs the genesis
+                event `ledger.created` with the admin key. It prints the trust anchor: the
+                genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves
+                a log is the one you created.
+
+                Example:
+                  ledger init ./ws --log-id example.org/fraud-models
+
+                USAGE: ledger init [<directory>] [--log-id <ORIGIN>] [--json]
+
+                ARGUMENTS:
+                  <directory>             The folder to create the workspace in. (default: .)
+
+                OPTIONS:
+                  --log-id <ORIGIN>       The log's origin: a short, URL-like name with no
+                                          spaces or '+'.
+                  --json                  Print the result as JSON.
+                  --version               Show the version.
+                  -h, --help              Show help information.
+
+
+                """
+        )
+    }
+}

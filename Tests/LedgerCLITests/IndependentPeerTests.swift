@@ -1,0 +1,237 @@
+import Foundation
+import LedgerCore
+import Testing
+
+/// Tools we did not write agree with ours: python `cryptography`, `jsonschema` and `rfc8785`
+/// (Tests/Peers/ledger_peer.py), and `openssl`.
+@Suite("Independent peers")
+struct IndependentPeerTests {
+    static let peerScript = ExternalTools.repositoryRoot.appendingPathComponent("Tests/Peers/ledger_peer.py").path
+    static let schemas = ExternalTools.repositoryRoot.appendingPathComponent("schemas").path
+
+    /// A workspace with every core event type, exported, with a checkpoint.
+    static func exportedLog() async throws -> (TestWorkspace, export: String, checkpoint: String) {
+        let workspace = try await TestWorkspace.make()
+        let bobFile = workspace.folder.path("bob.key")
+        _ = await ledger(
+            "keys",
+            "generate",
+            "--name",
+            "bob",
+            "--role",
+            "approver",
+            "--role",
+            "pipeline",
+            "--out",
+            bobFile
+        )
+        _ = await workspace.run(
+            "keys",
+            "add",
+            "--public",
+            bobFile + ".pub",
+            "--name",
+            "bob",
+            "--role",
+            "approver",
+            "--role",
+            "pipeline",
+            "--key",
+            workspace.adminKey
+        )
+        _ = await workspace.run(
+            "append",
+            "--type",
+            "note.added",
+            "--data",
+            "{\"text\":\"Grüße 👋 \\\"quoted\\\" \\u0001\",\"refs\":[0,1]}",
+            "--key",
+            bobFile
+        )
+        _ = await workspace.run(
+            "append",
+            "--type",
+            "policy.set",
+            "--data",
+            "{\"policy\":{\"requiredApprovals\":2,\"gate\":{\"minAucRoc\":0.8}}}",
+            "--key",
+            workspace.adminKey
+        )
+        let digest = Hash256.sha256([1, 2, 3]).hex
+        _ = await workspace.run(
+            "append",
+            "--type",
+            "note.added",
+            "--data",
+            "{\"text\":\"subject\"}",
+            "--subject",
+            "model=sha256:\(digest)",
+            "--key",
+            bobFile
+        )
+        let keyID = try #require(
+            await workspace.run("keys", "list", "--json").json?.arrayValue?.last?["keyid"]?.stringValue
+        )
+        _ = await workspace.run("keys", "revoke", keyID, "--reason", "rotation", "--key", workspace.adminKey)
+        let export = workspace.folder.path("log.jsonl")
+        let checkpoint = workspace.folder.path("cp.txt")
+        #expect(await workspace.run("export", "--out", export).status == 0)
+        #expect(await workspace.run("checkpoint", "--out", checkpoint).status == 0)
+        return (workspace, export, checkpoint)
+    }
+
+    @Test(
+        "python cryptography verifies every envelope, the chain, the root and the checkpoint",
+        .enabled(if: ExternalTools.python != nil || ExternalTools.required)
+    )
+    func pythonVerifiesLog() async throws {
+        let python = try #require(
+            ExternalTools.python,
+            "python with cryptography/jsonschema/rfc8785 (set LEDGER_PYTHON)"
+        )
+        let (workspace, export, checkpoint) = try await Self.exportedLog()
+        let result = try runProcess(
+            python,
+            [Self.peerScript, "verify-log", export, "--trust", workspace.genesis, "--checkpoint", checkpoint]
+        )
+        #expect(result.status == 0, "\(result.out) \(result.err)")
+        let peer = try CanonicalJSON.parse(Array(result.out.utf8))
+        let ours = await ledger("verify", "--from", export, "--json")
+        #expect(peer["root"] == ours.json?["root"], "the RFC 9162 root recomputed in Python equals ours")
+        #expect(peer["entries"] == ours.json?["entries"])
+
+        // And the peer rejects a tampered export too (so the agreement above is not vacuous).
+        var lines = try String(contentsOfFile: export, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines.swapAt(3, 4)
+        let tampered = try workspace.folder.write(lines.joined(separator: "\n") + "\n", to: "tampered.jsonl")
+        #expect(try runProcess(python, [Self.peerScript, "verify-log", tampered]).status == 1)
+    }
+
+    @Test(
+        "every event the suite writes validates against schemas/ with python jsonschema",
+        .enabled(if: ExternalTools.python != nil || ExternalTools.required)
+    )
+    func schemasValidate() async throws {
+        let python = try #require(ExternalTools.python, "python with jsonschema (set LEDGER_PYTHON)")
+        let (_, export, _) = try await Self.exportedLog()
+        let result = try runProcess(python, [Self.peerScript, "validate-schemas", export, "--schemas", Self.schemas])
+        #expect(result.status == 0, "\(result.out) \(result.err)")
+    }
+
+    /// Data our validator refuses must be refused by jsonschema too, and the reverse for data we accept.
+    static let dataCases: [(type: String, data: String, valid: Bool)] = [
+        ("note.added", #"{"text":"ok"}"#, true),
+        ("note.added", #"{"text":"ok","refs":[0,3]}"#, true),
+        ("note.added", #"{"text":""}"#, false),
+        ("note.added", #"{"text":"x","refs":[]}"#, false),
+        ("note.added", #"{"text":"x","refs":[1,1]}"#, false),
+        ("note.added", #"{"text":"x","refs":[-1]}"#, false),
+        ("note.added", #"{"text":"x","extra":1}"#, false),
+        ("note.added", #"{"text":5}"#, false),
+        ("key.revoked", #"{"keyid":"00","reason":"r"}"#, false),
+        (
+            "key.revoked",
+            #"{"keyid":"0000000000000000000000000000000000000000000000000000000000000000","reason":"r"}"#, true
+        ),
+        (
+            "key.added",
+            #"{"keyid":"0000000000000000000000000000000000000000000000000000000000000000","name":"n","publicKey":"0000000000000000000000000000000000000000000000000000000000000000","roles":["wizard"]}"#,
+            false
+        ),
+        (
+            "key.added",
+            #"{"keyid":"0000000000000000000000000000000000000000000000000000000000000000","name":"n","publicKey":"0000000000000000000000000000000000000000000000000000000000000000","roles":[]}"#,
+            false
+        ),
+        (
+            "key.added",
+            #"{"keyid":"0000000000000000000000000000000000000000000000000000000000000000","name":"n","publicKey":"0000000000000000000000000000000000000000000000000000000000000000","roles":["admin","log"]}"#,
+            true
+        ),
+        ("policy.set", #"{"policy":{"requiredApprovals":0}}"#, false),
+        ("policy.set", #"{"policy":{"requiredApprovals":2,"gate":{"minAucRoc":0.8}}}"#, true),
+        ("policy.set", #"{"policy":{"requiredApprovals":1.5}}"#, false),
+        ("ledger.created", #"{"keys":[],"policy":{"requiredApprovals":1}}"#, false),
+    ]
+
+    @Test(
+        "our validator and python jsonschema agree on accepted and refused data",
+        .enabled(if: ExternalTools.python != nil || ExternalTools.required),
+        arguments: dataCases.indices
+    )
+    func validatorsAgree(index: Int) throws {
+        let python = try #require(ExternalTools.python, "python with jsonschema (set LEDGER_PYTHON)")
+        let testCase = Self.dataCases[index]
+        let data = try CanonicalJSON.parse(testCase.data)
+        let ours = (try? EventCatalog.kind(of: testCase.type).shape.validate(data)) != nil
+        #expect(ours == testCase.valid, "our validator on \(testCase.data)")
+        let folder = try TemporaryFolder()
+        let path = try folder.write(testCase.data, to: "data.json")
+        let result = try runProcess(
+            python,
+            [Self.peerScript, "validate-data", testCase.type, path, "--schemas", Self.schemas]
+        )
+        #expect(result.status == (testCase.valid ? 0 : 1), "jsonschema on \(testCase.data): \(result.out)")
+    }
+
+    @Test(
+        "openssl reads the key files and verifies an exported envelope's signature over the PAE",
+        .enabled(if: ExternalTools.openssl != nil || ExternalTools.required)
+    )
+    func opensslVerifiesEnvelope() async throws {
+        let openssl = try #require(ExternalTools.openssl, "openssl")
+        let (workspace, export, _) = try await Self.exportedLog()
+        let read = try runProcess(openssl, ["pkey", "-in", workspace.adminKey, "-pubout"])
+        #expect(read.status == 0, "\(read.err)")
+        let ourPublic = try String(contentsOfFile: workspace.adminKey + ".pub", encoding: .utf8)
+        #expect(read.out == ourPublic, "openssl derives the same SPKI PEM from our PKCS#8 file")
+
+        let line = try #require(try String(contentsOfFile: export, encoding: .utf8).split(separator: "\n").first)
+        let envelope = try Envelope(jsonBytes: Array(line.utf8))
+        let folder = try TemporaryFolder()
+        let paePath = folder.path("pae.bin")
+        let sigPath = folder.path("sig.bin")
+        try Data(envelope.preAuthenticationEncoding).write(to: URL(fileURLWithPath: paePath))
+        try Data(envelope.signatures[0].signature).write(to: URL(fileURLWithPath: sigPath))
+        let verify = try runProcess(
+            openssl,
+            [
+                "pkeyutl", "-verify", "-pubin", "-inkey", workspace.adminKey + ".pub", "-rawin", "-in", paePath,
+                "-sigfile", sigPath,
+            ]
+        )
+        #expect(verify.status == 0, "\(verify.out) \(verify.err)")
+        var flipped = envelope.preAuthenticationEncoding
+        flipped[flipped.count - 2] ^= 1
+        try Data(flipped).write(to: URL(fileURLWithPath: paePath))
+        let rejected = try runProcess(
+            openssl,
+            [
+                "pkeyutl", "-verify", "-pubin", "-inkey", workspace.adminKey + ".pub", "-rawin", "-in", paePath,
+                "-sigfile", sigPath,
+            ]
+        )
+        #expect(rejected.status != 0)
+    }
+
+    @Test(
+        "python verifies a single exported envelope as plain DSSE",
+        .enabled(if: ExternalTools.python != nil || ExternalTools.required)
+    )
+    func pythonDSSE() async throws {
+        let python = try #require(ExternalTools.python, "python with cryptography (set LEDGER_PYTHON)")
+        let (workspace, export, _) = try await Self.exportedLog()
+        let line = try #require(try String(contentsOfFile: export, encoding: .utf8).split(separator: "\n").first)
+        let path = try workspace.folder.write(String(line), to: "envelope.json")
+        let result = try runProcess(
+            python,
+            [Self.peerScript, "dsse-verify", path, "--public-key", workspace.adminKey + ".pub"]
+        )
+        #expect(result.status == 0, "\(result.out) \(result.err)")
+        let wrongKey = try runProcess(
+            python,
+            [Self.peerScript, "dsse-verify", path, "--public-key", workspace.logKey + ".pub"]
+        )
+        #expect(wrongKey.status == 1)
+    }
+}
