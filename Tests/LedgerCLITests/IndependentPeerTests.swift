@@ -113,9 +113,10 @@ struct IndependentPeerTests {
     )
     func schemasValidate() async throws {
         let python = try #require(ExternalTools.python, "python with jsonschema (set LEDGER_PYTHON)")
-        let (_, export, _) = try await Self.exportedLog()
+        let (workspace, export, _) = try await Self.exportedLog()
         let result = try runProcess(python, [Self.peerScript, "validate-schemas", export, "--schemas", Self.schemas])
         #expect(result.status == 0, "\(result.out) \(result.err)")
+        withExtendedLifetime(workspace) {}
     }
 
     /// Data our validator refuses must be refused by jsonschema too, and the reverse for data we accept.
