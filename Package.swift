@@ -35,7 +35,10 @@ let package = Package(
         // The embedded default backend: GRDB over the system libsqlite3.
         .target(
             name: "LedgerSQLite",
-            dependencies: ["LedgerStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "LedgerStore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings
         ),
         // The `ledger` command tree, as a library so tests can drive it.

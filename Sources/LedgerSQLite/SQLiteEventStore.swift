@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 public import LedgerCore
 public import LedgerStore
 
@@ -9,7 +10,7 @@ public import LedgerStore
 /// ``append(_:expecting:)`` returns the batch survives a power cut, and a process killed mid-append
 /// leaves either all of the batch or none of it. Several processes may open the same file: the
 /// write lock serializes them, and the expected-size check turns a race into `store.conflict`.
-public final class SQLiteEventStore: EventStore {
+public final class SQLiteEventStore: StreamingEventStore {
     private let pool: DatabasePool
     public let path: String
 
@@ -80,22 +81,88 @@ public final class SQLiteEventStore: EventStore {
         try checkContiguous(entries, from: expectedSize)
         guard !entries.isEmpty else { return }
         try await write { db in
-            try db.inTransaction(.immediate) {
-                let size = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries") ?? 0
-                guard UInt64(size) == expectedSize else {
-                    throw LedgerError(.conflict, "expected the log to have \(expectedSize) entries, it has \(size)")
-                }
-                let insert = try db.cachedStatement(
-                    sql: "INSERT INTO entries (seq, leaf_hash, envelope, type, time, actor) VALUES (?, ?, ?, ?, ?, ?)"
-                )
-                for entry in entries {
-                    try insert.execute(arguments: [
-                        Int64(entry.seq), Data(entry.leafHash.bytes), Data(entry.leaf), entry.type,
-                        entry.time.rfc3339, entry.actor,
-                    ])
-                }
-                return .commit
+            var remaining = entries.makeIterator()
+            try Self.appendInTransaction(db, expecting: expectedSize) { remaining.next() }
+        }
+    }
+
+    /// Holds the write lock from the size check until the stream ends. A concurrent writer waits
+    /// (up to the 60 s busy timeout) and then sees `store.conflict`, as with a batch.
+    public func append(from stream: EntryStream, expecting expectedSize: UInt64) async throws(LedgerError) {
+        defer { stream.cancel() }
+        try await write { db in
+            try Self.appendInTransaction(db, expecting: expectedSize) { try stream.next() }
+        }
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: checks the size, inserts what `next` yields (which must
+    /// continue the seq), and commits; any error rolls everything back.
+    private static func appendInTransaction(
+        _ db: Database,
+        expecting expectedSize: UInt64,
+        next: () throws -> LogEntry?
+    ) throws {
+        try db.inTransaction(.immediate) {
+            let size = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries") ?? 0
+            guard UInt64(size) == expectedSize else {
+                throw LedgerError(.conflict, "expected the log to have \(expectedSize) entries, it has \(size)")
             }
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO entries (seq, leaf_hash, envelope, type, time, actor) VALUES (?, ?, ?, ?, ?, ?)"
+            )
+            var nextSeq = expectedSize
+            while let entry = try next() {
+                guard entry.seq == nextSeq else {
+                    throw LedgerError(.invalidArgument, "entry has seq \(entry.seq), expected \(nextSeq)")
+                }
+                try Self.insert(entry, with: insert, in: db)
+                nextSeq += 1
+            }
+            return .commit
+        }
+    }
+
+    /// Inserts one entry through the SQLite C API: on the append hot path, binding the blobs in
+    /// place saves the copies and boxing of GRDB's `StatementArguments`.
+    private static func insert(_ entry: LogEntry, with statement: Statement, in db: Database) throws {
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        sqlite3_bind_int64(handle, 1, Int64(entry.seq))
+        sqlite3_bind_text(handle, 4, entry.type, -1, sqliteTransient)
+        sqlite3_bind_text(handle, 5, entry.time.rfc3339, -1, sqliteTransient)
+        sqlite3_bind_text(handle, 6, entry.actor, -1, sqliteTransient)
+        let code = entry.leafHash.bytes.withUnsafeBytes { hash in
+            entry.leaf.withUnsafeBytes { leaf in
+                // SQLITE_STATIC is safe: both buffers outlive the step below.
+                sqlite3_bind_blob(handle, 2, hash.baseAddress, Int32(hash.count), nil)
+                sqlite3_bind_blob(handle, 3, leaf.baseAddress, Int32(leaf.count), nil)
+                return sqlite3_step(handle)
+            }
+        }
+        sqlite3_reset(handle)
+        guard code == SQLITE_DONE else {
+            throw LedgerError(
+                .storage,
+                "the log database refused entry \(entry.seq): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))"
+            )
+        }
+    }
+
+    private static let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    public func leaves(upTo size: UInt64) async throws(LedgerError) -> [[UInt8]] {
+        try await read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: "SELECT envelope FROM entries WHERE seq < ? ORDER BY seq",
+                arguments: [Int64(clamping: size)]
+            )
+            var leaves: [[UInt8]] = []
+            while let row = try rows.next() {
+                leaves.append(try row.withUnsafeData(atIndex: 0) { data in data.map { Array($0) } ?? [] })
+            }
+            return leaves
         }
     }
 

@@ -26,6 +26,9 @@ public protocol EventStore: Sendable {
     /// The entries with seq in `range`, in seq order; a range past the end is clipped.
     func entries(in range: Range<UInt64>) async throws(LedgerError) -> [LogEntry]
 
+    /// The leaf bytes of seq `0..<size`, in order: all the verifier needs.
+    func leaves(upTo size: UInt64) async throws(LedgerError) -> [[UInt8]]
+
     /// The entries whose type is in `types`, in seq order (used to fold the keyring without
     /// reading the whole log).
     func entries(ofTypes types: Set<String>) async throws(LedgerError) -> [LogEntry]

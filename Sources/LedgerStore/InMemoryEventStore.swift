@@ -35,6 +35,10 @@ public actor InMemoryEventStore: EventStore {
         log.filter { types.contains($0.type) }
     }
 
+    public func leaves(upTo size: UInt64) -> [[UInt8]] {
+        log.prefix(Int(clamping: size)).map(\.leaf)
+    }
+
     public func leafHashes(upTo size: UInt64) -> [Hash256] {
         log.prefix(Int(clamping: size)).map(\.leafHash)
     }

@@ -1,3 +1,4 @@
+import Foundation
 public import LedgerCore
 
 /// An event to be signed and appended: everything but the fields the ledger fills in
@@ -81,39 +82,30 @@ public actor Ledger {
         _ drafts: [EventDraft],
         signedBy key: SigningKey,
         logID: String?
-    ) async throws(LedgerError)
-        -> [SignedEvent]
-    {
+    ) async throws(LedgerError) -> [SignedEvent] {
         guard !drafts.isEmpty else { return [] }
         var attempt = 0
         while true {
             attempt += 1
-            var next = state
-            var batch: [SignedEvent] = []
-            batch.reserveCapacity(drafts.count)
-            let now = clock.now()
-            for draft in drafts {
-                let event = Event(
-                    log: next.logID ?? logID ?? "",
-                    seq: next.size,
-                    prev: next.lastLeafHash,
-                    time: max(now, next.lastTime ?? now),
-                    type: draft.type,
-                    actor: key.keyID,
-                    subject: draft.subject,
-                    data: draft.data
-                )
-                let signed = try SignedEvent(signing: event, with: key)
-                let signer = try next.signer(of: signed.envelope, event: event)
-                guard signer.publicKey == key.publicKey else {
-                    throw LedgerError(.unknownKey, "the signing key is not the keyring's key for its keyid")
-                }
-                try next.check(signed, signer: signer)
-                next.apply(signed)
-                batch.append(signed)
-            }
+            let signer = BatchSigner(state: state, key: key)
+            // One time for the whole batch, never before the log's last event.
+            let time = max(clock.now(), state.lastTime ?? Timestamp(millisecondsSinceEpoch: 0))
+            let prepared = try PreparedDraft.prepare(
+                drafts,
+                logID: state.logID ?? logID ?? "",
+                firstSeq: state.size,
+                time: time,
+                actor: key.keyID
+            )
             do {
-                try await store.append(batch.map(LogEntry.init), expecting: state.size)
+                let (next, batch): (LedgerState, [SignedEvent])
+                // Streaming pays for a thread and hand-offs; it wins only for batches.
+                if prepared.count >= Self.streamingThreshold, let streaming = store as? any StreamingEventStore {
+                    (next, batch) = try await signer.signWhileStoring(prepared, into: streaming)
+                } else {
+                    (next, batch) = try signer.signAll(prepared)
+                    try await store.append(batch.map(LogEntry.init), expecting: state.size)
+                }
                 state = next
                 return batch
             } catch  where error.code == .conflict && attempt < Self.maxAttempts {
@@ -156,4 +148,130 @@ public actor Ledger {
     }
 
     static let maxAttempts = 1000
+    static let streamingThreshold = 128
+}
+
+/// A draft whose type and data were checked, and whose signed bytes were built (all but `prev`),
+/// ahead of the sequential signing loop.
+struct PreparedDraft: Sendable {
+    let event: Event
+    let template: EventTemplate
+
+    /// Checks every draft's type and schema and builds its event and PAE template, in parallel:
+    /// none of this depends on the chain, so it stays off the sequential signing path. The events
+    /// get seqs from `firstSeq` on, `time`, and a placeholder `prev` that signing fills in.
+    static func prepare(
+        _ drafts: [EventDraft],
+        logID: String,
+        firstSeq: UInt64,
+        time: Timestamp,
+        actor: KeyID
+    ) throws(LedgerError) -> [PreparedDraft] {
+        let results = ParallelMap.map(drafts.count) { index -> Result<PreparedDraft, LedgerError> in
+            let draft = drafts[index]
+            do throws(LedgerError) {
+                try EventCatalog.kind(of: draft.type).shape.validate(draft.data)
+                let event = Event(
+                    log: logID,
+                    seq: firstSeq + UInt64(index),
+                    prev: .zero,
+                    time: time,
+                    type: draft.type,
+                    actor: actor,
+                    subject: draft.subject,
+                    data: draft.data
+                )
+                let template = event.preAuthenticationTemplate(encodedData: try Event.encode(draft.data))
+                return .success(PreparedDraft(event: event, template: template))
+            } catch {
+                return .failure(error)
+            }
+        }
+        var prepared: [PreparedDraft] = []
+        prepared.reserveCapacity(results.count)
+        for result in results {
+            switch result {
+            case .success(let draft): prepared.append(draft)
+            case .failure(let error): throw error
+            }
+        }
+        return prepared
+    }
+}
+
+/// The sequential part of an append: builds, signs and checks each event against the state the
+/// previous one left, exactly as the verifier will replay it.
+struct BatchSigner: Sendable {
+    var state: LedgerState
+    let key: SigningKey
+
+    mutating func sign(_ prepared: PreparedDraft) throws(LedgerError) -> SignedEvent {
+        var event = prepared.event
+        event.prev = state.lastLeafHash
+        let signed = try SignedEvent(signing: event, template: prepared.template, with: key)
+        let record = try state.signer(of: signed.envelope, event: event)
+        guard record.publicKey == key.publicKey else {
+            throw LedgerError(.unknownKey, "the signing key is not the keyring's key for its keyid")
+        }
+        try state.check(signed, signer: record, dataValidated: true)
+        state.apply(signed)
+        return signed
+    }
+
+    /// Signs every draft, then returns the new state and the batch.
+    func signAll(_ drafts: [PreparedDraft]) throws(LedgerError) -> (LedgerState, [SignedEvent]) {
+        var signer = self
+        var batch: [SignedEvent] = []
+        batch.reserveCapacity(drafts.count)
+        for draft in drafts { batch.append(try signer.sign(draft)) }
+        return (signer.state, batch)
+    }
+
+    /// Signs on a thread of its own while `store` writes what is already signed, in one
+    /// transaction. If signing refuses an event, the store rolls the whole batch back.
+    func signWhileStoring(
+        _ drafts: [PreparedDraft],
+        into store: any StreamingEventStore
+    ) async throws(LedgerError) -> (LedgerState, [SignedEvent]) {
+        let stream = EntryStream()
+        let start = self
+        let producer = Task.detached { () -> Result<(LedgerState, [SignedEvent]), LedgerError> in
+            await withCheckedContinuation { continuation in
+                // A thread outside Swift's cooperative pool: it blocks while the stream is full.
+                Thread.detachNewThread {
+                    continuation.resume(returning: start.produce(drafts, into: stream))
+                }
+            }
+        }
+        do {
+            try await store.append(from: stream, expecting: state.size)
+        } catch {
+            stream.cancel()
+            // A refused event explains the rollback better than the store's echo of it.
+            if case .failure(let signingError) = await producer.value { throw signingError }
+            throw error
+        }
+        return try await producer.value.get()
+    }
+
+    private func produce(
+        _ drafts: [PreparedDraft],
+        into stream: EntryStream
+    ) -> Result<(LedgerState, [SignedEvent]), LedgerError> {
+        var signer = self
+        var batch: [SignedEvent] = []
+        batch.reserveCapacity(drafts.count)
+        do throws(LedgerError) {
+            for draft in drafts {
+                let signed = try signer.sign(draft)
+                batch.append(signed)
+                guard stream.send(LogEntry(signed)) else { break }
+            }
+            stream.finish()
+            return .success((signer.state, batch))
+        } catch {
+            stream.finish(throwing: error)
+            return .failure(error)
+        }
+    }
 }

@@ -152,7 +152,7 @@ struct BenchVerifyCommand: AsyncParsableCommand {
             rawRates.append(Double(options.events) / rawSeconds)
             var report: VerificationReport?
             let verifySeconds = try await Bench.timeAsync {
-                let leaves = try await store.allEntries().map(\.leaf)
+                let leaves = try await store.leaves(upTo: try await store.size())
                 report = Verifier(concurrency: threads).verify(leaves: leaves)
             }
             guard let report, report.isVerified else {

@@ -55,7 +55,7 @@ struct VerifyCommand: AsyncParsableCommand {
         } else {
             let workspace = try workspace.locate()
             let store = try workspace.openStore()
-            leaves = try await store.allEntries().map(\.leaf)
+            leaves = try await store.leaves(upTo: try await store.size())
             trusted = trusted ?? workspace.genesis
             notes += try await store.checkpoints().map(\.note)
             source = workspace.root.path

@@ -23,17 +23,28 @@ public indirect enum DataShape: Sendable {
         switch self {
         case .object(let required, let optional):
             guard let object = value.objectValue else { throw fail("an object") }
-            for name in required.keys.sorted() where object[name] == nil {
-                throw LedgerError(.schema, "\(path): missing required member \"\(name)\"")
+            // The happy path does no sorting; on failure, names are sorted so that the error
+            // always names the same member.
+            if required.keys.contains(where: { object[$0] == nil }) {
+                let missing = required.keys.filter { object[$0] == nil }.sorted()
+                throw LedgerError(.schema, "\(path): missing required member \"\(missing[0])\"")
             }
-            for name in object.keys.sorted() where required[name] == nil && optional[name] == nil {
-                throw LedgerError(.schema, "\(path): unexpected member \"\(name)\"")
+            if object.count > required.count,
+                object.keys.contains(where: { required[$0] == nil && optional[$0] == nil })
+            {
+                let unexpected = object.keys.filter { required[$0] == nil && optional[$0] == nil }.sorted()
+                throw LedgerError(.schema, "\(path): unexpected member \"\(unexpected[0])\"")
             }
-            for (name, member) in object.sorted(by: { $0.key < $1.key }) {
-                if let shape = required[name] ?? optional[name] {
+            var firstError: (name: String, error: LedgerError)?
+            for (name, member) in object {
+                guard let shape = required[name] ?? optional[name] else { continue }
+                do {
                     try shape.validate(member, at: "\(path).\(name)")
+                } catch  where firstError == nil || name < firstError?.name ?? "" {
+                    firstError = (name, error)
                 }
             }
+            if let firstError { throw firstError.error }
         case .anyObject:
             guard value.objectValue != nil else { throw fail("an object") }
         case .string(let minLength, let maxLength):

@@ -40,6 +40,12 @@ public struct LedgerState: Sendable, Hashable {
     /// Checks every rule except the signature itself: sequence, chain, origin, time, type, schema,
     /// the signer's status and role, and the type's own governance rules.
     public func check(_ signed: SignedEvent, signer: KeyRecord) throws(LedgerError) {
+        try check(signed, signer: signer, dataValidated: false)
+    }
+
+    /// ``check(_:signer:)``, optionally skipping the schema check for data that the caller already
+    /// validated with the same ``DataShape`` (the append path does that in parallel, up front).
+    package func check(_ signed: SignedEvent, signer: KeyRecord, dataValidated: Bool) throws(LedgerError) {
         let event = signed.event
         guard event.seq == size else {
             throw LedgerError(.sequence, "expected seq \(size), found seq \(event.seq)")
@@ -57,7 +63,7 @@ public struct LedgerState: Sendable, Hashable {
             throw LedgerError(.malformed, "the signature's keyid is not the event's actor")
         }
         let kind = try EventCatalog.kind(of: event.type)
-        try kind.shape.validate(event.data)
+        if !dataValidated { try kind.shape.validate(event.data) }
         if let revokedAt = signer.revokedAt, revokedAt < event.seq {
             throw LedgerError(.revokedKey, "key \(signer.name) was revoked at seq \(revokedAt)")
         }

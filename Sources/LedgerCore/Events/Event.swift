@@ -57,19 +57,45 @@ public struct Event: Sendable, Hashable {
     /// Members are written in RFC 8785 order by hand (`actor`, `data`, `log`, `prev`, `seq`,
     /// `subject`, `time`, `type`, `v`); a test pins this to the generic encoder.
     public func canonicalBytes() throws(LedgerError) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(512)
-        out.append(contentsOf: #"{"actor":"#.utf8)
-        CanonicalJSON.appendString(actor, to: &out)
-        out.append(contentsOf: #","data":"#.utf8)
+        try canonicalBytes(encodedData: Self.encode(data))
+    }
+
+    /// The canonical JSON of `data`, for ``canonicalBytes(encodedData:)``.
+    package static func encode(_ data: JSONValue) throws(LedgerError) -> [UInt8] {
         do {
-            try CanonicalJSON.append(data, to: &out)
+            return try CanonicalJSON.encode(data)
         } catch {
             throw LedgerError(.schema, "event data cannot be canonicalized: \(error.reason)")
         }
+    }
+
+    /// ``canonicalBytes()`` with `data` already encoded: the append path encodes every draft's data
+    /// in parallel before the sequential signing loop.
+    package func canonicalBytes(encodedData: [UInt8]) -> [UInt8] {
+        canonicalBytesAndPrevOffset(encodedData: encodedData).bytes
+    }
+
+    /// The signed bytes of this event with its `prev` left to be filled in: the PAE of the payload
+    /// and where `prev`'s 64 hex characters sit in it. The append path builds these for a whole
+    /// batch in parallel; the sequential loop then only patches `prev` and signs.
+    package func preAuthenticationTemplate(encodedData: [UInt8]) -> EventTemplate {
+        let (payload, prevOffset) = canonicalBytesAndPrevOffset(encodedData: encodedData)
+        let pae = Envelope.preAuthenticationEncoding(payloadType: Envelope.eventPayloadType, payload: payload)
+        let payloadStart = pae.count - payload.count
+        return EventTemplate(pae: pae, payloadStart: payloadStart, prevOffset: payloadStart + prevOffset)
+    }
+
+    private func canonicalBytesAndPrevOffset(encodedData: [UInt8]) -> (bytes: [UInt8], prevOffset: Int) {
+        var out: [UInt8] = []
+        out.reserveCapacity(encodedData.count + 400)
+        out.append(contentsOf: #"{"actor":"#.utf8)
+        CanonicalJSON.appendString(actor, to: &out)
+        out.append(contentsOf: #","data":"#.utf8)
+        out.append(contentsOf: encodedData)
         out.append(contentsOf: #","log":"#.utf8)
         CanonicalJSON.appendString(log, to: &out)
         out.append(contentsOf: #","prev":""#.utf8)
+        let prevOffset = out.count
         out.append(contentsOf: prev.hex.utf8)
         out.append(contentsOf: #"","seq":"#.utf8)
         out.append(contentsOf: String(seq).utf8)
@@ -90,7 +116,7 @@ public struct Event: Sendable, Hashable {
         out.append(contentsOf: #"","type":"#.utf8)
         CanonicalJSON.appendString(type, to: &out)
         out.append(contentsOf: #","v":1}"#.utf8)
-        return out
+        return (out, prevOffset)
     }
 
     /// The payload as a JSON value (for display and schema checks).
@@ -183,5 +209,26 @@ public struct Event: Sendable, Hashable {
             subject: subject,
             data: data
         )
+    }
+}
+
+/// The PAE bytes of an event whose `prev` is still to be written (see
+/// ``Event/preAuthenticationTemplate(encodedData:)``).
+package struct EventTemplate: Sendable {
+    package var pae: [UInt8]
+    /// Where the payload starts in `pae`.
+    package let payloadStart: Int
+    /// Where `prev`'s 64 lowercase hex characters start in `pae`.
+    package let prevOffset: Int
+
+    /// Writes `prev` into the template.
+    package mutating func fill(prev: Hash256) {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        pae.withUnsafeMutableBufferPointer { buffer in
+            for (index, byte) in prev.bytes.enumerated() {
+                buffer[prevOffset + 2 * index] = digits[Int(byte >> 4)]
+                buffer[prevOffset + 2 * index + 1] = digits[Int(byte & 0x0f)]
+            }
+        }
     }
 }

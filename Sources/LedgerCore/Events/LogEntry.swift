@@ -50,6 +50,31 @@ public struct SignedEvent: Sendable, Hashable {
         self.leafHash = MerkleTree.leafHash(leaf)
     }
 
+    /// Assembles a signed event whose parts the caller already computed and checked: `leaf` MUST be
+    /// `envelope.canonicalBytes()`, `leafHash` its leaf hash, and `envelope.payload` the canonical
+    /// bytes of `event`.
+    package init(envelope: Envelope, event: Event, leaf: [UInt8], leafHash: Hash256) {
+        self.envelope = envelope
+        self.event = event
+        self.leaf = leaf
+        self.leafHash = leafHash
+    }
+
+    /// Signs `event` from its template: `template` MUST come from `event` with any `prev`, and
+    /// is filled with `event.prev` here.
+    package init(signing event: Event, template: EventTemplate, with key: SigningKey) throws(LedgerError) {
+        var template = template
+        template.fill(prev: event.prev)
+        let signature = try key.signature(for: template.pae)
+        let envelope = Envelope(
+            payloadType: Envelope.eventPayloadType,
+            payload: Array(template.pae[template.payloadStart...]),
+            signatures: [Envelope.Signature(keyID: key.keyID, signature: signature)]
+        )
+        let leaf = envelope.canonicalBytes()
+        self.init(envelope: envelope, event: event, leaf: leaf, leafHash: MerkleTree.leafHash(leaf))
+    }
+
     /// Decodes an envelope that was signed elsewhere. It must carry a ledger event payload.
     public init(envelope: Envelope) throws(LedgerError) {
         guard envelope.payloadType == Envelope.eventPayloadType else {

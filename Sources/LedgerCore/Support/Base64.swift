@@ -14,16 +14,40 @@ public enum Base64 {
 
     /// Appends the standard, padded base64 of `bytes` to `buffer`.
     public static func append(_ bytes: some Collection<UInt8>, to buffer: inout [UInt8]) {
-        buffer.reserveCapacity(buffer.count + (bytes.count + 2) / 3 * 4)
-        var iterator = bytes.makeIterator()
-        while let first = iterator.next() {
-            let second = iterator.next()
-            let third = iterator.next()
-            let chunk = UInt32(first) << 16 | UInt32(second ?? 0) << 8 | UInt32(third ?? 0)
-            buffer.append(alphabet[Int(chunk >> 18 & 0x3f)])
-            buffer.append(alphabet[Int(chunk >> 12 & 0x3f)])
-            buffer.append(second == nil ? UInt8(ascii: "=") : alphabet[Int(chunk >> 6 & 0x3f)])
-            buffer.append(third == nil ? UInt8(ascii: "=") : alphabet[Int(chunk & 0x3f)])
+        let fast: Void? = bytes.withContiguousStorageIfAvailable { input in appendContiguous(input, to: &buffer) }
+        if fast == nil { appendContiguous(Array(bytes), to: &buffer) }
+    }
+
+    private static func appendContiguous(_ input: [UInt8], to buffer: inout [UInt8]) {
+        input.withUnsafeBufferPointer { appendContiguous($0, to: &buffer) }
+    }
+
+    private static func appendContiguous(_ input: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
+        let start = buffer.count
+        let encodedCount = (input.count + 2) / 3 * 4
+        buffer.append(contentsOf: repeatElement(UInt8(ascii: "="), count: encodedCount))
+        alphabet.withUnsafeBufferPointer { table in
+            buffer.withUnsafeMutableBufferPointer { output in
+                var read = 0
+                var write = start
+                while read + 3 <= input.count {
+                    let chunk = UInt32(input[read]) << 16 | UInt32(input[read + 1]) << 8 | UInt32(input[read + 2])
+                    output[write] = table[Int(chunk >> 18 & 0x3f)]
+                    output[write + 1] = table[Int(chunk >> 12 & 0x3f)]
+                    output[write + 2] = table[Int(chunk >> 6 & 0x3f)]
+                    output[write + 3] = table[Int(chunk & 0x3f)]
+                    read += 3
+                    write += 4
+                }
+                let rest = input.count - read
+                if rest > 0 {
+                    let second = rest == 2 ? UInt32(input[read + 1]) : 0
+                    let chunk = UInt32(input[read]) << 16 | second << 8
+                    output[write] = table[Int(chunk >> 18 & 0x3f)]
+                    output[write + 1] = table[Int(chunk >> 12 & 0x3f)]
+                    if rest == 2 { output[write + 2] = table[Int(chunk >> 6 & 0x3f)] }
+                }
+            }
         }
     }
 

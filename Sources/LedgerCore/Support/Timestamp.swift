@@ -18,34 +18,24 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     public var description: String { rfc3339 }
 
     public var rfc3339: String {
-        let millis = millisecondsSinceEpoch
-        let (days, msOfDay) = millis.floorDivided(by: 86_400_000)
+        let (days, msOfDay) = millisecondsSinceEpoch.floorDivided(by: 86_400_000)
         let (year, month, day) = Self.civil(fromDays: days)
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
-        func put(_ value: Int64, width: Int) {
-            var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+        // "YYYY-MM-DDTHH:MM:SS.mmmZ": fixed positions, written in place.
+        var out: [UInt8] = Array("0000-00-00T00:00:00.000Z".utf8)
+        func put(_ value: Int64, at end: Int, width: Int) {
             var rest = value
-            for index in stride(from: width - 1, through: 0, by: -1) {
-                digits[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            for index in stride(from: end, to: end - width, by: -1) {
+                out[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
                 rest /= 10
             }
-            out.append(contentsOf: digits)
         }
-        put(year, width: 4)
-        out.append(UInt8(ascii: "-"))
-        put(month, width: 2)
-        out.append(UInt8(ascii: "-"))
-        put(day, width: 2)
-        out.append(UInt8(ascii: "T"))
-        put(msOfDay / 3_600_000, width: 2)
-        out.append(UInt8(ascii: ":"))
-        put(msOfDay / 60_000 % 60, width: 2)
-        out.append(UInt8(ascii: ":"))
-        put(msOfDay / 1000 % 60, width: 2)
-        out.append(UInt8(ascii: "."))
-        put(msOfDay % 1000, width: 3)
-        out.append(UInt8(ascii: "Z"))
+        put(year, at: 3, width: 4)
+        put(month, at: 6, width: 2)
+        put(day, at: 9, width: 2)
+        put(msOfDay / 3_600_000, at: 12, width: 2)
+        put(msOfDay / 60_000 % 60, at: 15, width: 2)
+        put(msOfDay / 1000 % 60, at: 18, width: 2)
+        put(msOfDay % 1000, at: 22, width: 3)
         return String(decoding: out, as: UTF8.self)
     }
 

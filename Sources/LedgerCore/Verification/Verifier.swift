@@ -88,55 +88,22 @@ public struct Verifier: Sendable {
 
     public func verify(leaves: [[UInt8]]) -> VerificationReport {
         let decoded = parallelMap(leaves.count) { index in Self.decode(leaves[index]) }
-        let leafHashes = decoded.map(\.leafHash)
+        let keys = Self.keysNamed(in: decoded)
 
-        // The sequential fold. It stops at the first failure that is not a bad signature; the
-        // signatures of everything up to there are checked afterwards, in parallel.
-        var state = LedgerState()
-        var counts: [String: Int] = [:]
-        var signers: [PublicKey] = []
-        signers.reserveCapacity(leaves.count)
-        var foldFailure: (seq: Int, error: LedgerError, beforeSignature: Bool)?
-        for (index, entry) in decoded.enumerated() {
-            // The genesis event carries its own keys, so a changed genesis can only be caught by its hash.
-            if index == 0, let trustedGenesis, entry.leafHash != trustedGenesis {
-                let error = LedgerError(
-                    .trustAnchor,
-                    "the genesis leaf hash \(entry.leafHash.hex) is not the trusted \(trustedGenesis.hex)"
-                )
-                foldFailure = (index, error, true)
-                break
-            }
-            guard let envelope = entry.envelope else {
-                foldFailure = (index, entry.envelopeError ?? LedgerError(.malformed, "unreadable entry"), true)
-                break
-            }
-            let signer: KeyRecord
-            do {
-                signer = try state.signer(of: envelope, event: entry.signed?.event)
-            } catch {
-                foldFailure = (index, error, true)
-                break
-            }
-            signers.append(signer.publicKey)
-            do throws(LedgerError) {
-                guard let signed = entry.signed else {
-                    throw entry.payloadError ?? LedgerError(.malformed, "unreadable payload")
-                }
-                try state.check(signed, signer: signer)
-                state.apply(signed)
-                counts[signed.event.type, default: 0] += 1
-            } catch {
-                foldFailure = (index, error, false)
-                break
-            }
-        }
+        // The sequential fold and the signature checks are independent: a signature is checked
+        // against the key its keyid names anywhere in the log, and the fold decides whether that
+        // key was active and allowed at that seq. So the fold runs on one thread while the others
+        // check signatures, and the two verdicts are merged below.
+        let fold = FoldResult()
+        let signatureValid = parallelMap(
+            leaves.count,
+            alongside: { fold.run(decoded, trustedGenesis: trustedGenesis) },
+            { index in Self.signatureHolds(decoded[index], keys: keys) }
+        )
 
-        let keys = signers
-        let signatureValid = parallelMap(keys.count) { index in
-            decoded[index].envelope.map { $0.isSigned(by: keys[index]) } ?? false
-        }
         var failure: VerificationFailure?
+        let foldFailure = fold.failure
+        var counts = fold.counts
         if let firstBadSignature = signatureValid.firstIndex(of: false),
             firstBadSignature < foldFailure?.seq ?? Int.max
                 || (firstBadSignature == foldFailure?.seq && foldFailure?.beforeSignature == false)
@@ -146,7 +113,6 @@ public struct Verifier: Sendable {
                 code: .badSignature,
                 reason: "the signature does not verify under its key"
             )
-            counts = [:]
         } else if let foldFailure {
             failure = VerificationFailure(
                 seq: UInt64(foldFailure.seq),
@@ -162,25 +128,98 @@ public struct Verifier: Sendable {
             )
         }
 
+        let leafHashes = decoded.map(\.leafHash)
         var checkpointsVerified = 0
         if failure == nil {
-            switch verifyCheckpoints(leafHashes: leafHashes, state: state) {
+            switch verifyCheckpoints(leafHashes: leafHashes, state: fold.state) {
             case .success(let count): checkpointsVerified = count
             case .failure(let checkpointFailure): failure = checkpointFailure
             }
         }
+        if failure != nil { counts = [:] }
         let events: [VerifiedEvent] =
             keepEvents && failure == nil ? decoded.compactMap { $0.signed.map(VerifiedEvent.init) } : []
         return VerificationReport(
             entries: leaves.count,
             root: MerkleTree.root(of: leafHashes),
             genesis: decoded.first?.signed?.leafHash,
-            countsByType: failure == nil ? counts : [:],
+            countsByType: counts,
             checkpointsVerified: checkpointsVerified,
             failure: failure,
-            state: state,
+            state: fold.state,
             events: events
         )
+    }
+
+    /// The sequential half of verification: the ``LedgerState`` fold up to the first failure.
+    private final class FoldResult: @unchecked Sendable {
+        // Written by one thread inside `parallelMap`, read only after it returns.
+        var state = LedgerState()
+        var counts: [String: Int] = [:]
+        var failure: (seq: Int, error: LedgerError, beforeSignature: Bool)?
+
+        func run(_ decoded: [Decoded], trustedGenesis: Hash256?) {
+            for (index, entry) in decoded.enumerated() {
+                // Genesis carries its own keys, so a changed genesis can only be caught by its hash.
+                if index == 0, let trustedGenesis, entry.leafHash != trustedGenesis {
+                    let error = LedgerError(
+                        .trustAnchor,
+                        "the genesis leaf hash \(entry.leafHash.hex) is not the trusted \(trustedGenesis.hex)"
+                    )
+                    failure = (index, error, true)
+                    return
+                }
+                guard let envelope = entry.envelope else {
+                    failure = (index, entry.envelopeError ?? LedgerError(.malformed, "unreadable entry"), true)
+                    return
+                }
+                let signer: KeyRecord
+                do {
+                    signer = try state.signer(of: envelope, event: entry.signed?.event)
+                } catch {
+                    failure = (index, error, true)
+                    return
+                }
+                do throws(LedgerError) {
+                    guard let signed = entry.signed else {
+                        throw entry.payloadError ?? LedgerError(.malformed, "unreadable payload")
+                    }
+                    try state.check(signed, signer: signer)
+                    state.apply(signed)
+                    counts[signed.event.type, default: 0] += 1
+                } catch {
+                    failure = (index, error, false)
+                    return
+                }
+            }
+        }
+    }
+
+    /// Every key the log names (genesis keys and `key.added`), by keyid. A keyid is the hash of
+    /// its key, so the map cannot be poisoned: a record whose keyid does not match is skipped here
+    /// and refused by the fold.
+    private static func keysNamed(in decoded: [Decoded]) -> [KeyID: PublicKey] {
+        var keys: [KeyID: PublicKey] = [:]
+        for (index, entry) in decoded.enumerated() {
+            guard let event = entry.signed?.event else { continue }
+            if index == 0, event.type == "ledger.created" {
+                for record in (try? LedgerState.genesisKeys(of: event)) ?? [] { keys[record.keyID] = record.publicKey }
+            } else if event.type == "key.added", (try? EventCatalog.keyRecord.validate(event.data)) != nil,
+                let record = try? KeyRecord(validated: event.data, addedAt: event.seq)
+            {
+                keys[record.keyID] = record.publicKey
+            }
+        }
+        return keys
+    }
+
+    /// True unless the entry's one signature names a known key and fails to verify under it. Entries
+    /// that cannot be checked (malformed, unknown key) are left to the fold to report.
+    private static func signatureHolds(_ entry: Decoded, keys: [KeyID: PublicKey]) -> Bool {
+        guard let envelope = entry.envelope, envelope.signatures.count == 1,
+            let key = keys[envelope.signatures[0].keyID]
+        else { return true }
+        return envelope.isSigned(by: key)
     }
 
     private static func decode(_ leaf: [UInt8]) -> Decoded {
@@ -198,7 +237,9 @@ public struct Verifier: Sendable {
             return Decoded(leafHash: leafHash, envelopeError: error)
         }
         do {
-            return Decoded(envelope: envelope, signed: try SignedEvent(envelope: envelope), leafHash: leafHash)
+            let event = try Event(canonicalBytes: envelope.payload)
+            let signed = SignedEvent(envelope: envelope, event: event, leaf: leaf, leafHash: leafHash)
+            return Decoded(envelope: envelope, signed: signed, leafHash: leafHash)
         } catch {
             return Decoded(envelope: envelope, leafHash: leafHash, payloadError: error)
         }
@@ -265,26 +306,11 @@ public struct Verifier: Sendable {
         return .success(parsed.count)
     }
 
-    /// Maps `body` over `0..<count` on up to `concurrency` threads, in contiguous chunks.
-    private func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
-        guard concurrency > 1, count > 256 else { return (0..<count).map(body) }
-        var results = [T?](repeating: nil, count: count)
-        let chunks = min(count, concurrency * 8)
-        results.withUnsafeMutableBufferPointer { buffer in
-            // Each chunk writes a disjoint range of the buffer, and concurrentPerform returns only
-            // after every chunk finished, so sharing the base pointer is race-free.
-            guard let base = buffer.baseAddress.map(UnsafeSendablePointer.init) else { return }
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let start = count * chunk / chunks
-                let end = count * (chunk + 1) / chunks
-                for index in start..<end { (base.pointer + index).pointee = body(index) }
-            }
-        }
-        return results.compactMap { $0 }
+    private func parallelMap<T: Sendable>(
+        _ count: Int,
+        alongside: (@Sendable () -> Void)? = nil,
+        _ body: @Sendable (Int) -> T
+    ) -> [T] {
+        ParallelMap.map(count, concurrency: concurrency, alongside: alongside, body)
     }
-}
-
-/// A pointer handed to worker threads that write disjoint elements (see ``Verifier``'s `parallelMap`).
-private struct UnsafeSendablePointer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
 }
