@@ -220,9 +220,14 @@ public final class SQLiteEventStore: StreamingEventStore {
     public func checkpoints() async throws(LedgerError) -> [(size: UInt64, note: String)] {
         let rows = try await read { db in
             try Row.fetchAll(db, sql: "SELECT tree_size, note FROM checkpoints ORDER BY tree_size")
-                .map { (UInt64(clamping: $0[0] as Int64), $0[1] as String) }
+                .map { (UInt64(clamping: $0[0] as Int64? ?? 0), $0[1] as String? ?? "") }
         }
         return rows.map { (size: $0.0, note: $0.1) }
+    }
+
+    /// A PRAGMA as the store's own connections see it (for tests of the durability settings).
+    package func pragma(_ name: String) async throws(LedgerError) -> String? {
+        try await read { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }
     }
 
     // MARK: - Plumbing
@@ -231,20 +236,21 @@ public final class SQLiteEventStore: StreamingEventStore {
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         var entries: [LogEntry] = []
         while let row = try rows.next() {
-            let seq = row[0] as Int64
-            guard let hashData = row[1] as Data?, let leafHash = Hash256(bytes: hashData),
-                let leaf = row[2] as Data?, let time = Timestamp(rfc3339: row[4] as String)
+            // Columns are decoded as optionals: a tampered database must give an error, not a trap.
+            guard let seq = row[0] as Int64?, let hashData = row[1] as Data?, let leafHash = Hash256(bytes: hashData),
+                let leaf = row[2] as Data?, let type = row[3] as String?, let timeText = row[4] as String?,
+                let time = Timestamp(rfc3339: timeText), let actor = row[5] as String?
             else {
-                throw LedgerError(.storage, "entry \(seq) has a malformed row")
+                throw LedgerError(.storage, "a stored entry has a malformed row")
             }
             entries.append(
                 LogEntry(
                     seq: UInt64(clamping: seq),
                     leaf: Array(leaf),
                     leafHash: leafHash,
-                    type: row[3],
+                    type: type,
                     time: time,
-                    actor: row[5]
+                    actor: actor
                 )
             )
         }

@@ -123,6 +123,14 @@ public actor Ledger {
         while true {
             attempt += 1
             let signed = try SignedEvent(envelope: envelope)
+            // A time far ahead would drag every later event's time with it (times never go back).
+            let latest = clock.now().millisecondsSinceEpoch + Self.allowedClockSkewMilliseconds
+            guard signed.event.time.millisecondsSinceEpoch <= latest else {
+                throw LedgerError(
+                    .timeBackwards,
+                    "the envelope's time \(signed.event.time) is ahead of this clock by more than 5 minutes"
+                )
+            }
             let signer = try state.signer(of: envelope, event: signed.event)
             guard envelope.isSigned(by: signer.publicKey) else {
                 throw LedgerError(.badSignature, "the envelope's signature does not verify under key \(signer.name)")
@@ -148,6 +156,8 @@ public actor Ledger {
     }
 
     static let maxAttempts = 1000
+    /// How far ahead of the local clock an envelope signed elsewhere may be dated.
+    static let allowedClockSkewMilliseconds: Int64 = 5 * 60 * 1000
     static let streamingThreshold = 128
 }
 

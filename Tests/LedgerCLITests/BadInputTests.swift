@@ -117,6 +117,60 @@ struct BadInputTests {
         )
     }
 
+    @Test("a small-order public key and a batch with a malformed subject")
+    func weakKeyAndBadSubject() async throws {
+        let workspace = try await TestWorkspace.make()
+        try await Self.expectRefused(
+            workspace,
+            [
+                "keys", "add", "--public", "01" + String(repeating: "0", count: 62), "--name", "forgeable", "--role",
+                "approver", "--key", workspace.adminKey,
+            ],
+            mentions: "small-order"
+        )
+        let batch = try workspace.folder.write(
+            #"{"type":"note.added","data":{"text":"x"},"subject":"nope"}"#,
+            to: "b.jsonl"
+        )
+        try await Self.expectRefused(
+            workspace,
+            ["append", "--batch", batch, "--key", workspace.adminKey],
+            mentions: "\"subject\" must be an array"
+        )
+        let empty = try workspace.folder.write(
+            #"{"type":"note.added","data":{"text":"x"},"subject":[{"name":"","digest":{"sha256":"\#(String(repeating: "a", count: 64))"}}]}"#,
+            to: "e.jsonl"
+        )
+        try await Self.expectRefused(
+            workspace,
+            ["append", "--batch", empty, "--key", workspace.adminKey],
+            mentions: "subject name"
+        )
+    }
+
+    @Test("a config that does not match the log is refused")
+    func mismatchedConfig() async throws {
+        let workspace = try await TestWorkspace.make()
+        let other = try await TestWorkspace.make(logID: "other.example/log")
+        let config = URL(fileURLWithPath: workspace.root).appendingPathComponent("ledger.json")
+        try FileManager.default.removeItem(at: config)
+        try FileManager.default.copyItem(
+            at: URL(fileURLWithPath: other.root).appendingPathComponent("ledger.json"),
+            to: config
+        )
+        let result = await workspace.run("keys", "list")
+        #expect(result.status == 1)
+        #expect(result.err.contains("does not match the log"))
+    }
+
+    @Test("values that would overflow are usage errors, not crashes")
+    func overflow() async throws {
+        let workspace = try await TestWorkspace.make()
+        #expect(await workspace.run("log", "--after", "18446744073709551615").status == 2)
+        #expect(await workspace.run("verify", "--threads", "2305843009213693952").status == 2)
+        #expect(await workspace.run("prove", "inclusion", "18446744073709551615").status == 1)
+    }
+
     @Test("a missing workspace")
     func missingWorkspace() async throws {
         let folder = try TemporaryFolder()

@@ -167,14 +167,29 @@ struct EndToEndTests {
         #expect(truncated.json?["seq"] == 3)
         #expect(truncated.json?["code"] == "chain.checkpoint")
 
-        lines[1] = lines[1].replacingOccurrences(of: "\"sig\":\"", with: "\"sig\":\"A")
+        var envelope = try Envelope(jsonBytes: Array(lines[1].utf8))
+        envelope.signatures[0].signature[7] ^= 0x10
+        lines[1] = String(decoding: envelope.canonicalBytes(), as: UTF8.self)
         let broken = try await verify(lines)
         #expect(broken.status == 3)
         #expect(broken.json?["seq"] == 1)
+        #expect(broken.json?["code"] == "event.badSignature")
+        var garbled = lines
+        garbled[1] = garbled[1].replacingOccurrences(of: "\"sig\":\"", with: "\"sig\":\"A")
+        let garbledResult = try await verify(garbled)
+        #expect(garbledResult.status == 3)
+        #expect(garbledResult.json?["seq"] == 1)
+        let untrusted = await ledger(
+            "verify",
+            "--from",
+            try workspace.folder.write(lines.joined(separator: "\n"), to: "u.jsonl")
+        )
+        #expect(untrusted.status == 2, "--from without --trust is a usage error")
         let human = await ledger(
             "verify",
             "--from",
-            try workspace.folder.write(lines.joined(separator: "\n"), to: "h.jsonl")
+            try workspace.folder.write(lines.joined(separator: "\n"), to: "h.jsonl"),
+            "--untrusted"
         )
         #expect(human.status == 3)
         #expect(human.err.hasPrefix("error: verification failed at seq 1: "))

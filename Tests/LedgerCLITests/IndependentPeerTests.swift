@@ -13,70 +13,49 @@ struct IndependentPeerTests {
     static func exportedLog() async throws -> (TestWorkspace, export: String, checkpoint: String) {
         let workspace = try await TestWorkspace.make()
         let bobFile = workspace.folder.path("bob.key")
-        _ = await ledger(
-            "keys",
-            "generate",
-            "--name",
-            "bob",
-            "--role",
-            "approver",
-            "--role",
-            "pipeline",
-            "--out",
-            bobFile
-        )
-        _ = await workspace.run(
-            "keys",
-            "add",
-            "--public",
-            bobFile + ".pub",
-            "--name",
-            "bob",
-            "--role",
-            "approver",
-            "--role",
-            "pipeline",
-            "--key",
-            workspace.adminKey
-        )
-        _ = await workspace.run(
-            "append",
-            "--type",
-            "note.added",
-            "--data",
-            "{\"text\":\"Grüße 👋 \\\"quoted\\\" \\u0001\",\"refs\":[0,1]}",
-            "--key",
-            bobFile
-        )
-        _ = await workspace.run(
-            "append",
-            "--type",
-            "policy.set",
-            "--data",
-            "{\"policy\":{\"requiredApprovals\":2,\"gate\":{\"minAucRoc\":0.8}}}",
-            "--key",
-            workspace.adminKey
-        )
         let digest = Hash256.sha256([1, 2, 3]).hex
-        _ = await workspace.run(
-            "append",
-            "--type",
-            "note.added",
-            "--data",
-            "{\"text\":\"subject\"}",
-            "--subject",
-            "model=sha256:\(digest)",
-            "--key",
-            bobFile
-        )
+        let steps: [[String]] = [
+            ["keys", "generate", "--name", "bob", "--role", "approver", "--role", "pipeline", "--out", bobFile],
+            [
+                "keys", "add", "--public", bobFile + ".pub", "--name", "bob", "--role", "approver", "--role",
+                "pipeline",
+                "--key", workspace.adminKey, "--workspace", workspace.root,
+            ],
+            [
+                "append", "--type", "note.added", "--data", #"{"text":"Grüße 👋 \"quoted\" \u0001","refs":[0,1]}"#,
+                "--key",
+                bobFile, "--workspace", workspace.root,
+            ],
+            [
+                "append", "--type", "policy.set", "--data",
+                #"{"policy":{"requiredApprovals":2,"gate":{"minAucRoc":0.8}}}"#,
+                "--key", workspace.adminKey, "--workspace", workspace.root,
+            ],
+            [
+                "append", "--type", "note.added", "--data", #"{"text":"subject"}"#, "--subject",
+                "model=sha256:\(digest)",
+                "--key", bobFile, "--workspace", workspace.root,
+            ],
+        ]
+        for step in steps {
+            let result = await ledger(step)
+            try #require(result.status == 0, "`ledger \(step.joined(separator: " "))` failed: \(result.err)")
+        }
         let keyID = try #require(
             await workspace.run("keys", "list", "--json").json?.arrayValue?.last?["keyid"]?.stringValue
         )
-        _ = await workspace.run("keys", "revoke", keyID, "--reason", "rotation", "--key", workspace.adminKey)
+        let revoked = await workspace.run("keys", "revoke", keyID, "--reason", "rotation", "--key", workspace.adminKey)
+        try #require(revoked.status == 0, "\(revoked.err)")
         let export = workspace.folder.path("log.jsonl")
         let checkpoint = workspace.folder.path("cp.txt")
-        #expect(await workspace.run("export", "--out", export).status == 0)
-        #expect(await workspace.run("checkpoint", "--out", checkpoint).status == 0)
+        try #require(await workspace.run("export", "--out", export).status == 0)
+        try #require(await workspace.run("checkpoint", "--out", checkpoint).status == 0)
+        let verified = await ledger("verify", "--from", export, "--trust", workspace.genesis, "--json")
+        // Every core event type is in the log the peers are shown.
+        try #require(
+            verified.json?["types"]
+                == ["ledger.created": 1, "key.added": 1, "note.added": 2, "policy.set": 1, "key.revoked": 1]
+        )
         return (workspace, export, checkpoint)
     }
 
@@ -96,7 +75,7 @@ struct IndependentPeerTests {
         )
         #expect(result.status == 0, "\(result.out) \(result.err)")
         let peer = try CanonicalJSON.parse(Array(result.out.utf8))
-        let ours = await ledger("verify", "--from", export, "--json")
+        let ours = await ledger("verify", "--from", export, "--trust", workspace.genesis, "--json")
         #expect(peer["root"] == ours.json?["root"], "the RFC 9162 root recomputed in Python equals ours")
         #expect(peer["entries"] == ours.json?["entries"])
 

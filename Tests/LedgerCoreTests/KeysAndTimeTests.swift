@@ -1,3 +1,4 @@
+import Crypto
 import LedgerCore
 import LedgerTesting
 import Testing
@@ -18,6 +19,31 @@ struct KeysAndTimeTests {
             Hex.encode(try key.signature(for: [UInt8]()))
                 == "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
         )
+    }
+
+    /// libsodium's small-order blocklist, with and without the sign bit, and non-canonical y >= p.
+    static let weakKeys: [String] = [
+        String(repeating: "0", count: 64), "01" + String(repeating: "0", count: 62),
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "ec" + String(repeating: "f", count: 60) + "7f", "ed" + String(repeating: "f", count: 60) + "7f",
+        "ee" + String(repeating: "f", count: 60) + "7f", "01" + String(repeating: "0", count: 60) + "80",
+    ]
+
+    @Test("small-order and non-canonical public keys are refused", arguments: weakKeys)
+    func weakPublicKeys(hex: String) throws {
+        let raw = try #require(Hex.decode(hex))
+        let error = #expect(throws: LedgerError.self) { try PublicKey(rawRepresentation: raw) }
+        #expect(error?.code == .key)
+    }
+
+    @Test("the identity key really is forgeable, which is why it is refused")
+    func identityKeyForgery() throws {
+        // R = identity, S = 0 verifies any message under the identity key in this library.
+        let identity = try Curve25519.Signing.PublicKey(rawRepresentation: [1] + [UInt8](repeating: 0, count: 31))
+        let forged = [1] + [UInt8](repeating: 0, count: 63)
+        #expect(identity.isValidSignature(forged, for: Array("any message".utf8)))
     }
 
     @Test("PKCS#8 and SPKI PEM round trips, and the fixed DER prefixes")

@@ -40,12 +40,44 @@ struct SQLiteEventStoreTests {
         #expect(Verifier().verify(leaves: try await store.allEntries().map(\.leaf)).isVerified)
     }
 
-    @Test("WAL and synchronous=FULL are in force")
-    func durabilitySettings() throws {
-        let path = temporaryDatabasePath()
-        _ = try SQLiteEventStore(path: path, create: true)
-        let queue = try DatabaseQueue(path: path)
-        #expect(try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+    @Test("WAL and synchronous=FULL are in force on the store's own connections")
+    func durabilitySettings() async throws {
+        let store = try SQLiteEventStore(path: temporaryDatabasePath(), create: true)
+        #expect(try await store.pragma("journal_mode") == "wal")
+        #expect(try await store.pragma("synchronous") == "2", "2 is FULL")
+    }
+
+    @Test("a streamed batch whose producer fails stores nothing, and a streamed conflict consumes nothing")
+    func streamedAtomicity() async throws {
+        let store = try SQLiteEventStore(path: temporaryDatabasePath(), create: true)
+        let ledger = try await TestLogs.make(store: store, notes: 0)
+        let entries = try await store.allEntries()
+        let before = try await store.size()
+        let samples = try await SQLiteEventStoreTests.moreEntries(after: ledger, count: 300)
+        let stream = EntryStream(capacity: 16, handOff: 4)
+        let producer = Thread {
+            for entry in samples.prefix(200) { stream.send(entry) }
+            stream.finish(throwing: LedgerError(.schema, "refused half way"))
+        }
+        producer.start()
+        let error = await #expect(throws: LedgerError.self) { try await store.append(from: stream, expecting: before) }
+        #expect(error?.code == .schema)
+        #expect(try await store.size() == before)
+        let stale = EntryStream()
+        stale.finish()
+        let conflict = await #expect(throws: LedgerError.self) { try await store.append(from: stale, expecting: 0) }
+        #expect(conflict?.code == .conflict)
+        #expect(try await store.allEntries() == entries)
+    }
+
+    /// Signed entries that would follow `ledger`'s head, without appending them.
+    static func moreEntries(after ledger: Ledger, count: Int) async throws -> [LogEntry] {
+        let scratch = InMemoryEventStore()
+        try await scratch.append(try await ledger.store.allEntries(), expecting: 0)
+        let copy = try await Ledger.open(store: scratch, clock: SteppingClock())
+        let start = await scratch.size()
+        try await copy.append((0..<count).map { TestLogs.note("more \($0)") }, signedBy: TestKeys.pipeline)
+        return await scratch.entries(in: start..<(start + UInt64(count)))
     }
 
     @Test("a newer schema version is refused at open")

@@ -160,6 +160,61 @@ struct LedgerAppendTests {
         #expect(Verifier().verify(leaves: try await ledger.store.allEntries().map(\.leaf)).isVerified)
     }
 
+    @Test("a subject with an empty name is refused, so every stored entry decodes")
+    func emptySubjectName() async throws {
+        try await Self.expectRefused(
+            .schema,
+            [EventDraft(type: "note.added", subject: [Subject(name: "", sha256: .zero)], data: ["text": "x"])],
+            by: TestKeys.admin
+        )
+    }
+
+    @Test("a genesis with an unusable log id is refused")
+    func badOrigin() async throws {
+        for origin in ["", "has space", "a+b"] {
+            let error = await #expect(throws: LedgerError.self) {
+                try await Ledger.create(
+                    store: InMemoryEventStore(),
+                    clock: SteppingClock(),
+                    logID: origin,
+                    keys: [KeyRecord(publicKey: TestKeys.admin.publicKey, name: "admin", roles: [.admin])],
+                    signedBy: TestKeys.admin
+                )
+            }
+            #expect(error?.code == .schema || error?.code == .malformed, "\(origin): \(error?.description ?? "")")
+        }
+    }
+
+    @Test("an envelope dated far in the future is refused")
+    func futureEnvelope() async throws {
+        let ledger = try await TestLogs.make()
+        let state = await ledger.state
+        let event = Event(
+            log: TestLogs.logID,
+            seq: state.size,
+            prev: state.lastLeafHash,
+            time: Timestamp(millisecondsSinceEpoch: 253_402_300_799_000),
+            type: "note.added",
+            actor: TestKeys.pipeline.keyID,
+            data: ["text": "from the future"]
+        )
+        let signed = try SignedEvent(signing: event, with: TestKeys.pipeline)
+        let error = await #expect(throws: LedgerError.self) { try await ledger.append(envelope: signed.envelope) }
+        #expect(error?.code == .timeBackwards)
+        #expect(try await ledger.store.size() == state.size)
+    }
+
+    @Test("every entry a large streamed batch writes decodes and verifies")
+    func largeBatchRoundTrip() async throws {
+        let ledger = try await TestLogs.make(notes: 0)
+        let drafts = (0..<600).map { TestLogs.note("bulk \($0)", refs: [$0 % 3]) }
+        let appended = try await ledger.append(drafts, signedBy: TestKeys.pipeline)
+        let entries = try await ledger.store.allEntries()
+        #expect(appended.map(\.leaf) == Array(entries.suffix(600).map(\.leaf)))
+        for entry in entries { _ = try SignedEvent(leaf: entry.leaf) }
+        #expect(Verifier(concurrency: 2).verify(leaves: entries.map(\.leaf)).isVerified)
+    }
+
     @Test("time never goes backwards even if the clock does")
     func monotonicTime() async throws {
         let ledger = try await TestLogs.make(notes: 0)

@@ -137,6 +137,9 @@ struct AppendCommand: AsyncParsableCommand {
                 throw LedgerError(.malformed, "\(path):\(lineNumber): each line needs \"type\" and \"data\"")
             }
             var subjects: [Subject] = []
+            if let subject = json["subject"], subject.arrayValue == nil {
+                throw LedgerError(.malformed, "\(path):\(lineNumber): \"subject\" must be an array")
+            }
             for item in json["subject"]?.arrayValue ?? [] {
                 guard let name = item["name"]?.stringValue, let hex = item["digest"]?["sha256"]?.stringValue,
                     let hash = Hash256(hex: hex)

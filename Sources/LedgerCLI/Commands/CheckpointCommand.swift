@@ -47,14 +47,16 @@ struct CheckpointSignCommand: AsyncParsableCommand {
                 "the key \(signer.keyID.prefix(16))… is not an active log key of this log"
             )
         }
-        let leafHashes = try await ledger.store.leafHashes(upTo: state.size)
+        // The root is recomputed from the entries themselves, not from the stored hash column.
+        let leafHashes = try await ledger.store.leaves(upTo: state.size).map { MerkleTree.leafHash($0) }
+        let origin = state.logID ?? workspace.logID
         let checkpoint = Checkpoint(
-            origin: workspace.logID,
+            origin: origin,
             size: UInt64(leafHashes.count),
             root: MerkleTree.root(of: leafHashes)
         )
         var note = SignedNote(text: checkpoint.text, signatures: [])
-        try note.addSignature(by: try NoteSigner(name: workspace.logID, privateKey: signer.cryptoKey))
+        try note.addSignature(by: try NoteSigner(name: origin, privateKey: signer.cryptoKey))
         try await ledger.store.keepCheckpoint(note.serialized, size: checkpoint.size)
         if let out {
             try Files.writeAtomically(Array(note.serialized.utf8), to: out)
@@ -90,26 +92,11 @@ struct CheckpointVerifyCommand: AsyncParsableCommand {
         let ledger = try await workspace.openLedger()
         let state = await ledger.state
         let text = try Files.readText(file, what: "checkpoint")
-        let verifiers = state.keyring.records.filter { $0.roles.contains(.log) }.compactMap {
-            try? NoteVerifier(name: workspace.logID, publicKey: $0.publicKey.rawRepresentation)
-        }
-        let checkpoint: Checkpoint
-        let signers: [NoteVerifier]
+        let (checkpoint, signers): (Checkpoint, [NoteVerifier])
         do {
-            let note = try SignedNote.parse(text)
-            signers = try note.verify(with: verifiers)
-            checkpoint = try Checkpoint(text: note.text)
+            (checkpoint, signers) = try Verifier.authenticate(checkpoint: text, state: state)
         } catch {
-            throw VerificationFailed(failure: VerificationFailure(seq: nil, code: .checkpoint, reason: "\(error)"))
-        }
-        guard checkpoint.origin == workspace.logID else {
-            throw VerificationFailed(
-                failure: VerificationFailure(
-                    seq: nil,
-                    code: .checkpoint,
-                    reason: "the checkpoint is for log \(checkpoint.origin)"
-                )
-            )
+            throw VerificationFailed(failure: error)
         }
         guard checkpoint.size <= state.size else {
             throw VerificationFailed(
@@ -121,8 +108,8 @@ struct CheckpointVerifyCommand: AsyncParsableCommand {
                 )
             )
         }
-        let root = MerkleTree.root(of: try await ledger.store.leafHashes(upTo: checkpoint.size))
-        guard root == checkpoint.root else {
+        let leaves = try await ledger.store.leaves(upTo: checkpoint.size)
+        guard MerkleTree.root(of: leaves.map { MerkleTree.leafHash($0) }) == checkpoint.root else {
             throw VerificationFailed(
                 failure: VerificationFailure(
                     seq: nil,

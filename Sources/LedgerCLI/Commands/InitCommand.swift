@@ -42,43 +42,59 @@ struct InitCommand: AsyncParsableCommand {
         let keysFolder = root.appendingPathComponent("keys")
         let relativeAdmin = "keys/admin.key"
         let relativeLog = "keys/log.key"
-        for existing in [
-            configPath, root.appendingPathComponent("ledger.db").path, root.appendingPathComponent(relativeAdmin).path,
-        ]
-        where Files.exists(existing) {
-            throw LedgerError(.invalidArgument, "\(existing) already exists; \(root.path) already holds a workspace")
+        let paths =
+            [
+                configPath, root.appendingPathComponent("ledger.db").path,
+            ]
+            + [relativeAdmin, relativeLog].flatMap {
+                [root.appendingPathComponent($0).path, root.appendingPathComponent($0 + ".pub").path]
+            }
+        for existing in paths where Files.exists(existing) {
+            throw LedgerError(
+                .invalidArgument,
+                "\(existing) already exists; \(root.path) already holds a workspace (or what is left of one)"
+            )
         }
         try Files.createDirectory(keysFolder.path)
 
         let admin = SigningKey()
         let logKey = SigningKey()
-        try KeyFiles.write(admin, to: root.appendingPathComponent(relativeAdmin).path)
-        try KeyFiles.write(logKey, to: root.appendingPathComponent(relativeLog).path)
-
-        let store = try SQLiteEventStore(path: root.appendingPathComponent("ledger.db").path, create: true)
-        let ledger = try await Ledger.create(
-            store: store,
-            clock: SystemClock(),
-            logID: logID,
-            keys: [
-                KeyRecord(publicKey: admin.publicKey, name: "admin", roles: [.admin]),
-                KeyRecord(publicKey: logKey.publicKey, name: "log", roles: [.log]),
-            ],
-            signedBy: admin
-        )
-        guard let genesis = await ledger.state.genesisLeafHash else {
-            throw LedgerError(.storage, "the genesis event was not recorded")
+        let genesis: Hash256
+        let workspace: Workspace
+        do {
+            // Until ledger.json is written last, a failure removes everything written so far.
+            try KeyFiles.write(admin, to: root.appendingPathComponent(relativeAdmin).path)
+            try KeyFiles.write(logKey, to: root.appendingPathComponent(relativeLog).path)
+            let store = try SQLiteEventStore(path: root.appendingPathComponent("ledger.db").path, create: true)
+            let ledger = try await Ledger.create(
+                store: store,
+                clock: SystemClock(),
+                logID: logID,
+                keys: [
+                    KeyRecord(publicKey: admin.publicKey, name: "admin", roles: [.admin]),
+                    KeyRecord(publicKey: logKey.publicKey, name: "log", roles: [.log]),
+                ],
+                signedBy: admin
+            )
+            guard let genesisHash = await ledger.state.genesisLeafHash else {
+                throw LedgerError(.storage, "the genesis event was not recorded")
+            }
+            genesis = genesisHash
+            workspace = Workspace(
+                root: root,
+                logID: logID,
+                genesis: genesis,
+                logURL: "sqlite:ledger.db",
+                adminKeyPath: relativeAdmin,
+                logKeyPath: relativeLog
+            )
+            try Files.writeAtomically(try CanonicalJSON.encode(workspace.configJSON) + [0x0a], to: configPath)
+        } catch {
+            for path in paths + ["-wal", "-shm"].map({ root.appendingPathComponent("ledger.db").path + $0 }) {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+            throw error
         }
-        let workspace = Workspace(
-            root: root,
-            logID: logID,
-            genesis: genesis,
-            logURL: "sqlite:ledger.db",
-            adminKeyPath: relativeAdmin,
-            logKeyPath: relativeLog
-        )
-        // The config is written last: until it exists, the folder is not a workspace.
-        try Files.writeAtomically(try CanonicalJSON.encode(workspace.configJSON) + [0x0a], to: configPath)
 
         let console = Console.current
         if json {

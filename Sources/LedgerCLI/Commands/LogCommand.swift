@@ -32,6 +32,7 @@ struct LogCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let after, after >= UInt64(Int64.max) { throw ValidationError("--after is beyond any log") }
     }
 
     func run() async throws {

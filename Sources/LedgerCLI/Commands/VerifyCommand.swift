@@ -33,6 +33,9 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A signed checkpoint the log must be consistent with (repeatable).", valueName: "FILE"))
     var checkpoint: [String] = []
 
+    @Flag(help: "With --from and no --trust: check the log's internal consistency only.")
+    var untrusted = false
+
     @Option(help: ArgumentHelp("Threads for signature checks (default: all cores).", valueName: "N"))
     var threads: Int?
 
@@ -41,7 +44,12 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let trust, Hash256(hex: trust) == nil { throw ValidationError("--trust must be 64 hex characters") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1 to 256") }
+        if from != nil, trust == nil, !untrusted {
+            throw ValidationError(
+                "--from needs --trust GENESIS_HASH: without a trusted genesis, any self-consistent log verifies. Pass --untrusted to check it anyway."
+            )
+        }
     }
 
     func run() async throws {

@@ -21,6 +21,18 @@ enum Files {
             unlink(temporary)
             throw LedgerError(.file, "cannot write \(path): \(reason)")
         }
+        try syncDirectory(containing: path)
+    }
+
+    /// Makes a create or rename in the folder holding `path` durable.
+    static func syncDirectory(containing path: String) throws(LedgerError) {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw LedgerError(.file, "cannot open folder \(folder) to sync it") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else {
+            throw LedgerError(.file, "cannot sync folder \(folder): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Creates `path` with `mode` and writes `bytes`, fsynced. Refuses to replace an existing file.
@@ -38,6 +50,7 @@ enum Files {
             let result = bytes.withUnsafeBytes { buffer in
                 write(descriptor, buffer.baseAddress?.advanced(by: written), buffer.count - written)
             }
+            if result < 0, errno == EINTR { continue }
             guard result > 0 else {
                 let reason = String(cString: strerror(errno))
                 unlink(path)
@@ -49,6 +62,7 @@ enum Files {
             unlink(path)
             throw LedgerError(.file, "cannot sync \(path): \(String(cString: strerror(errno)))")
         }
+        try syncDirectory(containing: path)
     }
 
     static func read(_ path: String, what: String = "file") throws(LedgerError) -> [UInt8] {
@@ -100,10 +114,18 @@ enum KeyFiles {
     }
 
     /// Writes a new private key (mode 0600) and its public key beside it (`<path>.pub`, SPKI PEM).
+    /// Refuses to replace either file, and leaves neither behind if it fails.
     static func write(_ key: SigningKey, to path: String) throws(LedgerError) {
-        if Files.exists(path) { throw LedgerError(.file, "key file \(path) already exists; refusing to overwrite it") }
+        for file in [path, path + ".pub"] where Files.exists(file) {
+            throw LedgerError(.file, "key file \(file) already exists; refusing to overwrite it")
+        }
         try Files.writeNew(Array(key.pemRepresentation.utf8), to: path, mode: 0o600)
-        try Files.writeAtomically(Array(key.publicKey.pemRepresentation.utf8), to: path + ".pub")
+        do {
+            try Files.writeNew(Array(key.publicKey.pemRepresentation.utf8), to: path + ".pub", mode: 0o644)
+        } catch {
+            unlink(path)
+            throw error
+        }
     }
 
     /// Reads a public key from 64 hex characters or a file holding hex or an SPKI PEM.

@@ -96,8 +96,17 @@ struct Workspace {
         try SQLiteEventStore(path: try databasePath)
     }
 
+    /// Opens the log, refusing one that is not the log this workspace's config was made for.
     func openLedger() async throws(LedgerError) -> Ledger {
-        try await Ledger.open(store: try openStore(), clock: SystemClock())
+        let ledger = try await Ledger.open(store: try openStore(), clock: SystemClock())
+        let state = await ledger.state
+        guard state.logID == logID, state.genesisLeafHash == genesis else {
+            throw LedgerError(
+                .trustAnchor,
+                "\(Self.configName) does not match the log in \((try? databasePath) ?? logURL): its log id or genesis hash differs"
+            )
+        }
+        return ledger
     }
 }
 

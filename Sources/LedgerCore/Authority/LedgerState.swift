@@ -59,6 +59,9 @@ public struct LedgerState: Sendable, Hashable {
         if let lastTime, event.time < lastTime {
             throw LedgerError(.timeBackwards, "time \(event.time) is before the previous event's \(lastTime)")
         }
+        for item in event.subject where item.name.isEmpty || item.name.unicodeScalars.count > 256 {
+            throw LedgerError(.schema, "a subject name must be 1 to 256 characters")
+        }
         guard signed.envelope.signatures.first?.keyID == event.actor, signer.keyID == event.actor else {
             throw LedgerError(.malformed, "the signature's keyid is not the event's actor")
         }
@@ -104,6 +107,12 @@ public struct LedgerState: Sendable, Hashable {
         switch event.type {
         case "ledger.created":
             guard event.seq == 0 else { throw LedgerError(.policy, "ledger.created may only be the event at seq 0") }
+            guard Self.isValidOrigin(event.log) else {
+                throw LedgerError(
+                    .schema,
+                    "the log id must be 1 to 255 characters with no spaces, control characters or '+'"
+                )
+            }
         case _ where event.seq == 0:
             throw LedgerError(.policy, "the event at seq 0 must be ledger.created, found \(event.type)")
         case "key.added":
@@ -128,6 +137,22 @@ public struct LedgerState: Sendable, Hashable {
             }
         default:
             break
+        }
+    }
+
+    /// A log origin as C2SP checkpoints require of key names: non-empty, no spaces, no `+`.
+    public static func isValidOrigin(_ origin: String) -> Bool {
+        !origin.isEmpty && origin.utf8.count <= 255
+            && !origin.unicodeScalars.contains {
+                $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 || $0.value == 0x7f
+            }
+    }
+
+    /// The keys with the log role that were in force at tree size `size`: added before it and
+    /// not revoked before it. These are the keys that may have signed a checkpoint of that size.
+    public func logKeys(atSize size: UInt64) -> [KeyRecord] {
+        keyring.records.filter { record in
+            record.roles.contains(.log) && record.addedAt < size && (record.revokedAt.map { $0 >= size } ?? true)
         }
     }
 

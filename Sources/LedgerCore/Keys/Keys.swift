@@ -12,15 +12,48 @@ public struct PublicKey: Hashable, Sendable {
     public let keyID: KeyID
     private let key: Curve25519.Signing.PublicKey
 
-    /// Wraps 32 raw bytes; throws `key.invalid` for any other length or a point that is not on the curve.
+    /// Wraps 32 raw bytes.
+    ///
+    /// Throws `key.invalid` for any other length, a non-canonical encoding (y ≥ p), and the
+    /// small-order points: the library verifies signatures under those keys that anyone can make
+    /// (the identity key accepts R = identity, S = 0 for every message), so they must never
+    /// enter a keyring.
     public init(rawRepresentation bytes: some Collection<UInt8>) throws(LedgerError) {
         let raw = Array(bytes)
         guard raw.count == 32, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
             throw LedgerError(.key, "an Ed25519 public key is 32 bytes")
         }
+        guard !Self.isWeak(raw) else {
+            throw LedgerError(.key, "the public key is a small-order or non-canonical Ed25519 point")
+        }
         self.rawRepresentation = raw
         self.key = key
         self.keyID = Hash256.sha256(raw).hex
+    }
+
+    /// The encodings of the small-order points, compared without the sign bit (libsodium's
+    /// blocklist; each was checked to satisfy [8]P = identity).
+    private static let smallOrderEncodings: [[UInt8]] = [
+        [UInt8](repeating: 0, count: 32),
+        [1] + [UInt8](repeating: 0, count: 31),
+        [
+            0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+            0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+        ],
+        [
+            0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+            0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
+        ],
+        [0xec] + [UInt8](repeating: 0xff, count: 30) + [0x7f],
+    ]
+
+    /// True for a small-order point or a y coordinate that is not below p = 2^255 - 19.
+    static func isWeak(_ raw: [UInt8]) -> Bool {
+        var unsigned = raw
+        unsigned[31] &= 0x7f
+        // y >= p: the top 255 bits are all ones except possibly the lowest byte, which is >= 0xed.
+        if unsigned[31] == 0x7f, unsigned[1..<31].allSatisfy({ $0 == 0xff }), unsigned[0] >= 0xed { return true }
+        return smallOrderEncodings.contains(unsigned)
     }
 
     /// Wraps a key that swift-crypto already validated.

@@ -14,6 +14,7 @@ package enum ParallelMap {
         alongside: (@Sendable () -> Void)? = nil,
         _ body: @Sendable (Int) -> T
     ) -> [T] {
+        let concurrency = min(concurrency, 256)
         guard concurrency > 1, count > 64 else {
             alongside?()
             return (0..<count).map(body)

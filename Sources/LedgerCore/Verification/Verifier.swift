@@ -245,35 +245,46 @@ public struct Verifier: Sendable {
         }
     }
 
+    /// Parses a C2SP checkpoint note and checks that it names this log and carries a valid
+    /// signature by a log key that was in force at its size (``LedgerState/logKeys(atSize:)``).
+    /// Whether the log's entries match its root is for the caller to check.
+    public static func authenticate(
+        checkpoint text: String,
+        state: LedgerState
+    ) throws(VerificationFailure) -> (checkpoint: Checkpoint, signers: [NoteVerifier]) {
+        let origin = state.logID ?? ""
+        do {
+            let note = try SignedNote.parse(text)
+            let checkpoint = try Checkpoint(text: note.text)
+            guard checkpoint.origin == origin else {
+                throw VerificationFailure(
+                    seq: nil,
+                    code: .checkpoint,
+                    reason: "the checkpoint is for log \"\(checkpoint.origin)\", not \"\(origin)\""
+                )
+            }
+            let verifiers = state.logKeys(atSize: checkpoint.size).compactMap {
+                try? NoteVerifier(name: origin, publicKey: $0.publicKey.rawRepresentation)
+            }
+            return (checkpoint, try note.verify(with: verifiers))
+        } catch let failure as VerificationFailure {
+            throw failure
+        } catch {
+            throw VerificationFailure(seq: nil, code: .checkpoint, reason: "the checkpoint does not verify: \(error)")
+        }
+    }
+
     /// Checks each checkpoint's signature with the log's `log`-role keys (key name = origin) and
     /// its root against the entries. Truncation names the first missing seq; a rewrite names the
     /// first seq after the largest checkpoint that still matches.
     private func verifyCheckpoints(leafHashes: [Hash256], state: LedgerState) -> Result<Int, VerificationFailure> {
         guard !checkpoints.isEmpty else { return .success(0) }
-        let origin = state.logID ?? ""
-        let verifiers = state.keyring.records.filter { $0.roles.contains(.log) }.compactMap {
-            try? NoteVerifier(name: origin, publicKey: $0.publicKey.rawRepresentation)
-        }
         var parsed: [Checkpoint] = []
         for text in checkpoints {
             do {
-                let note = try SignedNote.parse(text)
-                _ = try note.verify(with: verifiers)
-                let checkpoint = try Checkpoint(text: note.text)
-                guard checkpoint.origin == origin else {
-                    return .failure(
-                        VerificationFailure(
-                            seq: nil,
-                            code: .checkpoint,
-                            reason: "a checkpoint is for log \"\(checkpoint.origin)\", not \"\(origin)\""
-                        )
-                    )
-                }
-                parsed.append(checkpoint)
+                parsed.append(try Self.authenticate(checkpoint: text, state: state).checkpoint)
             } catch {
-                return .failure(
-                    VerificationFailure(seq: nil, code: .checkpoint, reason: "a checkpoint does not verify: \(error)")
-                )
+                return .failure(error)
             }
         }
         parsed.sort { $0.size < $1.size }
