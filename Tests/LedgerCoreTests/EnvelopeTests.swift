@@ -82,6 +82,41 @@ struct EnvelopeTests {
         #expect(signed.leafHash == MerkleTree.leafHash(signed.leaf))
     }
 
+    @Test("the verifier's fast leaf parser accepts exactly the canonical ledger envelopes")
+    func fastLeafParser() throws {
+        let event = Event(
+            log: "example.org/log",
+            seq: 3,
+            prev: Hash256.sha256([3]),
+            time: Timestamp(millisecondsSinceEpoch: 1_772_528_400_000),
+            type: "note.added",
+            actor: TestKeys.admin.keyID,
+            data: ["text": "fast"]
+        )
+        let leaf = try SignedEvent(signing: event, with: TestKeys.admin).leaf
+        #expect(Envelope.parseCanonicalLedgerLeaf(leaf) == (try Envelope(jsonBytes: leaf)))
+        // Whatever single-byte change the fast parser still accepts must be canonical itself.
+        var accepted = 0
+        for index in leaf.indices {
+            for replacement: UInt8 in [0x20, 0x22, 0x2b, 0x2d, 0x3d, 0x41, 0x5f, 0x61, 0x7b]
+            where leaf[index] != replacement {
+                var mutated = leaf
+                mutated[index] = replacement
+                if let parsed = Envelope.parseCanonicalLedgerLeaf(mutated) {
+                    accepted += 1
+                    #expect(parsed.canonicalBytes() == mutated, "accepted a non-canonical leaf at byte \(index)")
+                }
+            }
+        }
+        #expect(accepted > 0, "the property was exercised")
+        #expect(Envelope.parseCanonicalLedgerLeaf(leaf + [0x0a]) == nil)
+        #expect(Envelope.parseCanonicalLedgerLeaf(Array(leaf.dropLast())) == nil)
+        #expect(Base64.decodeCanonical(Array("Zm8=".utf8)) == Array("fo".utf8))
+        for text in ["Zm9=", "Zm8", "Zm-v", "Zm8=Zm8=", "Zg==="] {
+            #expect(Base64.decodeCanonical(Array(text.utf8)) == nil, "\(text)")
+        }
+    }
+
     @Test("a payload in a non-canonical spelling is refused")
     func nonCanonicalPayload() throws {
         let event = Event(

@@ -139,6 +139,56 @@ public struct Envelope: Sendable, Hashable {
         self.init(payloadType: payloadType, payload: payload, signatures: signatures)
     }
 
+    /// Parses `leaf` if it is exactly the canonical JSON of a one-signature ledger envelope with a
+    /// hex keyid, the only shape the ledger writes; nil for anything else, which the caller then
+    /// hands to the general parser for a precise error. A match proves the bytes canonical
+    /// without re-encoding them: on the verifier's hot path this halves the decoding work.
+    package static func parseCanonicalLedgerLeaf(_ leaf: [UInt8]) -> Envelope? {
+        leaf.withUnsafeBufferPointer { bytes -> Envelope? in
+            var cursor = 0
+            func expect(_ literal: [UInt8]) -> Bool {
+                guard bytes.count - cursor >= literal.count else { return false }
+                for (offset, byte) in literal.enumerated() where bytes[cursor + offset] != byte { return false }
+                cursor += literal.count
+                return true
+            }
+            func base64Run() -> Range<Int> {
+                let start = cursor
+                while cursor < bytes.count, bytes[cursor] != UInt8(ascii: "\"") { cursor += 1 }
+                return start..<cursor
+            }
+            guard expect(LeafLayout.prefix) else { return nil }
+            let payloadRange = base64Run()
+            guard expect(LeafLayout.middle), bytes.count - cursor >= 64 else { return nil }
+            let keyRange = cursor..<(cursor + 64)
+            guard keyRange.allSatisfy({ (0x30...0x39).contains(bytes[$0]) || (0x61...0x66).contains(bytes[$0]) }) else {
+                return nil
+            }
+            cursor += 64
+            guard expect(LeafLayout.signature) else { return nil }
+            let signatureRange = base64Run()
+            guard expect(LeafLayout.suffix), cursor == bytes.count,
+                let payload = Base64.decodeCanonical(bytes[payloadRange]),
+                let signature = Base64.decodeCanonical(bytes[signatureRange])
+            else { return nil }
+            let keyID = String(decoding: bytes[keyRange], as: UTF8.self)
+            return Envelope(
+                payloadType: eventPayloadType,
+                payload: payload,
+                signatures: [Signature(keyID: keyID, signature: signature)]
+            )
+        }
+    }
+
+    private enum LeafLayout {
+        static let prefix = Array(#"{"payload":""#.utf8)
+        static let middle = Array(
+            #"","payloadType":"application/vnd.modelledger.event.v1+json","signatures":[{"keyid":""#.utf8
+        )
+        static let signature = Array(#"","sig":""#.utf8)
+        static let suffix = Array(#""}]}"#.utf8)
+    }
+
     /// Parses envelope JSON bytes.
     public init(jsonBytes bytes: some Collection<UInt8>) throws(LedgerError) {
         let json: JSONValue

@@ -58,6 +58,37 @@ public enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Decodes `text` only if it is exactly the standard, padded base64 that ``encode(_:)`` writes
+    /// (so re-encoding gives the same bytes back); nil otherwise.
+    public static func decodeCanonical(_ text: some Collection<UInt8>) -> [UInt8]? {
+        guard text.count % 4 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count / 4 * 3)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        var padding = 0
+        for symbol in text {
+            if symbol == UInt8(ascii: "=") {
+                padding += 1
+                continue
+            }
+            // Data after padding, or a URL-safe symbol, is not canonical.
+            guard padding == 0, symbol != UInt8(ascii: "-"), symbol != UInt8(ascii: "_") else { return nil }
+            let value = decodeTable[Int(symbol)]
+            guard value != 0xff else { return nil }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        guard padding <= 2, (text.count / 4 * 3 - padding) == out.count,
+            accumulator & ((1 << UInt32(bits)) - 1) == 0
+        else { return nil }
+        return out
+    }
+
     /// Decodes standard or URL-safe base64, padded or not. Returns nil for any other character
     /// or an impossible length.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {

@@ -226,12 +226,17 @@ public struct Verifier: Sendable {
         let leafHash = MerkleTree.leafHash(leaf)
         let envelope: Envelope
         do throws(LedgerError) {
-            envelope = try Envelope(jsonBytes: leaf)
-            guard envelope.canonicalBytes() == leaf else {
-                throw LedgerError(.malformed, "the entry is not the canonical JSON of its envelope")
-            }
-            guard envelope.payloadType == Envelope.eventPayloadType else {
-                throw LedgerError(.malformed, "the payloadType is not \(Envelope.eventPayloadType)")
+            if let canonical = Envelope.parseCanonicalLedgerLeaf(leaf) {
+                // The fast path matches only canonical ledger envelopes.
+                envelope = canonical
+            } else {
+                envelope = try Envelope(jsonBytes: leaf)
+                guard envelope.canonicalBytes() == leaf else {
+                    throw LedgerError(.malformed, "the entry is not the canonical JSON of its envelope")
+                }
+                guard envelope.payloadType == Envelope.eventPayloadType else {
+                    throw LedgerError(.malformed, "the payloadType is not \(Envelope.eventPayloadType)")
+                }
             }
         } catch {
             return Decoded(leafHash: leafHash, envelopeError: error)
