@@ -43,7 +43,8 @@ public struct VerificationReport: Sendable {
     public let checkpointsVerified: Int
     /// The first failure, or nil if everything verified.
     public let failure: VerificationFailure?
-    /// The state after the last verified entry.
+    /// The state where the fold stopped. Signatures are checked alongside the fold, so after a
+    /// bad signature this state may include later entries: rely on it only when ``isVerified``.
     public let state: LedgerState
     /// Every event, when asked for with `keepEvents` and verification succeeded.
     public let events: [VerifiedEvent]
