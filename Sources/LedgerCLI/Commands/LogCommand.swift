@@ -36,7 +36,9 @@ struct LogCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try workspace.locate().openStore()
+        let ledger = try await workspace.locate().openLedger()
+        let store = ledger.store
+        let keyring = await ledger.state.keyring
         let start = after.map { $0 + 1 } ?? 0
         var selected: [SignedEvent] = []
         var cursor = start
@@ -59,7 +61,8 @@ struct LogCommand: AsyncParsableCommand {
             let event = signed.event
             let data = (try? CanonicalJSON.encode(event.data)).map { String(decoding: $0, as: UTF8.self) } ?? ""
             let shown = data.count > 100 ? data.prefix(97) + "..." : Substring(data)
-            console.out("\(event.seq)  \(event.time)  \(event.type)  \(event.actor.prefix(12))  \(shown)")
+            let signer = keyring[event.actor]?.name ?? String(event.actor.prefix(12))
+            console.out("\(event.seq)  \(event.time)  \(event.type)  \(signer)  \(shown)")
         }
     }
 }
