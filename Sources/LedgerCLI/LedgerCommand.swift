@@ -13,7 +13,8 @@ public struct LedgerCommand: AsyncParsableCommand {
 
             Example:
               ledger init ./ws --log-id example.org/fraud-models
-              cd ws && ledger append --type note.added --data '{"text":"hello"}' --key keys/admin.key
+              cd ws
+              ledger append --type note.added --data '{"text":"hello"}' --key keys/admin.key
               ledger verify
             """,
         version: LedgerVersion.current,

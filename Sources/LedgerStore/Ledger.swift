@@ -194,7 +194,9 @@ struct PreparedDraft: Sendable {
                 let template = event.preAuthenticationTemplate(encodedData: try Event.encode(draft.data))
                 return .success(PreparedDraft(event: event, template: template))
             } catch {
-                return .failure(error)
+                // In a batch, say which event was refused.
+                guard drafts.count > 1 else { return .failure(error) }
+                return .failure(LedgerError(error.code, "event \(index + 1) of \(drafts.count): \(error.reason)"))
             }
         }
         var prepared: [PreparedDraft] = []

@@ -171,6 +171,28 @@ struct BadInputTests {
         #expect(await workspace.run("prove", "inclusion", "18446744073709551615").status == 1)
     }
 
+    @Test("usage mistakes in verify and log are caught before anything runs")
+    func verifyAndLogUsage() async throws {
+        let workspace = try await TestWorkspace.make()
+        #expect(await workspace.run("verify", "--untrusted").status == 2)
+        #expect(await workspace.run("log", "--type", "note.add").status == 2)
+        let crlf = try workspace.folder.write("{}\r\n{}\r\n", to: "crlf.jsonl")
+        let result = await ledger("verify", "--from", crlf, "--untrusted")
+        #expect(result.status == 1)
+        #expect(result.err.contains("CRLF"))
+        #expect(try await workspace.size() == 1)
+    }
+
+    @Test("a private key given where a public one is expected is named as such")
+    func publicKeyAsPrivate() async throws {
+        let workspace = try await TestWorkspace.make()
+        try await Self.expectRefused(
+            workspace,
+            ["append", "--type", "note.added", "--data", #"{"text":"x"}"#, "--key", workspace.adminKey + ".pub"],
+            mentions: "it is a public key"
+        )
+    }
+
     @Test("a missing workspace")
     func missingWorkspace() async throws {
         let folder = try TemporaryFolder()

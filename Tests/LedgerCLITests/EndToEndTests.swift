@@ -64,7 +64,7 @@ struct EndToEndTests {
         let revoked = await workspace.run(
             "keys",
             "revoke",
-            keyID,
+            String(keyID.prefix(10)),
             "--reason",
             "left the team",
             "--key",
@@ -219,8 +219,10 @@ struct EndToEndTests {
         #expect(await workspace.run("verify", "--json").json?["checkpoints"] == 1)
 
         let other = try await TestWorkspace.make(logID: "other.example/log")
-        let foreign = await other.run("checkpoint", "verify", path)
+        let foreign = await other.run("checkpoint", "verify", path, "--json")
         #expect(foreign.status == 3)
+        #expect(foreign.json?["ok"] == false, "--json answers in JSON even when verification fails")
+        #expect(foreign.json?["code"] == "chain.checkpoint")
         let tampered = try workspace.folder.write(note.replacingOccurrences(of: "\n1\n", with: "\n2\n"), to: "bad.txt")
         #expect(await workspace.run("checkpoint", "verify", tampered).status == 3)
         #expect(await workspace.run("checkpoint", "--key", workspace.adminKey).status == 1)

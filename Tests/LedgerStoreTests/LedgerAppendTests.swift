@@ -87,6 +87,16 @@ struct LedgerAppendTests {
             [EventDraft(type: "key.revoked", data: ["keyid": .string(TestKeys.outsider.keyID), "reason": "who"])],
             by: TestKeys.admin
         )
+        try await Self.expectRefused(
+            .policy,
+            [
+                EventDraft(
+                    type: "key.revoked",
+                    data: ["keyid": .string(TestKeys.log.keyID), "reason": "the only log key"]
+                )
+            ],
+            by: TestKeys.admin
+        )
         var mismatched = existing.jsonValue.objectValue ?? [:]
         mismatched["keyid"] = .string(TestKeys.outsider.keyID)
         try await Self.expectRefused(

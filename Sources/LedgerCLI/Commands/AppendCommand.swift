@@ -12,8 +12,10 @@ struct AppendCommand: AsyncParsableCommand {
             --batch FILE reads JSON Lines of {"type", "data", "subject"?}. Each line is appended and made durable on its own (a crash keeps the lines already appended), or with --atomic all of them in one transaction or none.
 
             Examples:
-              ledger append --type note.added --data '{"text":"retrained after incident 42"}' --key keys/admin.key
-              ledger append --type note.added --data @note.json --subject model=sha256:9f86…08 --key me.key
+              ledger append --type note.added --key keys/admin.key \\
+                --data '{"text":"retrained after incident 42"}'
+              ledger append --type note.added --data @note.json --key me.key \\
+                --subject "model=sha256:$(sha256sum model.bin | cut -c1-64)"
               ledger append --envelope approval.dsse.json
               ledger append --batch notes.jsonl --atomic --key me.key
             """
@@ -67,7 +69,7 @@ struct AppendCommand: AsyncParsableCommand {
         let ledger = try await workspace.locate().openLedger()
         if let envelope {
             let parsed = try Envelope(jsonBytes: try Files.read(envelope, what: "envelope"))
-            try printAppended([try await ledger.append(envelope: parsed)], json: json)
+            printAppended([try await ledger.append(envelope: parsed)], json: json)
             return
         }
         guard let key else { return }
@@ -75,26 +77,34 @@ struct AppendCommand: AsyncParsableCommand {
         if let batch {
             let drafts = try Self.readBatch(batch)
             if atomic {
-                try printAppended(try await ledger.append(drafts, signedBy: signer), json: json)
+                do {
+                    printAppended(try await ledger.append(drafts, signedBy: signer), json: json)
+                } catch {
+                    throw LedgerError(error.code, "\(batch): \(error.reason); nothing was appended")
+                }
             } else {
                 var appended: [SignedEvent] = []
                 for (index, draft) in drafts.enumerated() {
                     do {
-                        appended += try await ledger.append([draft], signedBy: signer)
+                        let signed = try await ledger.append([draft], signedBy: signer)
+                        appended += signed
+                        // Each line is durable as soon as it is printed, so a failure later leaves a record.
+                        if !json { printAppended(signed, json: false) }
                     } catch {
+                        if json { printAppended(appended, json: true) }
                         throw LedgerError(
                             error.code,
                             "\(batch) event \(index + 1): \(error.reason) (the \(index) events before it were appended)"
                         )
                     }
                 }
-                try printAppended(appended, json: json)
+                if json { printAppended(appended, json: true) }
             }
             return
         }
         guard let type, let data else { return }
         let draft = EventDraft(type: type, subject: try subject.map(Self.parseSubject), data: try Self.parseData(data))
-        try printAppended(try await ledger.append([draft], signedBy: signer), json: json)
+        printAppended(try await ledger.append([draft], signedBy: signer), json: json)
     }
 
     static func parseData(_ argument: String) throws(LedgerError) -> JSONValue {

@@ -36,6 +36,9 @@ struct CheckpointSignCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The log key file (default: the workspace's keys/log.key).", valueName: "FILE"))
     var key: String?
 
+    @Flag(help: "Print {\"logId\",\"size\",\"root\",\"note\",\"file\"} as JSON instead of the note.")
+    var json = false
+
     func run() async throws {
         let workspace = try workspace.locate()
         let ledger = try await workspace.openLedger()
@@ -58,8 +61,13 @@ struct CheckpointSignCommand: AsyncParsableCommand {
         var note = SignedNote(text: checkpoint.text, signatures: [])
         try note.addSignature(by: try NoteSigner(name: origin, privateKey: signer.cryptoKey))
         try await ledger.store.keepCheckpoint(note.serialized, size: checkpoint.size)
-        if let out {
-            try Files.writeAtomically(Array(note.serialized.utf8), to: out)
+        if let out { try Files.writeAtomically(Array(note.serialized.utf8), to: out) }
+        if json {
+            Console.current.json([
+                "logId": .string(origin), "size": .int(checkpoint.size), "root": .string(checkpoint.root.hex),
+                "note": .string(note.serialized), "file": out.map { .string($0) } ?? .null,
+            ])
+        } else if let out {
             Console.current.err("checkpoint of size \(checkpoint.size) written to \(out) and kept")
         } else {
             Console.current.writeOut(Array(note.serialized.utf8))
@@ -96,27 +104,29 @@ struct CheckpointVerifyCommand: AsyncParsableCommand {
         do {
             (checkpoint, signers) = try Verifier.authenticate(checkpoint: text, state: state)
         } catch {
-            throw VerificationFailed(failure: error)
+            try failVerification(error, json: json)
         }
         guard checkpoint.size <= state.size else {
-            throw VerificationFailed(
-                failure: VerificationFailure(
+            try failVerification(
+                VerificationFailure(
                     seq: state.size,
                     code: .checkpoint,
                     reason:
                         "the checkpoint signs \(checkpoint.size) entries but the log has \(state.size): it was truncated"
-                )
+                ),
+                json: json
             )
         }
         let leaves = try await ledger.store.leaves(upTo: checkpoint.size)
         guard MerkleTree.root(of: leaves.map { MerkleTree.leafHash($0) }) == checkpoint.root else {
-            throw VerificationFailed(
-                failure: VerificationFailure(
+            try failVerification(
+                VerificationFailure(
                     seq: nil,
                     code: .checkpoint,
                     reason:
                         "the log's first \(checkpoint.size) entries do not match the checkpoint's root: history was rewritten"
-                )
+                ),
+                json: json
             )
         }
         if json {

@@ -11,7 +11,8 @@ struct KeysCommand: AsyncParsableCommand {
 
             Example:
               ledger keys generate --name alice --role approver --out alice.key
-              ledger keys add --public alice.key.pub --name alice --role approver --key keys/admin.key
+              ledger keys add --public alice.key.pub --name alice --role approver \\
+                --key keys/admin.key
             """,
         subcommands: [KeysGenerateCommand.self, KeysAddCommand.self, KeysRevokeCommand.self, KeysListCommand.self]
     )
@@ -76,7 +77,8 @@ struct KeysAddCommand: AsyncParsableCommand {
         abstract: "Add a public key with its roles to the log (signed by an admin key).",
         discussion: """
             Example:
-              ledger keys add --public alice.key.pub --name alice --role approver --key keys/admin.key
+              ledger keys add --public alice.key.pub --name alice --role approver \\
+                --key keys/admin.key
             """
     )
 
@@ -115,7 +117,7 @@ struct KeysAddCommand: AsyncParsableCommand {
             [EventDraft(type: "key.added", data: record.jsonValue)],
             signedBy: signer
         )
-        try printAppended(appended, json: json)
+        printAppended(appended, json: json)
     }
 }
 
@@ -125,13 +127,13 @@ struct KeysRevokeCommand: AsyncParsableCommand {
         abstract: "Revoke a key: its earlier events stay valid, later ones are refused.",
         discussion: """
             Example:
-              ledger keys revoke 3f5a…e1 --reason "laptop lost" --key keys/admin.key
+              ledger keys revoke 3f5a09c1 --reason "laptop lost" --key keys/admin.key
             """
     )
 
     @OptionGroup var workspace: WorkspaceOptions
 
-    @Argument(help: "The keyid to revoke (see `ledger keys list`).")
+    @Argument(help: "The keyid to revoke, or a unique prefix of at least 8 characters (see `ledger keys list`).")
     var keyID: String
 
     @Option(help: "Why the key is revoked; recorded in the log.")
@@ -144,8 +146,10 @@ struct KeysRevokeCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard Hex.isLowercase(keyID, byteCount: 32) else {
-            throw ValidationError("KEYID must be 64 lowercase hex characters")
+        guard (8...64).contains(keyID.count),
+            keyID.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else {
+            throw ValidationError("KEYID must be 8 to 64 lowercase hex characters (a keyid or a unique prefix of one)")
         }
         guard !reason.isEmpty else { throw ValidationError("--reason must not be empty") }
     }
@@ -153,11 +157,20 @@ struct KeysRevokeCommand: AsyncParsableCommand {
     func run() async throws {
         let ledger = try await workspace.locate().openLedger()
         let signer = try KeyFiles.loadPrivateKey(key)
+        let matches = await ledger.state.keyring.records.filter { $0.keyID.hasPrefix(keyID) }
+        guard matches.count == 1, let record = matches.first else {
+            throw LedgerError(
+                .invalidArgument,
+                matches.isEmpty
+                    ? "no key in the log starts with \(keyID)"
+                    : "\(keyID) matches \(matches.count) keys; give more characters"
+            )
+        }
         let appended = try await ledger.append(
-            [EventDraft(type: "key.revoked", data: ["keyid": .string(keyID), "reason": .string(reason)])],
+            [EventDraft(type: "key.revoked", data: ["keyid": .string(record.keyID), "reason": .string(reason)])],
             signedBy: signer
         )
-        try printAppended(appended, json: json)
+        printAppended(appended, json: json)
     }
 }
 
@@ -198,15 +211,15 @@ struct KeysListCommand: AsyncParsableCommand {
         }
         for record in state.keyring.records {
             let status = record.revokedAt.map { "revoked at seq \($0)" } ?? "active"
-            console.out(
-                "\(record.keyID)  \(record.name)  [\(record.roles.sorted().map(\.rawValue).joined(separator: ","))]  \(status)"
-            )
+            let roles = record.roles.sorted().map(\.rawValue).joined(separator: ",")
+            console.out("\(record.keyID)  \(record.name)  [\(roles)]  \(status)")
+            console.out("    public key \(Hex.encode(record.publicKey.rawRepresentation))")
         }
     }
 }
 
 /// Prints what an append wrote: one line per entry, or a JSON array.
-func printAppended(_ appended: [SignedEvent], json: Bool) throws {
+func printAppended(_ appended: [SignedEvent], json: Bool) {
     let console = Console.current
     if json {
         console.json(.array(appended.map(entryJSON)))

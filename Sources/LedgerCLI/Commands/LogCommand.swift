@@ -32,6 +32,11 @@ struct LogCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let type, EventCatalog.kinds[type] == nil {
+            throw ValidationError(
+                "unknown event type \"\(type)\" (known: \(EventCatalog.kinds.keys.sorted().joined(separator: ", ")))"
+            )
+        }
         if let after, after >= UInt64(Int64.max) { throw ValidationError("--after is beyond any log") }
     }
 
@@ -75,7 +80,8 @@ struct ExportCommand: AsyncParsableCommand {
             Line i is the RFC 8785 canonical JSON of entry i's DSSE envelope, so the file alone is enough to recompute every leaf hash and the Merkle root, and to verify every signature.
 
             Example:
-              ledger export --out log.jsonl && ledger verify --from log.jsonl --trust <genesis>
+              ledger export --out log.jsonl
+              ledger verify --from log.jsonl --trust <genesis hash>
             """
     )
 

@@ -183,8 +183,9 @@ struct ProveVerifyCommand: ParsableCommand {
                 throw LedgerError(.malformed, "\(file): \"type\" must be \"inclusion\" or \"consistency\"")
             }
         } catch let error as MerkleError {
-            throw VerificationFailed(
-                failure: VerificationFailure(seq: nil, code: .checkpoint, reason: "the proof does not verify: \(error)")
+            try failVerification(
+                VerificationFailure(seq: nil, code: .proof, reason: "the proof does not verify: \(error)"),
+                json: json
             )
         }
         if json {

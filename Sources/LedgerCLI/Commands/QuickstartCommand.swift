@@ -42,15 +42,21 @@ struct QuickstartCommand: AsyncParsableCommand {
         }
         let started = ContinuousClock.now
 
-        say("1. ledger init \(dir) --log-id quickstart.modelledger/demo")
-        try await quiet(["init", root.path, "--log-id", "quickstart.modelledger/demo"])
+        let shown = dir.hasSuffix("/") ? String(dir.dropLast()) : dir
+        let logID = "quickstart.modelledger/demo"
+        say("1. Create the workspace, its admin and log keys, and the signed genesis event:")
+        say("   ledger init \(shown) --log-id \(logID)")
+        try await quiet(["init", root.path, "--log-id", logID])
         let workspace = try Workspace.load(root)
-        say("   genesis (trust anchor) \(workspace.genesis.hex)")
+        say("   trust anchor (genesis leaf hash): \(workspace.genesis.hex)")
 
-        let pipelineKey = root.appendingPathComponent("keys/pipeline.key").path
-        let approverKey = root.appendingPathComponent("keys/approver.key").path
-        say("2. ledger keys generate/add: a pipeline key and an approver key")
-        for (name, role, path) in [("pipeline", "pipeline", pipelineKey), ("approver", "approver", approverKey)] {
+        say("2. Add a pipeline key and an approver key:")
+        for (name, role) in [("pipeline", "pipeline"), ("approver", "approver")] {
+            let path = root.appendingPathComponent("keys/\(name).key").path
+            say("   ledger keys generate --name \(name) --role \(role) --out \(shown)/keys/\(name).key")
+            say(
+                "   ledger keys add --public \(shown)/keys/\(name).key.pub --name \(name) --role \(role) --key \(shown)/keys/admin.key --workspace \(shown)"
+            )
             try await quiet(["keys", "generate", "--name", name, "--role", role, "--out", path])
             try await quiet([
                 "keys", "add", "--public", path + ".pub", "--name", name, "--role", role, "--key",
@@ -58,63 +64,82 @@ struct QuickstartCommand: AsyncParsableCommand {
             ])
         }
 
-        say("3. ledger append: \(events) signed notes from the pipeline key, in one atomic batch")
-        let batchPath = root.appendingPathComponent("quickstart-notes.jsonl").path
+        let noun = events == 1 ? "note" : "notes"
+        say("3. Append \(events) signed \(noun) from the pipeline key, in one atomic batch:")
+        say(
+            "   ledger append --batch \(shown)/notes.jsonl --atomic --key \(shown)/keys/pipeline.key --workspace \(shown)"
+        )
+        let batchPath = root.appendingPathComponent("notes.jsonl").path
         let lines = (0..<events).map { index in
             "{\"type\":\"note.added\",\"data\":{\"text\":\"quickstart note \(index)\"}}"
         }
         try Files.writeAtomically(Array((lines.joined(separator: "\n") + "\n").utf8), to: batchPath)
-        try await quiet(["append", "--batch", batchPath, "--atomic", "--key", pipelineKey, "--workspace", root.path])
+        try await quiet([
+            "append", "--batch", batchPath, "--atomic", "--key", root.appendingPathComponent("keys/pipeline.key").path,
+            "--workspace", root.path,
+        ])
 
         let checkpointPath = root.appendingPathComponent("checkpoint.txt").path
         let exportPath = root.appendingPathComponent("log.jsonl").path
-        say("4. ledger checkpoint --out checkpoint.txt; ledger export --out log.jsonl")
+        say("4. Sign a checkpoint (a signed tree head for auditors) and export the log:")
+        say("   ledger checkpoint --out \(shown)/checkpoint.txt --workspace \(shown)")
+        say("   ledger export --out \(shown)/log.jsonl --workspace \(shown)")
         try await quiet(["checkpoint", "--out", checkpointPath, "--workspace", root.path])
         try await quiet(["export", "--out", exportPath, "--workspace", root.path])
 
-        say("5. ledger verify --from log.jsonl --trust <genesis> --checkpoint checkpoint.txt")
+        let verifyCommand = "ledger verify --trust \(workspace.genesis.hex) --checkpoint \(shown)/checkpoint.txt --from"
+        say("5. Verify the export against the trust anchor and the checkpoint, as an auditor would:")
+        say("   \(verifyCommand) \(shown)/log.jsonl")
         let leaves = try VerifyCommand.readExport(exportPath)
-        let checkpoint = try Files.readText(checkpointPath)
         let verifier = Verifier(
             trustedGenesis: workspace.genesis,
-            checkpoints: [checkpoint],
+            checkpoints: [try Files.readText(checkpointPath)],
             concurrency: ProcessInfo.processInfo.activeProcessorCount
         )
         let report = verifier.verify(leaves: leaves)
-        guard report.isVerified else {
-            throw VerificationFailed(
-                failure: report.failure ?? VerificationFailure(seq: nil, code: .malformed, reason: "unknown")
-            )
-        }
+        if let failure = report.failure { throw VerificationFailed(failure: failure) }
         say("   verified \(report.entries) entries, root \(report.root.hex)")
 
-        say("6. tamper with a copy: change one note's text and re-sign it with a key the log never added")
-        var tampered = leaves
+        say("6. Tamper with copies: one note's text changed (tampered.jsonl), and the tail cut off (truncated.jsonl):")
         let victim = min(10, leaves.count - 1)
-        let original = try SignedEvent(leaf: leaves[victim])
-        var forgedEvent = original.event
-        forgedEvent.data = ["text": "this note was rewritten"]
-        tampered[victim] = try SignedEvent(signing: forgedEvent, with: SigningKey()).leaf
+        var tampered = leaves
+        var envelope = try Envelope(jsonBytes: leaves[victim])
+        var payload = String(decoding: envelope.payload, as: UTF8.self)
+        payload = payload.replacingOccurrences(of: "quickstart note", with: "quickstart NOTE")
+        envelope.payload = Array(payload.utf8)
+        tampered[victim] = envelope.canonicalBytes()
+        let truncatedLeaves = Array(leaves.prefix(leaves.count / 2))
+        let tamperedPath = root.appendingPathComponent("tampered.jsonl").path
+        let truncatedPath = root.appendingPathComponent("truncated.jsonl").path
+        for (path, copy) in [(tamperedPath, tampered), (truncatedPath, truncatedLeaves)] {
+            try Files.writeAtomically(copy.flatMap { $0 + [0x0a] }, to: path)
+        }
         let caught = verifier.verify(leaves: tampered)
-        say("   ledger verify: \(caught.failure?.description ?? "NOT CAUGHT")")
-        let truncated = verifier.verify(leaves: Array(leaves.prefix(leaves.count / 2)))
-        say("   and a truncated copy: \(truncated.failure?.description ?? "NOT CAUGHT")")
+        let truncated = verifier.verify(leaves: truncatedLeaves)
+        say("   \(verifyCommand) \(shown)/tampered.jsonl")
+        say("   → exit 3: \(caught.failure?.description ?? "NOT CAUGHT")")
+        say("   \(verifyCommand) \(shown)/truncated.jsonl")
+        say("   → exit 3: \(truncated.failure?.description ?? "NOT CAUGHT")")
 
         let seconds = Bench.seconds(ContinuousClock.now - started)
         if json {
             console.json([
                 "workspace": .string(root.path), "genesis": .string(workspace.genesis.hex),
-                "entries": .int(report.entries),
-                "root": .string(report.root.hex), "verified": true,
-                "tamperDetected": .bool(caught.failure?.seq == UInt64(victim)),
-                "truncationDetected": .bool(truncated.failure?.code == .checkpoint),
+                "entries": .int(report.entries), "root": .string(report.root.hex), "verified": true,
+                "export": .string(exportPath), "checkpoint": .string(checkpointPath),
+                "tampered": [
+                    "file": .string(tamperedPath), "seq": caught.failure?.seq.map { .int($0) } ?? .null,
+                    "reason": caught.failure.map { .string($0.reason) } ?? .null,
+                ],
+                "truncated": [
+                    "file": .string(truncatedPath), "seq": truncated.failure?.seq.map { .int($0) } ?? .null,
+                    "reason": truncated.failure.map { .string($0.reason) } ?? .null,
+                ],
                 "seconds": .number(Bench.round3(seconds)),
             ])
         } else {
             say("")
-            say(
-                "Done in \(String(format: "%.1f", seconds)) s. The workspace is \(root.path); try `ledger log --limit 5` there."
-            )
+            say("Done in \(String(format: "%.1f", seconds)) s. Try `ledger log --limit 5 --workspace \(shown)`.")
         }
     }
 

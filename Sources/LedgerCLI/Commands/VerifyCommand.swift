@@ -13,7 +13,8 @@ struct VerifyCommand: AsyncParsableCommand {
 
             Examples:
               ledger verify
-              ledger verify --from log.jsonl --trust 5f1c…9a --checkpoint cp-1200.txt --json
+              ledger verify --from log.jsonl --trust <genesis hash> \\
+                --checkpoint cp-1200.txt --json
             """
     )
 
@@ -45,6 +46,9 @@ struct VerifyCommand: AsyncParsableCommand {
     func validate() throws {
         if let trust, Hash256(hex: trust) == nil { throw ValidationError("--trust must be 64 hex characters") }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1 to 256") }
+        if untrusted, from == nil || trust != nil {
+            throw ValidationError("--untrusted applies only to --from without --trust")
+        }
         if from != nil, trust == nil, !untrusted {
             throw ValidationError(
                 "--from needs --trust GENESIS_HASH: without a trusted genesis, any self-consistent log verifies. Pass --untrusted to check it anyway."
@@ -112,6 +116,19 @@ struct VerifyCommand: AsyncParsableCommand {
         let bytes = try Files.read(path, what: "export")
         var lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false).map(Array.init)
         if lines.last?.isEmpty == true { lines.removeLast() }
+        // Say what is wrong with the file itself rather than report a bad entry.
+        if lines.contains(where: { $0.last == 0x0d }) {
+            throw LedgerError(
+                .malformed,
+                "\(path) has CRLF line endings; each line of an export must be exactly the leaf bytes (convert with dos2unix)"
+            )
+        }
+        if let blank = lines.firstIndex(where: \.isEmpty) {
+            throw LedgerError(
+                .malformed,
+                "\(path) has a blank line at line \(blank + 1); an export has one entry per line"
+            )
+        }
         return lines
     }
 }

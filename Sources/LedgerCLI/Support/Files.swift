@@ -15,7 +15,14 @@ enum Files {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        try writeNew(bytes, to: temporary, mode: mode)
+        do {
+            try writeNew(bytes, to: temporary, mode: mode)
+        } catch {
+            throw LedgerError(
+                .file,
+                "cannot write \(path): \(error.reason.components(separatedBy: ": ").last ?? error.reason)"
+            )
+        }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
@@ -99,18 +106,21 @@ enum KeyFiles {
         guard stat(path, &status) == 0 else {
             throw LedgerError(.key, "cannot read key file \(path): no such file")
         }
+        let text = try Files.readText(path, what: "key file")
+        let key: SigningKey
+        do {
+            key = try SigningKey(pemRepresentation: text)
+        } catch {
+            let hint = text.contains("PUBLIC KEY") ? " (it is a public key; pass the private key file)" : ""
+            throw LedgerError(.key, "key file \(path) is not an Ed25519 PKCS#8 private key\(hint): \(error.reason)")
+        }
         if status.st_mode & 0o077 != 0 {
             throw LedgerError(
                 .key,
                 "key file \(path) is readable by others (mode \(String(status.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)"
             )
         }
-        let text = try Files.readText(path, what: "key file")
-        do {
-            return try SigningKey(pemRepresentation: text)
-        } catch {
-            throw LedgerError(.key, "key file \(path) is not an Ed25519 PKCS#8 private key: \(error.reason)")
-        }
+        return key
     }
 
     /// Writes a new private key (mode 0600) and its public key beside it (`<path>.pub`, SPKI PEM).

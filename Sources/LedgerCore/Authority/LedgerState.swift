@@ -126,8 +126,12 @@ public struct LedgerState: Sendable, Hashable {
                 throw LedgerError(.policy, "cannot revoke keyid \(keyID.prefix(16))…: it is not in the keyring")
             }
             guard record.isActive else { throw LedgerError(.policy, "key \(record.name) is already revoked") }
-            if record.roles.contains(.admin), keyring.activeKeys(with: .admin).count == 1 {
-                throw LedgerError(.policy, "cannot revoke the last active admin key; add another admin first")
+            for role in [Role.admin, .log]
+            where record.roles.contains(role) && keyring.activeKeys(with: role).count == 1 {
+                throw LedgerError(
+                    .policy,
+                    "cannot revoke the last active \(role.rawValue) key; add another \(role.rawValue) key first"
+                )
             }
         case "note.added":
             for reference in event.data["refs"]?.arrayValue ?? [] {

@@ -70,6 +70,8 @@ extension LedgerError.Code {
     public static let conflict = Self(rawValue: "store.conflict")
     /// A storage failure: the database or file system refused.
     public static let storage = Self(rawValue: "store.failure")
+    /// A Merkle proof that does not verify.
+    public static let proof = Self(rawValue: "proof.invalid")
     /// A request that is not valid on its own, such as a proof for a size beyond the log.
     public static let invalidArgument = Self(rawValue: "argument.invalid")
 }
