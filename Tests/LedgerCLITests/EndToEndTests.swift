@@ -275,6 +275,41 @@ struct EndToEndTests {
             }
         }
         #expect(await workspace.run("prove", "inclusion", "20").status == 1)
+
+        // An offline auditor ties a proof to a signed checkpoint with only the log's public key.
+        let checkpointPath = workspace.folder.path("cp-13.txt")
+        #expect(await workspace.run("checkpoint", "--out", checkpointPath).status == 0)
+        let latest = try workspace.folder.write(
+            await workspace.run("prove", "inclusion", "5", "--json").out,
+            to: "p13.json"
+        )
+        let older = try workspace.folder.write(inclusion.out, to: "p11.json")
+        let logKey = workspace.logKey + ".pub"
+        let authenticated = await ledger(
+            "prove",
+            "verify",
+            latest,
+            "--checkpoint",
+            checkpointPath,
+            "--log-key",
+            logKey,
+            "--json"
+        )
+        #expect(authenticated.status == 0, "\(authenticated.err)")
+        #expect(authenticated.json?["authenticated"] == true)
+        let otherTree = await ledger("prove", "verify", older, "--checkpoint", checkpointPath, "--log-key", logKey)
+        #expect(otherTree.status == 3, "a proof about another tree than the checkpoint's")
+        let wrongKey = await ledger(
+            "prove",
+            "verify",
+            latest,
+            "--checkpoint",
+            checkpointPath,
+            "--log-key",
+            workspace.adminKey + ".pub"
+        )
+        #expect(wrongKey.status == 3, "a checkpoint checked with the wrong key")
+        #expect(await ledger("prove", "verify", latest).out.contains("roots not authenticated"))
     }
 
     @Test("every command's --help shows an example")

@@ -111,15 +111,30 @@ struct ProveVerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Check a proof file written by `ledger prove … --json`. Needs no workspace.",
         discussion: """
-            Checks the proof against the roots it names. To trust those roots, compare them with a signed checkpoint (`ledger checkpoint verify`). Exits with status 3 if the proof fails.
+            Checks the proof against the roots it names. On its own that proves only that the file is self-consistent: with --checkpoint and --log-key it also checks that the checkpoint is signed by that log key and that the proof's tree (its size and root) is the one the checkpoint signed. Exits with status 3 if anything fails.
 
-            Example:
+            Examples:
               ledger prove verify proof.json
+              ledger prove verify proof.json --checkpoint cp.txt --log-key log.key.pub
             """
     )
 
     @Argument(help: "The proof file (JSON).")
     var file: String
+
+    @Option(help: ArgumentHelp("A signed checkpoint whose tree the proof must be about.", valueName: "FILE"))
+    var checkpoint: String?
+
+    @Option(
+        help: ArgumentHelp("The log's public key (hex or SPKI PEM file) that signed the checkpoint.", valueName: "KEY")
+    )
+    var logKey: String?
+
+    func validate() throws {
+        guard (checkpoint == nil) == (logKey == nil) else {
+            throw ValidationError("--checkpoint and --log-key go together")
+        }
+    }
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -155,11 +170,14 @@ struct ProveVerifyCommand: ParsableCommand {
             }
             proof.append(value)
         }
-        let summary: String
+        var summary: String
+        // The tree the proof speaks of: (size, root) of the newer tree.
+        let tree: (size: Int, root: Hash256)
         do {
             switch document["type"]?.stringValue {
             case "inclusion":
                 let (seq, size) = (try count("seq"), try count("size"))
+                tree = (size, try hash("root"))
                 try MerkleTree.verifyInclusion(
                     leafHash: try hash("leafHash"),
                     leafIndex: seq,
@@ -171,6 +189,7 @@ struct ProveVerifyCommand: ParsableCommand {
                     "inclusion proof verified: seq \(seq) is in the tree of size \(size) with root \(try hash("root").hex)"
             case "consistency":
                 let (from, to) = (try count("from"), try count("to"))
+                tree = (to, try hash("toRoot"))
                 try MerkleTree.verifyConsistency(
                     oldSize: from,
                     newSize: to,
@@ -188,11 +207,47 @@ struct ProveVerifyCommand: ParsableCommand {
                 json: json
             )
         }
+        var authenticated = false
+        if let checkpoint, let logKey {
+            try authenticate(tree: tree, checkpoint: checkpoint, logKey: logKey)
+            authenticated = true
+            summary += "; the checkpoint signed by that log key attests this tree"
+        } else {
+            summary += " (roots not authenticated: add --checkpoint and --log-key)"
+        }
         if json {
-            Console.current.json(["ok": true, "type": document["type"] ?? .null])
+            Console.current.json(["ok": true, "type": document["type"] ?? .null, "authenticated": .bool(authenticated)])
         } else {
             Console.current.out(summary)
         }
+    }
+
+    /// Checks that `checkpoint` is signed by `logKey` (under the checkpoint's origin as key name)
+    /// and that it signs exactly `tree`.
+    private func authenticate(tree: (size: Int, root: Hash256), checkpoint: String, logKey: String) throws {
+        let key = try KeyFiles.loadPublicKey(logKey)
+        let failure: VerificationFailure
+        do {
+            let note = try SignedNote.parse(try Files.readText(checkpoint, what: "checkpoint"))
+            let signed = try Checkpoint(text: note.text)
+            _ = try note.verify(with: [try NoteVerifier(name: signed.origin, publicKey: key.rawRepresentation)])
+            if signed.size == UInt64(tree.size), signed.root == tree.root { return }
+            failure = VerificationFailure(
+                seq: nil,
+                code: .proof,
+                reason:
+                    "the checkpoint signs size \(signed.size) with another root; the proof is about size \(tree.size)"
+            )
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            failure = VerificationFailure(
+                seq: nil,
+                code: .checkpoint,
+                reason: "the checkpoint does not verify: \(error)"
+            )
+        }
+        try failVerification(failure, json: json)
     }
 }
 
