@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
         .library(name: "LedgerStore", targets: ["LedgerStore"]),
         .library(name: "LedgerSQLite", targets: ["LedgerSQLite"]),
+        .library(name: "LedgerArtifacts", targets: ["LedgerArtifacts"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
@@ -32,6 +33,12 @@ let package = Package(
         ),
         // The EventStore protocol, the in-memory store and the append path that enforces authority.
         .target(name: "LedgerStore", dependencies: ["LedgerCore"], swiftSettings: strictSettings),
+        // The content-addressed artifact store: the protocol, the in-memory store and the file store.
+        .target(
+            name: "LedgerArtifacts",
+            dependencies: ["LedgerCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         // The embedded default backend: GRDB over the system libsqlite3.
         .target(
             name: "LedgerSQLite",
@@ -52,7 +59,11 @@ let package = Package(
         ),
         .executableTarget(name: "ledger", dependencies: ["LedgerCLI"], swiftSettings: strictSettings),
         // Fixed clocks, deterministic keys and the EventStore conformance suite.
-        .target(name: "LedgerTesting", dependencies: ["LedgerCore", "LedgerStore"], swiftSettings: strictSettings),
+        .target(
+            name: "LedgerTesting",
+            dependencies: ["LedgerCore", "LedgerStore", "LedgerArtifacts"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "LedgerCoreTests",
             dependencies: ["LedgerCore", "LedgerTesting"],
@@ -62,6 +73,11 @@ let package = Package(
         .testTarget(
             name: "LedgerStoreTests",
             dependencies: ["LedgerStore", "LedgerTesting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerArtifactsTests",
+            dependencies: ["LedgerArtifacts", "LedgerTesting"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+
+/// A fresh, empty folder for one test, removed when `body` returns.
+func withTemporaryFolder<Result>(_ body: (String) async throws -> Result) async throws -> Result {
+    let path = FileManager.default.temporaryDirectory
+        .appendingPathComponent("ledger-artifacts-test-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+/// Every regular file under `root`, as paths relative to it, sorted.
+func filesUnder(_ root: String) throws -> [String] {
+    let manager = FileManager.default
+    return try manager.subpathsOfDirectory(atPath: root).filter { subpath in
+        var isFolder: ObjCBool = false
+        return manager.fileExists(atPath: root + "/" + subpath, isDirectory: &isFolder) && !isFolder.boolValue
+    }.sorted()
+}
+
+func readBytes(_ path: String) throws -> [UInt8] {
+    Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+}
+
+func writeBytes(_ bytes: [UInt8], to path: String) throws {
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
