@@ -7,16 +7,27 @@ struct EndToEndTests {
     @Test("init prints the documented JSON and writes keys with mode 0600")
     func initJSON() async throws {
         let workspace = try await TestWorkspace.make()
-        for key in [workspace.adminKey, workspace.logKey] {
+        for role in ["admin", "log", "pipeline", "approver", "deployer"] {
+            let key = "\(workspace.root)/keys/\(role).key"
             let mode = try #require(FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int)
             #expect(mode == 0o600)
         }
         let again = await ledger("init", workspace.folder.path("second"), "--json")
         let keys = Set(try #require(again.json?.objectValue).keys)
-        #expect(keys == ["workspace", "logId", "genesis", "adminKeyId", "adminKeyFile", "logKeyId", "logKeyFile"])
+        let documented: Set<String> = [
+            "workspace", "logId", "genesis", "adminKeyId", "adminKeyFile", "logKeyId", "logKeyFile",
+        ]
+        #expect(documented.isSubset(of: keys))
+        #expect(
+            keys.subtracting(documented) == [
+                "pipelineKeyId", "pipelineKeyFile", "approverKeyId", "approverKeyFile", "deployerKeyId",
+                "deployerKeyFile",
+            ]
+        )
         let list = await workspace.run("keys", "list", "--json")
         let records = try #require(list.json?.arrayValue)
-        #expect(records.map { $0["name"]?.stringValue } == ["admin", "log"])
+        #expect(records.map { $0["name"]?.stringValue } == ["admin", "log", "pipeline", "approver", "deployer"])
+        #expect(records.map { $0["roles"] } == [["admin"], ["log"], ["pipeline"], ["approver"], ["deployer"]])
         #expect(records.first?["roles"] == ["admin"])
     }
 
@@ -334,12 +345,13 @@ struct EndToEndTests {
         let result = await ledger("init", "--help")
         #expect(
             result.out == """
-                OVERVIEW: Create a workspace: config, SQLite log, admin and log keys, and the
+                OVERVIEW: Create a workspace: config, SQLite log, a key per role, and the
                 genesis event.
 
-                Writes DIR/ledger.json, DIR/ledger.db, DIR/keys/admin.key and DIR/keys/log.key
-                (PKCS#8 PEM, mode 0600, with .pub files beside them), then signs the genesis
-                event `ledger.created` with the admin key. It prints the trust anchor: the
+                Writes DIR/ledger.json, DIR/ledger.db and one key per role in DIR/keys/ (admin,
+                log, pipeline, approver and deployer; PKCS#8 PEM, mode 0600, with .pub files
+                beside them), then signs the genesis event `ledger.created`, which registers
+                each key with its role, with the admin key. It prints the trust anchor: the
                 genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves
                 a log is the one you created.
 

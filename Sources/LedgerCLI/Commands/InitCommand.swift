@@ -7,9 +7,9 @@ import LedgerStore
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create a workspace: config, SQLite log, admin and log keys, and the genesis event.",
+        abstract: "Create a workspace: config, SQLite log, a key per role, and the genesis event.",
         discussion: """
-            Writes DIR/ledger.json, DIR/ledger.db, DIR/keys/admin.key and DIR/keys/log.key (PKCS#8 PEM, mode 0600, with .pub files beside them), then signs the genesis event `ledger.created` with the admin key. It prints the trust anchor: the genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves a log is the one you created.
+            Writes DIR/ledger.json, DIR/ledger.db and one key per role in DIR/keys/ (admin, log, pipeline, approver and deployer; PKCS#8 PEM, mode 0600, with .pub files beside them), then signs the genesis event `ledger.created`, which registers each key with its role, with the admin key. It prints the trust anchor: the genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves a log is the one you created.
 
             Example:
               ledger init ./ws --log-id example.org/fraud-models
@@ -40,13 +40,11 @@ struct InitCommand: AsyncParsableCommand {
         let logID = logID ?? "modelledger.local/\(Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) }))"
         let configPath = root.appendingPathComponent(Workspace.configName).path
         let keysFolder = root.appendingPathComponent("keys")
-        let relativeAdmin = "keys/admin.key"
-        let relativeLog = "keys/log.key"
+        // One key per role, each registered in the genesis event with that role alone.
+        let keyPaths = Dictionary(uniqueKeysWithValues: Role.allCases.map { ($0, "keys/\($0.rawValue).key") })
         let paths =
-            [
-                configPath, root.appendingPathComponent("ledger.db").path,
-            ]
-            + [relativeAdmin, relativeLog].flatMap {
+            [configPath, root.appendingPathComponent("ledger.db").path]
+            + keyPaths.values.sorted().flatMap {
                 [root.appendingPathComponent($0).path, root.appendingPathComponent($0 + ".pub").path]
             }
         for existing in paths where Files.exists(existing) {
@@ -57,23 +55,26 @@ struct InitCommand: AsyncParsableCommand {
         }
         try Files.createDirectory(keysFolder.path)
 
-        let admin = SigningKey()
-        let logKey = SigningKey()
+        let keys = Dictionary(uniqueKeysWithValues: Role.allCases.map { ($0, SigningKey()) })
         let genesis: Hash256
         let workspace: Workspace
         do {
             // Until ledger.json is written last, a failure removes everything written so far.
-            try KeyFiles.write(admin, to: root.appendingPathComponent(relativeAdmin).path)
-            try KeyFiles.write(logKey, to: root.appendingPathComponent(relativeLog).path)
+            for role in Role.allCases {
+                if let key = keys[role], let path = keyPaths[role] {
+                    try KeyFiles.write(key, to: root.appendingPathComponent(path).path)
+                }
+            }
             let store = try SQLiteEventStore(path: root.appendingPathComponent("ledger.db").path, create: true)
+            let records = Role.allCases.compactMap { role in
+                keys[role].map { KeyRecord(publicKey: $0.publicKey, name: role.rawValue, roles: [role]) }
+            }
+            guard let admin = keys[.admin] else { throw LedgerError(.key, "no admin key was generated") }
             let ledger = try await Ledger.create(
                 store: store,
                 clock: SystemClock(),
                 logID: logID,
-                keys: [
-                    KeyRecord(publicKey: admin.publicKey, name: "admin", roles: [.admin]),
-                    KeyRecord(publicKey: logKey.publicKey, name: "log", roles: [.log]),
-                ],
+                keys: records,
                 signedBy: admin
             )
             guard let genesisHash = await ledger.state.genesisLeafHash else {
@@ -85,8 +86,8 @@ struct InitCommand: AsyncParsableCommand {
                 logID: logID,
                 genesis: genesis,
                 logURL: "sqlite:ledger.db",
-                adminKeyPath: relativeAdmin,
-                logKeyPath: relativeLog
+                artifactsURL: "file:artifacts",
+                keyPaths: keyPaths
             )
             try Files.writeAtomically(try CanonicalJSON.encode(workspace.configJSON) + [0x0a], to: configPath)
         } catch {
@@ -98,20 +99,33 @@ struct InitCommand: AsyncParsableCommand {
 
         let console = Console.current
         if json {
-            console.json([
+            var object: [String: JSONValue] = [
                 "workspace": .string(root.path), "logId": .string(logID), "genesis": .string(genesis.hex),
-                "adminKeyId": .string(admin.keyID), "adminKeyFile": .string(workspace.path(relativeAdmin)),
-                "logKeyId": .string(logKey.keyID), "logKeyFile": .string(workspace.path(relativeLog)),
-            ])
+            ]
+            for role in Role.allCases {
+                object["\(role.rawValue)KeyId"] = keys[role].map { .string($0.keyID) } ?? .null
+                object["\(role.rawValue)KeyFile"] = keyPaths[role].map { .string(workspace.path($0)) } ?? .null
+            }
+            console.json(.object(object))
         } else {
             console.out("Created workspace \(root.path)")
             console.out("  log id     \(logID)")
             console.out("  genesis    \(genesis.hex)")
-            console.out("  admin key  \(relativeAdmin)  keyid \(admin.keyID)")
-            console.out("  log key    \(relativeLog)  keyid \(logKey.keyID)")
+            for role in Role.allCases {
+                let label = (role.rawValue + " key").padded(to: 13)
+                console.out("  \(label)\(keyPaths[role] ?? "")  keyid \(keys[role]?.keyID ?? "")")
+            }
             console.out("")
             console.out("The genesis hash is your trust anchor. Keep a copy outside this folder; anyone can then")
             console.out("check this log with: ledger verify --trust \(genesis.hex)")
+            console.out("Each key holds one role. Give the approver and deployer keys to the people who approve")
+            console.out("and deploy, and keep the admin key offline.")
         }
+    }
+}
+
+extension String {
+    fileprivate func padded(to width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }

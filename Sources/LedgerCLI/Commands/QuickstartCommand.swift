@@ -9,7 +9,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         commandName: "quickstart",
         abstract: "Create a demo workspace and walk through the signed log end to end.",
         discussion: """
-            Creates a workspace (default: ./ledger-quickstart), adds a pipeline and an approver key, appends signed events, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, and then shows that a tampered copy is caught. Every step prints the command that does the same by hand.
+            Creates a workspace (default: ./ledger-quickstart) with a key per role, adds a second approver, appends signed events, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, and then shows that a tampered copy is caught. Every step prints the command that does the same by hand.
 
             Example:
               swift run -c release ledger quickstart
@@ -44,14 +44,14 @@ struct QuickstartCommand: AsyncParsableCommand {
 
         let shown = dir.hasSuffix("/") ? String(dir.dropLast()) : dir
         let logID = "quickstart.modelledger/demo"
-        say("1. Create the workspace, its admin and log keys, and the signed genesis event:")
+        say("1. Create the workspace, a key per role, and the signed genesis event:")
         say("   ledger init \(shown) --log-id \(logID)")
         try await quiet(["init", root.path, "--log-id", logID])
         let workspace = try Workspace.load(root)
         say("   trust anchor (genesis leaf hash): \(workspace.genesis.hex)")
 
-        say("2. Add a pipeline key and an approver key:")
-        for (name, role) in [("pipeline", "pipeline"), ("approver", "approver")] {
+        say("2. Add a second approver, alice (approvals will need distinct approvers):")
+        for (name, role) in [("alice", "approver")] {
             let path = root.appendingPathComponent("keys/\(name).key").path
             say("   ledger keys generate --name \(name) --role \(role) --out \(shown)/keys/\(name).key")
             say(

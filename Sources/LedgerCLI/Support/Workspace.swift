@@ -7,7 +7,7 @@ import LedgerStore
 /// A ModelLedger workspace: a folder with `ledger.json`, the log database and the key files.
 ///
 /// `ledger.json` holds no secret: the log id, the trust anchor (the genesis leaf hash), the
-/// log URL and the paths of the key files `ledger init` created.
+/// log and artifact URLs, and the paths of the key files `ledger init` created, one per role.
 struct Workspace {
     static let configName = "ledger.json"
 
@@ -16,8 +16,21 @@ struct Workspace {
     let genesis: Hash256
     /// `sqlite:<path>`, relative to the workspace.
     let logURL: String
-    let adminKeyPath: String
-    let logKeyPath: String
+    /// `file:<path>`, relative to the workspace.
+    let artifactsURL: String
+    /// The key file `ledger init` made for each role, relative to the workspace.
+    let keyPaths: [Role: String]
+
+    var adminKeyPath: String { keyPaths[.admin] ?? "keys/admin.key" }
+    var logKeyPath: String { keyPaths[.log] ?? "keys/log.key" }
+
+    /// The workspace's own key file for `role`, as an absolute path.
+    func keyFile(for role: Role) throws(LedgerError) -> String {
+        guard let relative = keyPaths[role] else {
+            throw LedgerError(.key, "\(Self.configName) names no \(role.rawValue) key file")
+        }
+        return path(relative)
+    }
 
     func path(_ relative: String) -> String {
         relative.hasPrefix("/") ? relative : root.appendingPathComponent(relative).path
@@ -70,25 +83,35 @@ struct Workspace {
         }
         guard json["version"]?.integerValue == 1, let logID = json["logId"]?.stringValue,
             let genesisHex = json["genesis"]?.stringValue, let genesis = Hash256(hex: genesisHex),
-            let logURL = json["log"]?.stringValue,
-            let admin = json["keys"]?["admin"]?.stringValue, let log = json["keys"]?["log"]?.stringValue
+            let logURL = json["log"]?.stringValue, let keys = json["keys"]?.objectValue
         else {
             throw LedgerError(.file, "\(configPath) is not a version 1 workspace config")
+        }
+        var keyPaths: [Role: String] = [:]
+        for (name, value) in keys {
+            guard let role = Role(rawValue: name), let path = value.stringValue else {
+                throw LedgerError(
+                    .file,
+                    "\(configPath): \"keys\" maps roles to key file paths; \"\(name)\" is not a role"
+                )
+            }
+            keyPaths[role] = path
         }
         return Workspace(
             root: root,
             logID: logID,
             genesis: genesis,
             logURL: logURL,
-            adminKeyPath: admin,
-            logKeyPath: log
+            artifactsURL: json["artifacts"]?.stringValue ?? "file:artifacts",
+            keyPaths: keyPaths
         )
     }
 
     var configJSON: JSONValue {
         .object([
             "version": 1, "logId": .string(logID), "genesis": .string(genesis.hex), "log": .string(logURL),
-            "keys": .object(["admin": .string(adminKeyPath), "log": .string(logKeyPath)]),
+            "artifacts": .string(artifactsURL),
+            "keys": .object(Dictionary(uniqueKeysWithValues: keyPaths.map { ($0.key.rawValue, .string($0.value)) })),
         ])
     }
 
