@@ -48,11 +48,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The Audit DB side: the contract's extraction and the demo generator (GRDB over libsqlite3).
+        .target(
+            name: "LedgerAudit",
+            dependencies: [
+                "LedgerCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The `ledger` command tree, as a library so tests can drive it.
         .target(
             name: "LedgerCLI",
             dependencies: [
-                "LedgerCore", "LedgerStore", "LedgerSQLite",
+                "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -87,7 +96,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerCLITests",
-            dependencies: ["LedgerCLI", "LedgerTesting"],
+            dependencies: ["LedgerCLI", "LedgerTesting", "LedgerAudit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
     ]

@@ -19,8 +19,9 @@ public struct LedgerCommand: AsyncParsableCommand {
             """,
         version: LedgerVersion.current,
         subcommands: [
-            InitCommand.self, KeysCommand.self, AppendCommand.self, LogCommand.self, ExportCommand.self,
-            VerifyCommand.self, CheckpointCommand.self, ProveCommand.self, BenchCommand.self, QuickstartCommand.self,
+            QuickstartCommand.self, InitCommand.self, KeysCommand.self, AppendCommand.self, LogCommand.self,
+            ExportCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self, ExtractCommand.self,
+            BenchCommand.self,
         ]
     )
 

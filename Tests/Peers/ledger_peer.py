@@ -58,6 +58,7 @@ EVENT_ROLES: dict[str, frozenset[str] | None] = {
     "key.revoked": frozenset({"admin"}),
     "policy.set": frozenset({"admin"}),
     "note.added": ANY_ACTIVE_KEY,
+    "data.extracted": frozenset({"pipeline"}),
 }
 
 PAYLOAD_REQUIRED = ("v", "log", "seq", "prev", "time", "type", "actor", "data")

@@ -13,6 +13,8 @@ public indirect enum DataShape: Sendable {
     case lowercaseHex(byteCount: Int)
     case oneOf([String])
     case integer(minimum: Int64, maximum: Int64 = 1 << 53)
+    /// An RFC 3339 UTC time in the ledger's one spelling, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    case timestamp
     case array(DataShape, minItems: Int = 0, maxItems: Int = 10_000, uniqueItems: Bool = false)
 
     /// Throws `event.schema` naming the first offending path, such as `data.keys[0].roles[1]`.
@@ -60,6 +62,10 @@ public indirect enum DataShape: Sendable {
         case .oneOf(let allowed):
             guard let string = value.stringValue, allowed.contains(string) else {
                 throw fail("one of \(allowed.joined(separator: ", "))")
+            }
+        case .timestamp:
+            guard let string = value.stringValue, Timestamp(rfc3339: string) != nil else {
+                throw fail("an RFC 3339 UTC time such as 2026-03-03T09:00:00.000Z")
             }
         case .integer(let minimum, let maximum):
             guard let integer = value.integerValue, integer >= minimum, integer <= maximum else {

@@ -57,6 +57,32 @@ public enum EventCatalog {
                 summary: "Replaces the governance policy."
             ),
             EventKind(
+                type: "data.extracted",
+                requiredRole: .pipeline,
+                shape: .object(
+                    required: [
+                        "source": .object(required: ["kind": .oneOf(["sqlite", "postgres"])]),
+                        "queryDigest": .lowercaseHex(byteCount: 32),
+                        "window": .object(required: ["from": .timestamp, "to": .timestamp]),
+                        "rows": .integer(minimum: 1),
+                        "snapshot": .object(required: ["sha256": .lowercaseHex(byteCount: 32)]),
+                        "policy": .oneOf(["refuse", "quarantine"]),
+                        "quarantined": .object(
+                            required: [:],
+                            optional: Dictionary(
+                                uniqueKeysWithValues: [
+                                    "nullRequired", "unknownOutcome", "timeOutsideWindow", "timeInFuture",
+                                    "invalidUTF8",
+                                ]
+                                .map { ($0, DataShape.integer(minimum: 1)) }
+                            )
+                        ),
+                    ]
+                ),
+                summary:
+                    "A window of the Audit DB was read into a snapshot artifact: digests and counts, never personal data."
+            ),
+            EventKind(
                 type: "note.added",
                 requiredRole: nil,
                 shape: .object(

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import LedgerArtifacts
+import LedgerAudit
+import LedgerCore
+import LedgerStore
+
+struct ExtractCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extract",
+        abstract: "Read a window of the Audit DB into a snapshot artifact and record data.extracted.",
+        discussion: """
+            Runs the contract's extraction query (audit/extract.sql) over the half-open window [FROM, TO), streams the rows into a canonical snapshot (JSON Lines of RFC 8785 objects) stored under its SHA-256 in the workspace's artifact folder, and appends data.extracted signed with the workspace's pipeline key. The event holds the source kind, the query digest, the window, the row count, the snapshot digest and quarantine counts: never personal data.
+
+            Rows that break the contract (NULL in a required column, an unknown outcome, a time outside the window or in the future, text that is not UTF-8) are refused by default: the error names the row ids and nothing is stored or appended. With --policy quarantine they are left out and counted in the event.
+
+            Times are RFC 3339 UTC (2026-03-02T00:00:00.000Z) or dates (2026-03-02, meaning midnight UTC).
+
+            Example:
+              ledger demo audit-db --out audit.db
+              ledger extract --source sqlite:audit.db --from 2026-01-05 --to 2026-01-12 --json
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Option(help: ArgumentHelp("The Audit DB.", valueName: "sqlite:PATH"))
+    var source: String
+
+    @Option(help: ArgumentHelp("The window's inclusive start.", valueName: "TIME"))
+    var from: String
+
+    @Option(help: ArgumentHelp("The window's exclusive end.", valueName: "TIME"))
+    var to: String
+
+    @Option(
+        help: ArgumentHelp("What to do with rows that break the contract: refuse or quarantine.", valueName: "POLICY")
+    )
+    var policy: String = DataQualityPolicy.refuse.rawValue
+
+    @Option(help: ArgumentHelp("The signing key (default: the workspace's pipeline key).", valueName: "FILE"))
+    var key: String?
+
+    @Flag(help: "Print {\"seq\",\"snapshotDigest\",\"rows\",\"quarantined\"} as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard source.hasPrefix("sqlite:"), source.count > "sqlite:".count else {
+            throw ValidationError("--source must be sqlite:PATH (PostgreSQL sources come with the PostgreSQL backend)")
+        }
+        guard let start = Self.time(from) else { throw ValidationError("--from is not a UTC time or date: \(from)") }
+        guard let end = Self.time(to) else { throw ValidationError("--to is not a UTC time or date: \(to)") }
+        guard start < end else { throw ValidationError("--from must be before --to") }
+        guard DataQualityPolicy(rawValue: policy) != nil else {
+            throw ValidationError("--policy must be refuse or quarantine")
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` or `YYYY-MM-DD` (midnight UTC).
+    static func time(_ text: String) -> Timestamp? {
+        Timestamp(rfc3339: text) ?? (text.count == 10 ? Timestamp(rfc3339: text + "T00:00:00.000Z") : nil)
+    }
+
+    func run() async throws {
+        let workspace = try workspace.locate()
+        let ledger = try await workspace.openLedger()
+        let signer = try KeyFiles.loadPrivateKey(try key ?? workspace.keyFile(for: .pipeline))
+        let artifacts = try FileArtifactStore.url(workspace.artifactsURL, relativeTo: workspace.root.path)
+        let path = String(source.dropFirst("sqlite:".count))
+        guard let start = Self.time(from), let end = Self.time(to), let policy = DataQualityPolicy(rawValue: policy)
+        else {
+            return
+        }
+
+        let writer = try artifacts.makeWriter()
+        let extraction: AuditExtraction
+        let snapshot: ArtifactDigest
+        do {
+            extraction = try AuditExtractor.extract(
+                sqlitePath: path,
+                from: start,
+                to: end,
+                now: SystemClock().now(),
+                policy: policy,
+                sink: { chunk in try writer.write(Array(chunk)) }
+            )
+            snapshot = try writer.commit()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+        var quarantined: [String: JSONValue] = [:]
+        for (issue, count) in extraction.quarantined { quarantined[issue.rawValue] = .int(count) }
+        let data: JSONValue = [
+            "source": ["kind": "sqlite"], "queryDigest": .string(extraction.queryDigest.hex),
+            "window": ["from": .string(start.rfc3339), "to": .string(end.rfc3339)], "rows": .int(extraction.rows),
+            "snapshot": ["sha256": .string(snapshot.sha256.hex)], "policy": .string(policy.rawValue),
+            "quarantined": .object(quarantined),
+        ]
+        let appended = try await ledger.append(
+            [
+                EventDraft(
+                    type: "data.extracted",
+                    subject: [Subject(name: "snapshot", sha256: snapshot.sha256)],
+                    data: data
+                )
+            ],
+            signedBy: signer
+        )
+        let seq = appended.first?.event.seq ?? 0
+        if json {
+            Console.current.json([
+                "seq": .int(seq), "snapshotDigest": .string(snapshot.description), "rows": .int(extraction.rows),
+                "quarantined": .object(quarantined),
+            ])
+        } else {
+            let skipped = extraction.quarantined.values.reduce(0, +)
+            Console.current.out(
+                "extracted \(extraction.rows) rows of \(start) ..< \(end) into \(snapshot)"
+                    + (skipped > 0 ? " (\(skipped) rows quarantined)" : "")
+            )
+            Console.current.out("appended seq \(seq) data.extracted")
+        }
+    }
+}
