@@ -20,7 +20,8 @@ public struct LedgerCommand: AsyncParsableCommand {
         version: LedgerVersion.current,
         subcommands: [
             QuickstartCommand.self, InitCommand.self, KeysCommand.self, AppendCommand.self, LogCommand.self,
-            ExportCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self, ExtractCommand.self,
+            ExportCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self, DemoCommand.self,
+            ExtractCommand.self,
             BenchCommand.self,
         ]
     )

@@ -331,7 +331,7 @@ struct EndToEndTests {
             ["log"], ["export"], ["verify"], ["checkpoint"], ["checkpoint", "sign"], ["checkpoint", "verify"],
             ["prove"],
             ["prove", "inclusion"], ["prove", "consistency"], ["prove", "verify"], ["bench"], ["bench", "append"],
-            ["bench", "verify"],
+            ["bench", "verify"], ["quickstart"], ["extract"], ["demo"], ["demo", "audit-db"],
         ]
         for command in commands {
             let result = await ledger(command + ["--help"])
