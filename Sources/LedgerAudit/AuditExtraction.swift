@@ -161,7 +161,7 @@ public enum AuditExtractor {
         var rows = 0
         var quarantined: [DataQualityIssue: Int] = [:]
         var refused: [(id: Int64, issue: DataQualityIssue)] = []
-        var values = [[UInt8]?](repeating: nil, count: columns.count)
+        let outcomeBytes = outcomes.map { Array($0.utf8) }
 
         sqlite3_reset(handle)
         while true {
@@ -173,68 +173,51 @@ public enum AuditExtractor {
                     "the extraction query failed: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))"
                 )
             }
-            let id = sqlite3_column_int64(handle, 0)
+            // The row is written straight into the buffer in key order, then taken back out if it
+            // turns out to break the contract: no per-column copies on the hot path.
+            let rowStart = buffer.count
             var issue: DataQualityIssue?
-            for column in columns.indices {
-                let type = sqlite3_column_type(handle, Int32(column))
-                if type == SQLITE_NULL {
-                    values[column] = nil
-                    if required.contains(column) { issue = issue ?? .nullRequired }
-                    continue
-                }
-                if column == 0 || column == 9 {
-                    values[column] = Array(String(sqlite3_column_int64(handle, Int32(column))).utf8)
-                    continue
-                }
-                let count = Int(sqlite3_column_bytes(handle, Int32(column)))
-                guard let pointer = sqlite3_column_text(handle, Int32(column)) else {
-                    values[column] = []
-                    continue
-                }
-                let bytes = UnsafeBufferPointer(start: pointer, count: count)
-                guard String(validating: bytes, as: UTF8.self) != nil else {
-                    issue = issue ?? .invalidUTF8
-                    continue
-                }
-                values[column] = Array(bytes)
-            }
-            if issue == nil, let outcome = values[6], !outcomes.contains(String(decoding: outcome, as: UTF8.self)) {
-                issue = .unknownOutcome
-            }
-            if issue == nil, let time = values[1] {
-                if time.count != 24 || Timestamp(rfc3339: String(decoding: time, as: UTF8.self)) == nil
-                    || time.lexicographicallyPrecedes(fromText) || !time.lexicographicallyPrecedes(toText)
-                {
-                    issue = .timeOutsideWindow
-                } else if nowText.lexicographicallyPrecedes(time) {
-                    issue = .timeInFuture
-                }
-            }
-            if let issue {
-                switch policy {
-                case .refuse: refused.append((id, issue))
-                case .quarantine: quarantined[issue, default: 0] += 1
-                }
-                continue
-            }
-            guard refused.isEmpty else { continue }
             buffer.append(UInt8(ascii: "{"))
             for (position, column) in order.enumerated() {
                 if position > 0 { buffer.append(UInt8(ascii: ",")) }
                 buffer.append(contentsOf: keys[column])
-                guard let value = values[column] else {
+                let index = Int32(column)
+                if sqlite3_column_type(handle, index) == SQLITE_NULL {
                     buffer.append(contentsOf: "null".utf8)
+                    if required.contains(column) { issue = issue ?? .nullRequired }
                     continue
                 }
                 if column == 0 || column == 9 {
-                    buffer.append(contentsOf: value)
-                } else {
-                    CanonicalJSON.appendString(String(decoding: value, as: UTF8.self), to: &buffer)
+                    appendDecimal(sqlite3_column_int64(handle, index), to: &buffer)
+                    continue
                 }
+                let bytes = UnsafeBufferPointer(
+                    start: sqlite3_column_text(handle, index),
+                    count: Int(sqlite3_column_bytes(handle, index))
+                )
+                guard isValidUTF8(bytes) else {
+                    issue = issue ?? .invalidUTF8
+                    continue
+                }
+                if column == 6, !outcomeBytes.contains(where: { $0.elementsEqual(bytes) }) {
+                    issue = issue ?? .unknownOutcome
+                }
+                if column == 1 { issue = issue ?? timeIssue(bytes, from: fromText, to: toText, now: nowText) }
+                appendJSONString(bytes, to: &buffer)
+            }
+            if let issue {
+                buffer.removeSubrange(rowStart...)
+                switch policy {
+                case .refuse: refused.append((sqlite3_column_int64(handle, 0), issue))
+                case .quarantine: quarantined[issue, default: 0] += 1
+                }
+                continue
             }
             buffer.append(contentsOf: "}\n".utf8)
             rows += 1
-            if buffer.count >= 1 << 20 {
+            if !refused.isEmpty {
+                buffer.removeAll(keepingCapacity: true)
+            } else if buffer.count >= 1 << 20 {
                 try sink(buffer[...])
                 buffer.removeAll(keepingCapacity: true)
             }
@@ -255,6 +238,43 @@ public enum AuditExtractor {
         return .success(
             AuditExtraction(rows: rows, quarantined: quarantined, queryDigest: Hash256.sha256(Array(query.utf8)))
         )
+    }
+
+    /// Why a row's `occurred_at` is unusable, or nil: it must be the 24-character UTC form, inside
+    /// `[from, to)` and not after `now` (text order is time order in this form).
+    static func timeIssue(
+        _ time: UnsafeBufferPointer<UInt8>,
+        from: [UInt8],
+        to: [UInt8],
+        now: [UInt8]
+    ) -> DataQualityIssue? {
+        guard time.count == 24, Timestamp(rfc3339: String(decoding: time, as: UTF8.self)) != nil,
+            !time.lexicographicallyPrecedes(from), time.lexicographicallyPrecedes(to)
+        else { return .timeOutsideWindow }
+        return now.lexicographicallyPrecedes(time) ? .timeInFuture : nil
+    }
+
+    /// ASCII is checked byte by byte; anything else goes through the standard library's validator.
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.allSatisfy { $0 < 0x80 } || String(validating: bytes, as: UTF8.self) != nil
+    }
+
+    static func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: String(value).utf8)
+    }
+
+    /// A JSON string in RFC 8785 form from valid UTF-8: only `"`, `\\` and controls are escaped.
+    static func appendJSONString(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "\""))
+        if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            buffer.append(contentsOf: bytes)
+        } else {
+            // Rare: let the canonical encoder choose the escapes.
+            var escaped: [UInt8] = []
+            CanonicalJSON.appendString(String(decoding: bytes, as: UTF8.self), to: &escaped)
+            buffer.append(contentsOf: escaped.dropFirst().dropLast())
+        }
+        buffer.append(UInt8(ascii: "\""))
     }
 
     static func describe(_ error: any Error) -> String {
