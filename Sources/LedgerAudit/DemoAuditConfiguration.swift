@@ -1,3 +1,5 @@
+public import LedgerCore
+
 /// What ``DemoAuditGenerator`` writes: how long, how many actors, which seed and when behaviour drifts.
 ///
 /// The same configuration always gives the same file, byte for byte, with the same SQLite library.
@@ -36,24 +38,24 @@ public struct DemoAuditConfiguration: Sendable, Hashable {
     public static let actorRange = 5...100_000
 
     /// Throws `audit.configuration` naming the first value outside its range.
-    public func validate() throws(AuditError) {
+    public func validate() throws(LedgerError) {
         guard Self.weekRange.contains(weeks) else {
-            throw AuditError(
-                .configuration,
+            throw LedgerError(
+                .auditConfiguration,
                 "weeks must be \(Self.weekRange.lowerBound) to \(Self.weekRange.upperBound)"
             )
         }
         guard Self.actorRange.contains(actors) else {
-            throw AuditError(
-                .configuration,
+            throw LedgerError(
+                .auditConfiguration,
                 "actors must be \(Self.actorRange.lowerBound) to \(Self.actorRange.upperBound)"
             )
         }
-        guard driftWeek >= 1 else { throw AuditError(.configuration, "the drift week must be 1 or later") }
+        guard driftWeek >= 1 else { throw LedgerError(.auditConfiguration, "the drift week must be 1 or later") }
         let earliest: Int64 = 946_684_800_000  // 2000-01-01
         let latest: Int64 = 4_102_444_800_000  // 2100-01-01
         guard start >= earliest, start < latest, start % AuditTimestamp.millisecondsPerDay == 0 else {
-            throw AuditError(.configuration, "the start must be a UTC midnight in the years 2000 to 2099")
+            throw LedgerError(.auditConfiguration, "the start must be a UTC midnight in the years 2000 to 2099")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+public import LedgerCore
 
 #if canImport(Glibc)
 import Glibc
@@ -53,12 +54,12 @@ public enum DemoAuditGenerator {
         to path: String,
         configuration: DemoAuditConfiguration,
         progress: ((Double) -> Void)? = nil
-    ) throws(AuditError) -> DemoAuditSummary {
+    ) throws(LedgerError) -> DemoAuditSummary {
         try configuration.validate()
         let clock = ContinuousClock()
         let began = clock.now
         if FileManager.default.fileExists(atPath: path) {
-            throw AuditError(.fileExists, "\(path) already exists; refusing to overwrite it")
+            throw LedgerError(.auditFileExists, "\(path) already exists; refusing to overwrite it")
         }
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
@@ -86,7 +87,7 @@ public enum DemoAuditGenerator {
         at path: String,
         configuration: DemoAuditConfiguration,
         progress: ((Double) -> Void)?
-    ) throws(AuditError) -> DemoCounts {
+    ) throws(LedgerError) -> DemoCounts {
         do {
             let queue = try DatabaseQueue(path: path)
             let counts = try queue.writeWithoutTransaction { db in
@@ -108,13 +109,16 @@ public enum DemoAuditGenerator {
             }
             try queue.close()
             return counts
-        } catch let error as AuditError {
+        } catch let error as LedgerError {
             throw error
         } catch let error as DatabaseError {
             // The SQLite message names a constraint or a column, never a value.
-            throw AuditError(.database, "SQLite error \(error.resultCode.rawValue): \(error.message ?? "unknown")")
+            throw LedgerError(
+                .auditDatabase,
+                "SQLite error \(error.resultCode.rawValue): \(error.message ?? "unknown")"
+            )
         } catch {
-            throw AuditError(.database, "cannot write the demo Audit DB at \(path)")
+            throw LedgerError(.auditDatabase, "cannot write the demo Audit DB at \(path)")
         }
     }
 
@@ -268,26 +272,26 @@ struct DemoWriter {
 
 /// The few file operations the generator needs beyond SQLite.
 enum DemoFiles {
-    static func sync(_ path: String) throws(AuditError) {
+    static func sync(_ path: String) throws(LedgerError) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw AuditError(.file, "cannot open \(path) to sync it") }
+        guard descriptor >= 0 else { throw LedgerError(.auditFile, "cannot open \(path) to sync it") }
         defer { close(descriptor) }
         guard fsync(descriptor) == 0 else {
-            throw AuditError(.file, "cannot sync \(path): \(String(cString: strerror(errno)))")
+            throw LedgerError(.auditFile, "cannot sync \(path): \(String(cString: strerror(errno)))")
         }
     }
 
-    static func syncFolder(containing path: String) throws(AuditError) {
+    static func syncFolder(containing path: String) throws(LedgerError) {
         try sync(URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
     /// Gives `source` the name `destination`, failing if `destination` exists (a hard link, never a replace).
-    static func linkNew(_ source: String, to destination: String) throws(AuditError) {
+    static func linkNew(_ source: String, to destination: String) throws(LedgerError) {
         guard link(source, destination) == 0 else {
             if errno == EEXIST {
-                throw AuditError(.fileExists, "\(destination) already exists; refusing to overwrite it")
+                throw LedgerError(.auditFileExists, "\(destination) already exists; refusing to overwrite it")
             }
-            throw AuditError(.file, "cannot create \(destination): \(String(cString: strerror(errno)))")
+            throw LedgerError(.auditFile, "cannot create \(destination): \(String(cString: strerror(errno)))")
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LedgerAudit
+public import LedgerCore
 import Testing
 
 /// A generated demo database and what the generator said about it.
@@ -19,7 +20,7 @@ struct GeneratedDemo: Sendable {
 
 enum DemoFixture {
     /// Three weeks, 60 actors, drift from week 2: generated once and shared by the read-only tests.
-    static let medium = Result { () throws(AuditError) -> GeneratedDemo in
+    static let medium = Result { () throws(LedgerError) -> GeneratedDemo in
         let configuration = DemoAuditConfiguration(weeks: 3, actors: 60, seed: 11, driftWeek: 2)
         let path = temporaryAuditPath("demo-medium")
         let summary = try DemoAuditGenerator.write(to: path, configuration: configuration)
@@ -59,7 +60,7 @@ struct DemoAuditGeneratorTests {
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: path))
         #expect {
             try DemoAuditGenerator.write(to: path, configuration: Self.small)
-        } throws: { ($0 as? AuditError)?.code == .fileExists }
+        } throws: { ($0 as? LedgerError)?.code == .auditFileExists }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("keep me".utf8))
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let name = URL(fileURLWithPath: path).lastPathComponent
@@ -78,7 +79,7 @@ struct DemoAuditGeneratorTests {
         let path = temporaryAuditPath("demo-bad")
         #expect {
             try DemoAuditGenerator.write(to: path, configuration: configuration)
-        } throws: { ($0 as? AuditError)?.code == .configuration }
+        } throws: { ($0 as? LedgerError)?.code == .auditConfiguration }
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 

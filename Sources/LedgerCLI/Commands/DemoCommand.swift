@@ -67,15 +67,7 @@ struct DemoAuditDBCommand: AsyncParsableCommand {
     func run() async throws {
         let path = URL(fileURLWithPath: out).standardizedFileURL.path
         let configuration = DemoAuditConfiguration(weeks: weeks, actors: actors, seed: seed, driftWeek: driftWeek)
-        let summary: DemoAuditSummary
-        do {
-            summary = try DemoAuditGenerator.write(to: path, configuration: configuration)
-        } catch {
-            throw LedgerError(
-                error.code == .configuration || error.code == .fileExists ? .invalidArgument : .file,
-                error.reason
-            )
-        }
+        let summary = try DemoAuditGenerator.write(to: path, configuration: configuration)
         guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw LedgerError(.file, "cannot read back \(path)")
         }
