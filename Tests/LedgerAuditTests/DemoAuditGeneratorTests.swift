@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import LedgerAudit
-public import LedgerCore
+import LedgerCore
 import Testing
 
 /// A generated demo database and what the generator said about it.
