@@ -100,6 +100,25 @@ struct ExtractTests {
             #expect(!decoded.contains(secret) && !exported.contains(secret), "personal data \(secret) entered the log")
         }
         #expect(await workspace.run("verify").status == 0)
+
+        // The independent peer agrees: data.extracted validates against schemas/ and the log verifies.
+        if let python = ExternalTools.python {
+            let schemas = try runProcess(
+                python,
+                [
+                    IndependentPeerTests.peerScript, "validate-schemas", export, "--schemas",
+                    IndependentPeerTests.schemas,
+                ]
+            )
+            #expect(schemas.status == 0, "\(schemas.out) \(schemas.err)")
+            let verified = try runProcess(
+                python,
+                [IndependentPeerTests.peerScript, "verify-log", export, "--trust", workspace.genesis]
+            )
+            #expect(verified.status == 0, "\(verified.out) \(verified.err)")
+        } else {
+            #expect(!ExternalTools.required, "CI must run the Python peers")
+        }
     }
 
     /// A table without the contract's CHECKs, so that broken rows can exist.
