@@ -21,7 +21,7 @@ public struct LedgerCommand: AsyncParsableCommand {
         subcommands: [
             QuickstartCommand.self, InitCommand.self, KeysCommand.self, AppendCommand.self, LogCommand.self,
             ExportCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self, DemoCommand.self,
-            ExtractCommand.self,
+            ExtractCommand.self, DatasetCommand.self,
             BenchCommand.self,
         ]
     )

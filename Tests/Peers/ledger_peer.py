@@ -59,6 +59,7 @@ EVENT_ROLES: dict[str, frozenset[str] | None] = {
     "policy.set": frozenset({"admin"}),
     "note.added": ANY_ACTIVE_KEY,
     "data.extracted": frozenset({"pipeline"}),
+    "dataset.built": frozenset({"pipeline"}),
 }
 
 PAYLOAD_REQUIRED = ("v", "log", "seq", "prev", "time", "type", "actor", "data")

@@ -83,6 +83,37 @@ public enum EventCatalog {
                     "A window of the Audit DB was read into a snapshot artifact: digests and counts, never personal data."
             ),
             EventKind(
+                type: "dataset.built",
+                requiredRole: .pipeline,
+                shape: .object(
+                    required: [
+                        "extract": .object(required: [
+                            "seq": .integer(minimum: 0),
+                            "snapshot": .object(required: ["sha256": .lowercaseHex(byteCount: 32)]),
+                        ]),
+                        "featureSpec": .object(required: [
+                            "version": .integer(minimum: 1), "sha256": .lowercaseHex(byteCount: 32),
+                        ]),
+                        "dataset": .object(required: ["sha256": .lowercaseHex(byteCount: 32)]),
+                        "manifest": .object(required: ["sha256": .lowercaseHex(byteCount: 32)]),
+                        "split": .object(required: [
+                            "holdoutFrom": .timestamp, "holdoutPercent": .integer(minimum: 1, maximum: 99),
+                        ]),
+                        "rows": .object(required: ["train": .integer(minimum: 1), "holdout": .integer(minimum: 1)]),
+                        "labelled": .object(required: [
+                            "train": .object(required: [
+                                "anomalous": .integer(minimum: 0), "benign": .integer(minimum: 0),
+                            ]),
+                            "holdout": .object(required: [
+                                "anomalous": .integer(minimum: 0), "benign": .integer(minimum: 0),
+                            ]),
+                        ]),
+                    ]
+                ),
+                summary:
+                    "A feature dataset and its manifest were built from a data.extracted snapshot: digests and counts, never personal data."
+            ),
+            EventKind(
                 type: "note.added",
                 requiredRole: nil,
                 shape: .object(

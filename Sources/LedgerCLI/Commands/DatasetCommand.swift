@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import LedgerArtifacts
+import LedgerAudit
+import LedgerCore
+import LedgerStore
+
+struct DatasetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset",
+        abstract: "Build feature datasets from extracted snapshots.",
+        discussion: """
+            Example:
+              ledger dataset build --extract 7 --json
+            """,
+        subcommands: [DatasetBuildCommand.self]
+    )
+}
+
+struct DatasetBuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Compute the feature dataset of a data.extracted snapshot and record dataset.built.",
+        discussion: """
+            Reads the snapshot named by the data.extracted event at SEQ from the workspace's artifact folder and computes one row per actor and UTC hour with the features of audit/features.v1.json (built in: the event records its SHA-256). Rows start 14 days after the extract's start, so that every row has a full history. The last --holdout-fraction of that time range, from a whole UTC hour, is the holdout.
+
+            Stores two artifacts, the dataset (CSV: holdout, the ten features, label; no ids or other personal data) and its manifest (canonical JSON: spec digest, window, split, columns, row and label counts, a per-feature profile), and appends dataset.built signed with the workspace's pipeline key. The same snapshot and options always give byte-identical artifacts.
+
+            Example:
+              ledger extract --source sqlite:audit.db --from 2026-01-05 --to 2026-03-30 --json
+              ledger dataset build --extract 7 --json
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Option(help: ArgumentHelp("The seq of the data.extracted event to build from.", valueName: "SEQ"))
+    var extract: UInt64
+
+    @Option(
+        help: ArgumentHelp("The holdout's share of the time range, in whole percent: 0.01 to 0.99.", valueName: "X")
+    )
+    var holdoutFraction = 0.2
+
+    @Option(help: ArgumentHelp("The signing key (default: the workspace's pipeline key).", valueName: "FILE"))
+    var key: String?
+
+    @Flag(help: "Print {\"seq\",\"datasetDigest\",\"manifestDigest\"} as JSON.")
+    var json = false
+
+    /// The fraction as the whole percent the event records, or nil if it is not one from 1 to 99.
+    var holdoutPercent: Int? {
+        let percent = (holdoutFraction * 100).rounded()
+        guard holdoutFraction.isFinite, (1...99).contains(percent), abs(holdoutFraction * 100 - percent) < 1e-9
+        else { return nil }
+        return Int(percent)
+    }
+
+    func validate() throws {
+        guard holdoutPercent != nil else {
+            throw ValidationError("--holdout-fraction must be a whole percent from 0.01 to 0.99, such as 0.2")
+        }
+    }
+
+    func run() async throws {
+        let workspace = try workspace.locate()
+        let ledger = try await workspace.openLedger()
+        let signer = try KeyFiles.loadPrivateKey(try key ?? workspace.keyFile(for: .pipeline))
+        let artifacts = try FileArtifactStore.url(workspace.artifactsURL, relativeTo: workspace.root.path)
+        guard let percent = holdoutPercent else { return }
+
+        guard let entry = try await ledger.store.entries(in: extract..<extract + 1).first else {
+            throw LedgerError(.invalidArgument, "the log has no entry at seq \(extract)")
+        }
+        let event = try SignedEvent(leaf: entry.leaf).event
+        guard event.type == "data.extracted" else {
+            throw LedgerError(.invalidArgument, "seq \(extract) is \(event.type), not data.extracted")
+        }
+        guard let from = event.data["window"]?["from"]?.stringValue.flatMap({ Timestamp(rfc3339: $0) }),
+            let to = event.data["window"]?["to"]?.stringValue.flatMap({ Timestamp(rfc3339: $0) }),
+            let snapshotHex = event.data["snapshot"]?["sha256"]?.stringValue,
+            let snapshotHash = Hash256(hex: snapshotHex)
+        else {
+            throw LedgerError(.invalidArgument, "the data.extracted event at seq \(extract) has no window or snapshot")
+        }
+        let snapshot = try artifacts.get(ArtifactDigest(sha256: snapshotHash))
+        let built = try DatasetBuilder.build(
+            snapshot: snapshot,
+            from: from,
+            to: to,
+            featureSpec: DatasetBuilder.featureSpecV1,
+            holdoutFraction: Double(percent) / 100
+        )
+        let dataset = try artifacts.put(built.csv)
+        let manifest = try artifacts.put(built.manifest)
+        func counts(_ counts: LabelCounts) -> JSONValue {
+            ["anomalous": .int(counts.anomalous), "benign": .int(counts.benign)]
+        }
+        let data: JSONValue = [
+            "extract": ["seq": .int(Int(extract)), "snapshot": ["sha256": .string(snapshotHash.hex)]],
+            "featureSpec": ["version": 1, "sha256": .string(built.featureSpecDigest.hex)],
+            "dataset": ["sha256": .string(dataset.sha256.hex)],
+            "manifest": ["sha256": .string(manifest.sha256.hex)],
+            "split": ["holdoutFrom": .string(built.split.holdoutFrom.rfc3339), "holdoutPercent": .int(percent)],
+            "rows": ["train": .int(built.trainRows), "holdout": .int(built.holdoutRows)],
+            "labelled": ["train": counts(built.labelled.train), "holdout": counts(built.labelled.holdout)],
+        ]
+        let appended = try await ledger.append(
+            [
+                EventDraft(
+                    type: "dataset.built",
+                    subject: [
+                        Subject(name: "dataset", sha256: dataset.sha256),
+                        Subject(name: "manifest", sha256: manifest.sha256),
+                    ],
+                    data: data
+                )
+            ],
+            signedBy: signer
+        )
+        let seq = appended.first?.event.seq ?? 0
+        if json {
+            Console.current.json([
+                "seq": .int(seq), "datasetDigest": .string(dataset.description),
+                "manifestDigest": .string(manifest.description),
+            ])
+        } else {
+            Console.current.out(
+                "built \(built.trainRows) train and \(built.holdoutRows) holdout rows (holdout from "
+                    + "\(built.split.holdoutFrom)) into \(dataset), manifest \(manifest)"
+            )
+            Console.current.out("appended seq \(seq) dataset.built")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import LedgerCore
+import Testing
+
+@Suite("Datasets")
+struct DatasetTests {
+    @Test("demo → extract → dataset build: artifacts by digest, dataset.built appended, byte-identical rebuilds")
+    func pipeline() async throws {
+        let workspace = try await TestWorkspace.make()
+        let audit = workspace.folder.path("audit.db")
+        let demo = await ledger("demo", "audit-db", "--out", audit, "--weeks", "4", "--actors", "40", "--json")
+        try #require(demo.status == 0, "\(demo.err)")
+        let extract = await workspace.run(
+            "extract",
+            "--source",
+            "sqlite:\(audit)",
+            "--from",
+            "2026-01-05",
+            "--to",
+            "2026-02-02",
+            "--json"
+        )
+        try #require(extract.status == 0, "\(extract.err)")
+        let seq = try #require(extract.json?["seq"]?.integerValue)
+
+        let built = await workspace.run("dataset", "build", "--extract", String(seq), "--json")
+        try #require(built.status == 0, "\(built.err)")
+        let json = try #require(built.json)
+        for key in ["datasetDigest", "manifestDigest"] {
+            let digest = try #require(json[key]?.stringValue)
+            let hex = String(digest.dropFirst("sha256:".count))
+            let bytes = try Array(
+                Data(contentsOf: URL(fileURLWithPath: "\(workspace.root)/artifacts/sha256/\(hex.prefix(2))/\(hex)"))
+            )
+            #expect(Hash256.sha256(bytes).hex == hex, "\(key) is the SHA-256 of the stored artifact")
+        }
+        let datasetHex = String(try #require(json["datasetDigest"]?.stringValue).dropFirst(7))
+        let csv = try String(
+            contentsOfFile: "\(workspace.root)/artifacts/sha256/\(datasetHex.prefix(2))/\(datasetHex)",
+            encoding: .utf8
+        )
+        #expect(csv.hasPrefix("holdout,event_count,"))
+
+        let log = await workspace.run("log", "--type", "dataset.built", "--json")
+        let event = try #require(log.json?.arrayValue?.first)
+        #expect(event["data"]?["dataset"]?["sha256"]?.stringValue == datasetHex)
+        #expect(event["data"]?["extract"]?["seq"]?.integerValue == seq)
+
+        let again = await workspace.run("dataset", "build", "--extract", String(seq), "--json")
+        #expect(again.json?["datasetDigest"] == json["datasetDigest"], "the same snapshot gives the same dataset")
+        let wrong = await workspace.run("dataset", "build", "--extract", "0")
+        #expect(wrong.status == 1, "seq 0 is not a data.extracted event")
+        #expect(await workspace.run("verify").status == 0)
+
+        if let python = ExternalTools.python {
+            let export = workspace.folder.path("log.jsonl")
+            #expect(await workspace.run("export", "--out", export).status == 0)
+            let schemas = try runProcess(
+                python,
+                [
+                    IndependentPeerTests.peerScript, "validate-schemas", export, "--schemas",
+                    IndependentPeerTests.schemas,
+                ]
+            )
+            #expect(schemas.status == 0, "\(schemas.out) \(schemas.err)")
+        } else {
+            #expect(!ExternalTools.required, "CI must run the Python peers")
+        }
+    }
+}
