@@ -52,6 +52,18 @@ struct DatasetTests {
         #expect(wrong.status == 1, "seq 0 is not a data.extracted event")
         #expect(await workspace.run("verify").status == 0)
 
+        // A modified snapshot is refused by digest when read back, and nothing is appended.
+        let snapshotHex = String(try #require(extract.json?["snapshotDigest"]?.stringValue).dropFirst(7))
+        let snapshotPath = "\(workspace.root)/artifacts/sha256/\(snapshotHex.prefix(2))/\(snapshotHex)"
+        var snapshot = try Data(contentsOf: URL(fileURLWithPath: snapshotPath))
+        snapshot[snapshot.count / 2] ^= 0x01
+        try snapshot.write(to: URL(fileURLWithPath: snapshotPath))
+        let before = try await workspace.size()
+        let damaged = await workspace.run("dataset", "build", "--extract", String(seq))
+        #expect(damaged.status == 1)
+        #expect(damaged.err.contains(snapshotHex), "the error names the damaged artifact: \(damaged.err)")
+        #expect(try await workspace.size() == before)
+
         if let python = ExternalTools.python {
             let export = workspace.folder.path("log.jsonl")
             #expect(await workspace.run("export", "--out", export).status == 0)

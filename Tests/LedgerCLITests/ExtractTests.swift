@@ -186,6 +186,29 @@ struct ExtractTests {
         #expect(kept.json?["rows"] == 40)
     }
 
+    @Test("the workspace's configured quality policy applies when --policy is not given")
+    func configuredPolicy() async throws {
+        let workspace = try await TestWorkspace.make()
+        let audit = try Self.auditDB(in: workspace.folder, ddl: Self.looseDDL, extraRows: [Self.badRows[1].sql])
+        let configURL = URL(fileURLWithPath: workspace.root).appendingPathComponent("ledger.json")
+        let config = try String(contentsOf: configURL, encoding: .utf8)
+        #expect(config.contains(#""quality":"refuse""#))
+        try Data(config.replacingOccurrences(of: #""quality":"refuse""#, with: #""quality":"quarantine""#).utf8)
+            .write(to: configURL)
+        let result = await workspace.run(
+            "extract",
+            "--source",
+            "sqlite:\(audit)",
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-03",
+            "--json"
+        )
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.json?["quarantined"]?["unknownOutcome"] == 1)
+    }
+
     @Test("an empty window, a missing Audit DB and a query without the contract's columns are clear errors")
     func emptyAndMissing() async throws {
         let workspace = try await TestWorkspace.make()

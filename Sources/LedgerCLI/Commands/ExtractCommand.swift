@@ -12,7 +12,7 @@ struct ExtractCommand: AsyncParsableCommand {
         discussion: """
             Runs the contract's extraction query (audit/extract.sql) over the half-open window [FROM, TO), streams the rows into a canonical snapshot (JSON Lines of RFC 8785 objects) stored under its SHA-256 in the workspace's artifact folder, and appends data.extracted signed with the workspace's pipeline key. The event holds the source kind, the query digest, the window, the row count, the snapshot digest and quarantine counts: never personal data.
 
-            Rows that break the contract (NULL in a required column, an unknown outcome, a time outside the window or in the future, text that is not UTF-8) are refused by default: the error names the row ids and nothing is stored or appended. With --policy quarantine they are left out and counted in the event.
+            Rows that break the contract (NULL in a required column, an unknown outcome, a time outside the window or in the future, text that is not UTF-8) are refused by default: the error names the row ids and nothing is stored or appended. With --policy quarantine (or "quality": "quarantine" in ledger.json) they are left out and counted in the event.
 
             Times are RFC 3339 UTC (2026-03-02T00:00:00.000Z) or dates (2026-03-02, meaning midnight UTC).
 
@@ -34,9 +34,12 @@ struct ExtractCommand: AsyncParsableCommand {
     var to: String
 
     @Option(
-        help: ArgumentHelp("What to do with rows that break the contract: refuse or quarantine.", valueName: "POLICY")
+        help: ArgumentHelp(
+            "refuse or quarantine rows that break the contract (default: ledger.json's \"quality\", else refuse).",
+            valueName: "POLICY"
+        )
     )
-    var policy: String = DataQualityPolicy.refuse.rawValue
+    var policy: String?
 
     @Option(help: ArgumentHelp("The signing key (default: the workspace's pipeline key).", valueName: "FILE"))
     var key: String?
@@ -51,7 +54,7 @@ struct ExtractCommand: AsyncParsableCommand {
         guard let start = Self.time(from) else { throw ValidationError("--from is not a UTC time or date: \(from)") }
         guard let end = Self.time(to) else { throw ValidationError("--to is not a UTC time or date: \(to)") }
         guard start < end else { throw ValidationError("--from must be before --to") }
-        guard DataQualityPolicy(rawValue: policy) != nil else {
+        if let policy, DataQualityPolicy(rawValue: policy) == nil {
             throw ValidationError("--policy must be refuse or quarantine")
         }
     }
@@ -67,10 +70,9 @@ struct ExtractCommand: AsyncParsableCommand {
         let signer = try KeyFiles.loadPrivateKey(try key ?? workspace.keyFile(for: .pipeline))
         let artifacts = try FileArtifactStore.url(workspace.artifactsURL, relativeTo: workspace.root.path)
         let path = String(source.dropFirst("sqlite:".count))
-        guard let start = Self.time(from), let end = Self.time(to), let policy = DataQualityPolicy(rawValue: policy)
-        else {
-            return
-        }
+        guard let start = Self.time(from), let end = Self.time(to),
+            let policy = DataQualityPolicy(rawValue: policy ?? workspace.qualityPolicy)
+        else { return }
 
         let writer = try artifacts.makeWriter()
         let extraction: AuditExtraction

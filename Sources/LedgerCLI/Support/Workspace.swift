@@ -20,6 +20,8 @@ struct Workspace {
     let artifactsURL: String
     /// The key file `ledger init` made for each role, relative to the workspace.
     let keyPaths: [Role: String]
+    /// What `ledger extract` does with rows that break the Audit DB contract: `refuse` or `quarantine`.
+    var qualityPolicy = "refuse"
 
     var adminKeyPath: String { keyPaths[.admin] ?? "keys/admin.key" }
     var logKeyPath: String { keyPaths[.log] ?? "keys/log.key" }
@@ -97,7 +99,7 @@ struct Workspace {
             }
             keyPaths[role] = path
         }
-        return Workspace(
+        var workspace = Workspace(
             root: root,
             logID: logID,
             genesis: genesis,
@@ -105,12 +107,19 @@ struct Workspace {
             artifactsURL: json["artifacts"]?.stringValue ?? "file:artifacts",
             keyPaths: keyPaths
         )
+        if let quality = json["quality"] {
+            guard let policy = quality.stringValue, ["refuse", "quarantine"].contains(policy) else {
+                throw LedgerError(.file, "\(configPath): \"quality\" must be \"refuse\" or \"quarantine\"")
+            }
+            workspace.qualityPolicy = policy
+        }
+        return workspace
     }
 
     var configJSON: JSONValue {
         .object([
             "version": 1, "logId": .string(logID), "genesis": .string(genesis.hex), "log": .string(logURL),
-            "artifacts": .string(artifactsURL),
+            "artifacts": .string(artifactsURL), "quality": .string(qualityPolicy),
             "keys": .object(Dictionary(uniqueKeysWithValues: keyPaths.map { ($0.key.rawValue, .string($0.value)) })),
         ])
     }
