@@ -375,3 +375,21 @@ struct EndToEndTests {
         )
     }
 }
+
+@Suite("Quickstart")
+struct QuickstartTests {
+    @Test("quickstart runs end to end, verifies, and catches its tampered and truncated copies")
+    func quickstart() async throws {
+        let folder = try TemporaryFolder()
+        let result = await ledger("quickstart", "--dir", folder.path("qs"), "--events", "20", "--json")
+        try #require(result.status == 0, "\(result.err)")
+        let json = try #require(result.json)
+        #expect(json["verified"] == true)
+        #expect(json["tampered"]?["seq"] == 10)
+        #expect(json["truncated"]?["seq"]?.integerValue != nil)
+        #expect(json["extract"]?["rows"]?.integerValue ?? 0 > 1000)
+        #expect(json["dataset"]?["datasetDigest"]?.stringValue?.hasPrefix("sha256:") == true)
+        let again = await ledger("quickstart", "--dir", folder.path("qs"))
+        #expect(again.status == 1, "quickstart refuses a folder that already holds a workspace")
+    }
+}

@@ -9,7 +9,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         commandName: "quickstart",
         abstract: "Create a demo workspace and walk through the signed log end to end.",
         discussion: """
-            Creates a workspace (default: ./ledger-quickstart) with a key per role, adds a second approver, appends signed events, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, and then shows that a tampered copy is caught. Every step prints the command that does the same by hand.
+            Creates a workspace (default: ./ledger-quickstart) with a key per role, adds a second approver, generates a demo Audit DB, extracts it and builds a feature dataset (each signed by the pipeline key), appends signed events, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, and then shows that a tampered copy is caught. Every step prints the command that does the same by hand.
 
             Example:
               swift run -c release ledger quickstart
@@ -79,16 +79,41 @@ struct QuickstartCommand: AsyncParsableCommand {
             "--workspace", root.path,
         ])
 
+        say("4. Make a demo Audit DB (4 weeks, 60 actors) and extract it into a snapshot artifact:")
+        let auditPath = root.appendingPathComponent("audit.db").path
+        say("   ledger demo audit-db --out \(shown)/audit.db --weeks 4 --actors 60")
+        say(
+            "   ledger extract --source sqlite:\(shown)/audit.db --from 2026-01-05 --to 2026-02-02 --workspace \(shown)"
+        )
+        try await quiet(["demo", "audit-db", "--out", auditPath, "--weeks", "4", "--actors", "60"])
+        let extracted = try await quiet([
+            "extract", "--source", "sqlite:\(auditPath)", "--from", "2026-01-05", "--to", "2026-02-02", "--json",
+            "--workspace", root.path,
+        ])
+        let extractSeq = extracted["seq"]?.integerValue ?? 0
+        say(
+            "   \(extracted["rows"]?.integerValue ?? 0) rows → \(extracted["snapshotDigest"]?.stringValue ?? "") (seq \(extractSeq))"
+        )
+
+        say("5. Build the feature dataset (per actor and hour, split by time) and record dataset.built:")
+        say("   ledger dataset build --extract \(extractSeq) --workspace \(shown)")
+        let dataset = try await quiet([
+            "dataset", "build", "--extract", String(extractSeq), "--json", "--workspace", root.path,
+        ])
+        say(
+            "   dataset \(dataset["datasetDigest"]?.stringValue ?? ""), manifest \(dataset["manifestDigest"]?.stringValue ?? "")"
+        )
+
         let checkpointPath = root.appendingPathComponent("checkpoint.txt").path
         let exportPath = root.appendingPathComponent("log.jsonl").path
-        say("4. Sign a checkpoint (a signed tree head for auditors) and export the log:")
+        say("6. Sign a checkpoint (a signed tree head for auditors) and export the log:")
         say("   ledger checkpoint --out \(shown)/checkpoint.txt --workspace \(shown)")
         say("   ledger export --out \(shown)/log.jsonl --workspace \(shown)")
         try await quiet(["checkpoint", "--out", checkpointPath, "--workspace", root.path])
         try await quiet(["export", "--out", exportPath, "--workspace", root.path])
 
         let verifyCommand = "ledger verify --trust \(workspace.genesis.hex) --checkpoint \(shown)/checkpoint.txt --from"
-        say("5. Verify the export against the trust anchor and the checkpoint, as an auditor would:")
+        say("7. Verify the export against the trust anchor and the checkpoint, as an auditor would:")
         say("   \(verifyCommand) \(shown)/log.jsonl")
         let leaves = try VerifyCommand.readExport(exportPath)
         let verifier = Verifier(
@@ -100,7 +125,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         if let failure = report.failure { throw VerificationFailed(failure: failure) }
         say("   verified \(report.entries) entries, root \(report.root.hex)")
 
-        say("6. Tamper with copies: one note's text changed (tampered.jsonl), and the tail cut off (truncated.jsonl):")
+        say("8. Tamper with copies: one note's text changed (tampered.jsonl), and the tail cut off (truncated.jsonl):")
         let victim = min(10, leaves.count - 1)
         var tampered = leaves
         var envelope = try Envelope(jsonBytes: leaves[victim])
@@ -127,6 +152,7 @@ struct QuickstartCommand: AsyncParsableCommand {
                 "workspace": .string(root.path), "genesis": .string(workspace.genesis.hex),
                 "entries": .int(report.entries), "root": .string(report.root.hex), "verified": true,
                 "export": .string(exportPath), "checkpoint": .string(checkpointPath),
+                "extract": extracted, "dataset": dataset,
                 "tampered": [
                     "file": .string(tamperedPath), "seq": caught.failure?.seq.map { .int($0) } ?? .null,
                     "reason": caught.failure.map { .string($0.reason) } ?? .null,
@@ -143,15 +169,19 @@ struct QuickstartCommand: AsyncParsableCommand {
         }
     }
 
-    /// Runs a subcommand with its output discarded, surfacing its error.
-    private func quiet(_ arguments: [String]) async throws {
+    /// Runs a subcommand with its output captured, surfacing its error; returns its JSON output, if any.
+    @discardableResult
+    private func quiet(_ arguments: [String]) async throws -> JSONValue {
         let console = Console(capturing: true)
         let status = await Console.$current.withValue(console) { await LedgerCommand.run(arguments: arguments) }
         guard status == 0 else {
+            let reason = console.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
             throw LedgerError(
                 .invalidArgument,
-                "`ledger \(arguments.first ?? "")` failed: \(console.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
+                "`ledger \(arguments.prefix(2).joined(separator: " "))` failed: \(reason)"
             )
         }
+        return (try? CanonicalJSON.parse(console.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)))
+            ?? .null
     }
 }
