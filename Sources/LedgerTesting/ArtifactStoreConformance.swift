@@ -7,12 +7,6 @@ import LedgerCore
 /// Each check throws ``ConformanceFailure`` naming what broke. Checks are independent: each gets
 /// its own store. Damage to stored bytes is backend-specific and tested beside each backend.
 public enum ArtifactStoreConformance {
-    public struct ConformanceFailure: Error, CustomStringConvertible {
-        public let check: String
-        public let detail: String
-        public var description: String { "\(check): \(detail)" }
-    }
-
     public typealias Check = (name: String, body: @Sendable (any ArtifactStore) async throws -> Void)
 
     /// All checks, by name, so a test can run each as its own case.
@@ -27,22 +21,11 @@ public enum ArtifactStoreConformance {
     ]
 
     static func expect(_ condition: Bool, _ check: String, _ detail: @autoclosure () -> String) throws {
-        if !condition { throw ConformanceFailure(check: check, detail: detail()) }
+        try Conformance.expect(condition, check, detail())
     }
 
-    static func expectError(
-        _ code: LedgerError.Code,
-        _ check: String,
-        _ body: () async throws -> Void
-    ) async throws {
-        do {
-            try await body()
-        } catch let error as LedgerError where error.code == code {
-            return
-        } catch {
-            throw ConformanceFailure(check: check, detail: "expected \(code), got \(error)")
-        }
-        throw ConformanceFailure(check: check, detail: "expected \(code), but the call succeeded")
+    static func expectError(_ code: LedgerError.Code, _ check: String, _ body: () async throws -> Void) async throws {
+        try await Conformance.expectError(code, check, body)
     }
 
     /// `count` deterministic bytes that differ with `seed`.

@@ -7,12 +7,6 @@ public import LedgerStore
 /// Each check throws ``ConformanceFailure`` naming what broke. Checks are independent: each gets
 /// its own store from `makeStore`.
 public enum EventStoreConformance {
-    public struct ConformanceFailure: Error, CustomStringConvertible {
-        public let check: String
-        public let detail: String
-        public var description: String { "\(check): \(detail)" }
-    }
-
     public typealias Check = (name: String, body: @Sendable (any EventStore) async throws -> Void)
 
     /// All checks, by name, so a test can run each as its own case.
@@ -31,22 +25,11 @@ public enum EventStoreConformance {
     ]
 
     static func expect(_ condition: Bool, _ check: String, _ detail: @autoclosure () -> String) throws {
-        if !condition { throw ConformanceFailure(check: check, detail: detail()) }
+        try Conformance.expect(condition, check, detail())
     }
 
-    static func expectError(
-        _ code: LedgerError.Code,
-        _ check: String,
-        _ body: () async throws -> Void
-    ) async throws {
-        do {
-            try await body()
-        } catch let error as LedgerError where error.code == code {
-            return
-        } catch {
-            throw ConformanceFailure(check: check, detail: "expected \(code), got \(error)")
-        }
-        throw ConformanceFailure(check: check, detail: "expected \(code), but the call succeeded")
+    static func expectError(_ code: LedgerError.Code, _ check: String, _ body: () async throws -> Void) async throws {
+        try await Conformance.expectError(code, check, body)
     }
 
     /// `count` signed entries from a fresh ledger over an in-memory store: real envelopes.
