@@ -209,7 +209,7 @@ struct ExtractTests {
         #expect(result.json?["quarantined"]?["unknownOutcome"] == 1)
     }
 
-    @Test("an empty window, a missing Audit DB and a query without the contract's columns are clear errors")
+    @Test("an empty window, a missing Audit DB and reversed times are clear errors")
     func emptyAndMissing() async throws {
         let workspace = try await TestWorkspace.make()
         let audit = try Self.auditDB(in: workspace.folder)
@@ -246,6 +246,27 @@ struct ExtractTests {
         )
         #expect(reversed.status == 2)
         #expect(try await workspace.size() == 1)
+    }
+
+    @Test("a query that does not return the contract's columns is refused before any row is read")
+    func wrongColumns() throws {
+        let folder = try TemporaryFolder()
+        let audit = try Self.auditDB(in: folder)
+        var written = 0
+        let error = #expect(throws: LedgerError.self) {
+            try AuditExtractor.extract(
+                sqlitePath: audit,
+                query: "SELECT id, actor_id FROM audit_events WHERE occurred_at >= :from AND occurred_at < :to",
+                from: Timestamp(rfc3339: "2026-03-02T00:00:00.000Z") ?? Timestamp(millisecondsSinceEpoch: 0),
+                to: Timestamp(rfc3339: "2026-03-03T00:00:00.000Z") ?? Timestamp(millisecondsSinceEpoch: 0),
+                now: Timestamp(rfc3339: "2026-03-04T00:00:00.000Z") ?? Timestamp(millisecondsSinceEpoch: 0),
+                policy: .refuse,
+                sink: { written += $0.count }
+            )
+        }
+        #expect(error?.code == .extractSource)
+        #expect(error?.reason.contains("must return the columns") == true)
+        #expect(written == 0)
     }
 
     @Test("the built-in query is audit/extract.sql, byte for byte")
