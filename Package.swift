@@ -57,6 +57,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Isolation Forest, metrics and the bootstrap: pure Swift, no I/O and no dependencies.
+        .target(name: "LedgerML", swiftSettings: strictSettings),
         // The `ledger` command tree, as a library so tests can drive it.
         .target(
             name: "LedgerCLI",
@@ -94,6 +96,7 @@ let package = Package(
             dependencies: ["LedgerAudit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "LedgerMLTests", dependencies: ["LedgerML"], swiftSettings: strictSettings),
         .testTarget(
             name: "LedgerSQLiteTests",
             dependencies: ["LedgerSQLite", "LedgerTesting", .product(name: "GRDB", package: "GRDB.swift")],
