@@ -27,24 +27,22 @@ public actor Ledger {
     private let clock: any LedgerClock
     public private(set) var state: LedgerState
 
-    /// Event types that change the keyring or policy: all the state needs besides the head.
-    static let authorityTypes: Set<String> = ["ledger.created", "key.added", "key.revoked", "policy.set"]
-
     private init(store: any EventStore, clock: any LedgerClock, state: LedgerState) {
         self.store = store
         self.clock = clock
         self.state = state
     }
 
-    /// Opens an existing log: folds its authority events and its last entry.
+    /// Opens an existing log: folds the events that change its state (``LedgerState/statefulTypes``) and its last
+    /// entry.
     public static func open(store: any EventStore, clock: any LedgerClock) async throws(LedgerError) -> Ledger {
         let size = try await store.size()
         guard size > 0 else { throw LedgerError(.malformed, "the log is empty: it has no genesis event") }
         var state = LedgerState()
-        for entry in try await store.entries(ofTypes: authorityTypes) {
+        for entry in try await store.entries(ofTypes: LedgerState.statefulTypes) {
             state.apply(try SignedEvent(leaf: entry.leaf))
         }
-        // The head: the last entry, unless it was an authority event and is already folded.
+        // The head: the last entry, unless it changed the state and is already folded.
         if state.size < size, let last = try await store.entries(in: (size - 1)..<size).first {
             state.apply(try SignedEvent(leaf: last.leaf))
         }

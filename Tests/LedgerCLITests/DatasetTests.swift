@@ -64,19 +64,6 @@ struct DatasetTests {
         #expect(damaged.err.contains(snapshotHex), "the error names the damaged artifact: \(damaged.err)")
         #expect(try await workspace.size() == before)
 
-        if let python = ExternalTools.python {
-            let export = workspace.folder.path("log.jsonl")
-            #expect(await workspace.run("export", "--out", export).status == 0)
-            let schemas = try runProcess(
-                python,
-                [
-                    IndependentPeerTests.peerScript, "validate-schemas", export, "--schemas",
-                    IndependentPeerTests.schemas,
-                ]
-            )
-            #expect(schemas.status == 0, "\(schemas.out) \(schemas.err)")
-        } else {
-            #expect(!ExternalTools.required, "CI must run the Python peers")
-        }
+        try await IndependentPeerTests.expectPeerAccepts(workspace)
     }
 }

@@ -98,6 +98,21 @@ struct IndependentPeerTests {
         withExtendedLifetime(workspace) {}
     }
 
+    /// Exports the workspace's log and expects the Python peer to validate every event against `schemas/` and to
+    /// verify the log. Without the peer's Python it checks only that this is not CI, where the peers are required.
+    static func expectPeerAccepts(_ workspace: TestWorkspace) async throws {
+        guard let python = ExternalTools.python else {
+            #expect(!ExternalTools.required, "CI must run the Python peers")
+            return
+        }
+        let export = workspace.folder.path("peer-export.jsonl")
+        #expect(await workspace.run("export", "--out", export).status == 0)
+        let schemas = try runProcess(python, [peerScript, "validate-schemas", export, "--schemas", Self.schemas])
+        #expect(schemas.status == 0, "every event validates against schemas/: \(schemas.out) \(schemas.err)")
+        let verified = try runProcess(python, [peerScript, "verify-log", export])
+        #expect(verified.status == 0, "the Python peer verifies the log: \(verified.out) \(verified.err)")
+    }
+
     /// Data our validator refuses must be refused by jsonschema too, and the reverse for data we accept.
     static let dataCases: [(type: String, data: String, valid: Bool)] = [
         ("note.added", #"{"text":"ok"}"#, true),
@@ -132,6 +147,83 @@ struct IndependentPeerTests {
         ("policy.set", #"{"policy":{"requiredApprovals":2,"gate":{"minAucRoc":0.8}}}"#, true),
         ("policy.set", #"{"policy":{"requiredApprovals":1.5}}"#, false),
         ("ledger.created", #"{"keys":[],"policy":{"requiredApprovals":1}}"#, false),
+        (
+            "model.trained",
+            #"{"algorithm":"isolation-forest","trainer":{"version":"ledger-iforest/1"},"parameters":{"trees":100},"seed":1,"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"features":["a","b"],"rows":10,"artifact":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"durationMs":3}"#,
+            true
+        ),
+        (
+            "model.trained",
+            #"{"algorithm":"isolation-forest","trainer":{"version":"ledger-iforest/1"},"parameters":{"trees":100},"seed":-1,"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"features":["a","b"],"rows":10,"artifact":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"durationMs":3}"#,
+            false
+        ),
+        (
+            "model.trained",
+            #"{"algorithm":"isolation-forest","trainer":{"version":"ledger-iforest/1"},"parameters":{"trees":100},"seed":1,"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"features":[],"rows":10,"artifact":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"durationMs":3}"#,
+            false
+        ),
+        (
+            "model.trained",
+            #"{"algorithm":"isolation-forest","trainer":{"version":"x","command":["python3"],"files":[{"path":"/t.py","sha256":"0000000000000000000000000000000000000000000000000000000000000000"}],"environment":{"A":"1"}},"parameters":{"trees":100},"seed":1,"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"features":["a","b"],"rows":10,"artifact":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"durationMs":3}"#,
+            true
+        ),
+        (
+            "model.evaluated",
+            #"{"model":{"seq":5,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"holdout":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"rows":100,"anomalous":5},"alertBudget":{"fraction":0.05,"k":5},"candidate":{"aucRoc":0.9,"averagePrecision":0.5,"precisionAtK":0.4,"recallAtBudget":1},"policy":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"verdict":"pass","reasons":["AUC-ROC 0.9000 >= 0.6000"]}"#,
+            true
+        ),
+        (
+            "model.evaluated",
+            #"{"model":{"seq":5,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"holdout":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"rows":100,"anomalous":5},"alertBudget":{"fraction":0.05,"k":5},"candidate":{"aucRoc":0.9,"averagePrecision":0.5,"precisionAtK":0.4,"recallAtBudget":1},"policy":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"verdict":"maybe","reasons":["AUC-ROC 0.9000 >= 0.6000"]}"#,
+            false
+        ),
+        (
+            "model.evaluated",
+            #"{"model":{"seq":5,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"holdout":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"rows":100,"anomalous":5},"alertBudget":{"fraction":0.05,"k":5},"candidate":{"aucRoc":1.5,"averagePrecision":0.5,"precisionAtK":0.4,"recallAtBudget":1},"policy":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"verdict":"pass","reasons":["AUC-ROC 0.9000 >= 0.6000"]}"#,
+            false
+        ),
+        (
+            "model.evaluated",
+            #"{"model":{"seq":5,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"holdout":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"rows":100,"anomalous":5},"alertBudget":{"fraction":0.05,"k":5},"candidate":{"aucRoc":0.9,"averagePrecision":0.5,"precisionAtK":0.4,"recallAtBudget":1},"policy":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"verdict":"pass","reasons":[]}"#,
+            false
+        ),
+        (
+            "model.evaluated",
+            #"{"model":{"seq":5,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"holdout":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"rows":100,"anomalous":5},"alertBudget":{"fraction":0.05,"k":5},"candidate":{"aucRoc":0.9,"averagePrecision":0.5,"precisionAtK":0.4,"recallAtBudget":1},"policy":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"verdict":"pass","reasons":["AUC-ROC 0.9000 >= 0.6000"],"champion":{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000","metrics":{"aucRoc":0.9,"averagePrecision":0.5,"precisionAtK":0.4,"recallAtBudget":1}},"difference":{"aucRoc":0.01,"lower":-0.02,"upper":0.03,"confidence":0.95,"replicates":1000,"seed":7}}"#,
+            true
+        ),
+        (
+            "model.evaluated",
+            #"{"model":{"seq":5,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"holdout":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"rows":100,"anomalous":5},"alertBudget":{"fraction":0.05,"k":5},"candidate":{"aucRoc":0.9,"averagePrecision":0.5,"precisionAtK":0.4,"recallAtBudget":1},"policy":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"verdict":"pass","reasons":["AUC-ROC 0.9000 >= 0.6000"],"difference":{"aucRoc":0.01,"lower":-0.02,"upper":0.03,"confidence":0.95,"replicates":10,"seed":7}}"#,
+            false
+        ),
+        (
+            "model.registered",
+            #"{"name":"toy","version":1,"model":{"seq":5,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"evaluation":{"seq":6}}"#,
+            true
+        ),
+        (
+            "model.registered",
+            #"{"name":"toy","version":0,"model":{"seq":5,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"evaluation":{"seq":6}}"#,
+            false
+        ),
+        (
+            "model.registered",
+            #"{"name":"toy","version":1,"model":{"seq":5,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"evaluation":{"seq":6},"run":"weekly/2026-01-05"}"#,
+            true
+        ),
+        (
+            "model.registered",
+            #"{"name":"toy","version":1,"model":{"seq":5,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"evaluation":{"seq":6},"extra":true}"#,
+            false
+        ),
+        (
+            "policy.set",
+            #"{"policy":{"requiredApprovals":1,"gate":{"minAucRoc":0.8,"minImprovement":-0.01,"minLowerBound":-0.05,"firstModelMinAucRoc":0.75}}}"#,
+            true
+        ),
+        ("policy.set", #"{"policy":{"requiredApprovals":1,"gate":{"minAucRoc":1.2}}}"#, false),
+        ("policy.set", #"{"policy":{"requiredApprovals":1,"gate":{"maxAucRoc":0.5}}}"#, false),
     ]
 
     @Test(

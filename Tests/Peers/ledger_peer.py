@@ -60,6 +60,9 @@ EVENT_ROLES: dict[str, frozenset[str] | None] = {
     "note.added": ANY_ACTIVE_KEY,
     "data.extracted": frozenset({"pipeline"}),
     "dataset.built": frozenset({"pipeline"}),
+    "model.trained": frozenset({"pipeline"}),
+    "model.evaluated": frozenset({"pipeline"}),
+    "model.registered": frozenset({"pipeline"}),
 }
 
 PAYLOAD_REQUIRED = ("v", "log", "seq", "prev", "time", "type", "actor", "data")

@@ -6,7 +6,3 @@ extension Console {
         writeOut(((try? CanonicalJSON.encode(value)) ?? Array("null".utf8)) + [0x0a])
     }
 }
-
-extension JSONValue {
-    static func int(_ value: some BinaryInteger) -> JSONValue { .number(Double(value)) }
-}

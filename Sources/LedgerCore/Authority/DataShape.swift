@@ -13,6 +13,8 @@ public indirect enum DataShape: Sendable {
     case lowercaseHex(byteCount: Int)
     case oneOf([String])
     case integer(minimum: Int64, maximum: Int64 = 1 << 53)
+    /// Any finite JSON number from `minimum` to `maximum`, both included.
+    case number(minimum: Double, maximum: Double)
     /// An RFC 3339 UTC time in the ledger's one spelling, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     case timestamp
     case array(DataShape, minItems: Int = 0, maxItems: Int = 10_000, uniqueItems: Bool = false)
@@ -70,6 +72,10 @@ public indirect enum DataShape: Sendable {
         case .integer(let minimum, let maximum):
             guard let integer = value.integerValue, integer >= minimum, integer <= maximum else {
                 throw fail("an integer from \(minimum) to \(maximum)")
+            }
+        case .number(let minimum, let maximum):
+            guard let number = value.doubleValue, number >= minimum, number <= maximum else {
+                throw fail("a number from \(minimum) to \(maximum)")
             }
         case .array(let element, let minItems, let maxItems, let uniqueItems):
             guard let items = value.arrayValue else { throw fail("an array") }

@@ -19,11 +19,35 @@ public enum EventCatalog {
         "roles": .array(.oneOf(Role.allCases.map(\.rawValue)), minItems: 1, maxItems: 5, uniqueItems: true),
     ])
 
-    /// `{"requiredApprovals", "gate"?}`: the governance policy.
+    /// `{"requiredApprovals", "gate"?}`: the governance policy; see ``Policy`` and ``Gate``.
     static let policy = DataShape.object(
         required: ["requiredApprovals": .integer(minimum: 1, maximum: 100)],
-        optional: ["gate": .anyObject]
+        optional: [
+            "gate": .object(
+                required: [:],
+                optional: [
+                    "minAucRoc": .number(minimum: 0, maximum: 1),
+                    "minImprovement": .number(minimum: -1, maximum: 1),
+                    "minLowerBound": .number(minimum: -1, maximum: 1),
+                    "firstModelMinAucRoc": .number(minimum: 0, maximum: 1),
+                ]
+            )
+        ]
     )
+
+    static let sha256 = DataShape.object(required: ["sha256": .lowercaseHex(byteCount: 32)])
+    /// `{"seq","sha256"}`: an earlier event and the artifact it recorded.
+    static let eventArtifact = DataShape.object(required: [
+        "seq": .integer(minimum: 0), "sha256": .lowercaseHex(byteCount: 32),
+    ])
+    static let fraction = DataShape.number(minimum: 0, maximum: 1)
+    /// The holdout metrics of one model.
+    static let metrics = DataShape.object(required: [
+        "aucRoc": fraction, "averagePrecision": fraction, "precisionAtK": fraction, "recallAtBudget": fraction,
+    ])
+    /// A registered model's name: letters, digits, `.`, `_` and `-` (checked by the rules), so `MODEL@VERSION`
+    /// always parses.
+    static let modelName = DataShape.string(minLength: 1, maxLength: 64)
 
     public static let kinds: [String: EventKind] = Dictionary(
         uniqueKeysWithValues: [
@@ -112,6 +136,83 @@ public enum EventCatalog {
                 ),
                 summary:
                     "A feature dataset and its manifest were built from a data.extracted snapshot: digests and counts, never personal data."
+            ),
+            EventKind(
+                type: "model.trained",
+                requiredRole: .pipeline,
+                shape: .object(
+                    required: [
+                        "algorithm": .string(minLength: 1, maxLength: 64),
+                        "trainer": .object(
+                            required: ["version": .string(minLength: 1, maxLength: 128)],
+                            optional: [
+                                "command": .array(.string(minLength: 1, maxLength: 4096), minItems: 1, maxItems: 64),
+                                "files": .array(
+                                    .object(required: [
+                                        "path": .string(minLength: 1, maxLength: 4096),
+                                        "sha256": .lowercaseHex(byteCount: 32),
+                                    ]),
+                                    maxItems: 64
+                                ),
+                                "environment": .anyObject,
+                            ]
+                        ),
+                        "parameters": .anyObject,
+                        "seed": .integer(minimum: 0),
+                        "dataset": eventArtifact,
+                        "features": .array(.string(minLength: 1, maxLength: 128), minItems: 1, maxItems: 10_000),
+                        "rows": .integer(minimum: 1),
+                        "artifact": sha256,
+                        "durationMs": .integer(minimum: 0),
+                    ]
+                ),
+                summary:
+                    "A model was trained on a dataset.built dataset: algorithm, trainer, parameters, seed and the model artifact's digest."
+            ),
+            EventKind(
+                type: "model.evaluated",
+                requiredRole: .pipeline,
+                shape: .object(
+                    required: [
+                        "model": eventArtifact,
+                        "holdout": .object(required: [
+                            "dataset": eventArtifact, "rows": .integer(minimum: 2), "anomalous": .integer(minimum: 1),
+                        ]),
+                        "alertBudget": .object(required: ["fraction": fraction, "k": .integer(minimum: 1)]),
+                        "candidate": metrics,
+                        "policy": sha256,
+                        "verdict": .oneOf(["pass", "fail"]),
+                        "reasons": .array(.string(minLength: 1, maxLength: 1024), minItems: 1, maxItems: 64),
+                    ],
+                    optional: [
+                        "champion": .object(required: [
+                            "name": modelName, "version": .integer(minimum: 1), "sha256": .lowercaseHex(byteCount: 32),
+                            "metrics": metrics,
+                        ]),
+                        "difference": .object(required: [
+                            "aucRoc": .number(minimum: -1, maximum: 1),
+                            "lower": .number(minimum: -1, maximum: 1),
+                            "upper": .number(minimum: -1, maximum: 1),
+                            "confidence": .number(minimum: 0.5, maximum: 0.999),
+                            "replicates": .integer(minimum: 100, maximum: 100_000),
+                            "seed": .integer(minimum: 0),
+                        ]),
+                    ]
+                ),
+                summary:
+                    "A trained model was scored on its dataset's holdout beside the champion, and the gate gave its verdict."
+            ),
+            EventKind(
+                type: "model.registered",
+                requiredRole: .pipeline,
+                shape: .object(
+                    required: [
+                        "name": modelName, "version": .integer(minimum: 1), "model": eventArtifact,
+                        "evaluation": .object(required: ["seq": .integer(minimum: 0)]),
+                    ],
+                    optional: ["run": .string(minLength: 1, maxLength: 256)]
+                ),
+                summary: "A model that passed the gate became the next version of a registered model."
             ),
             EventKind(
                 type: "note.added",

@@ -15,8 +15,17 @@ public struct LedgerState: Sendable, Hashable {
     public private(set) var lastTime: Timestamp?
     public private(set) var keyring = Keyring()
     public private(set) var policy = Policy()
+    /// Datasets, trained and evaluated models, and registered versions, as far as the rules need them.
+    public private(set) var models = ModelRules()
 
     public init() {}
+
+    /// The event types ``apply(_:)`` learns from beyond the head: the keyring, the policy, data and models.
+    /// Folding only these, in log order, and then the last entry, gives the same state as folding every entry.
+    public static let statefulTypes: Set<String> = [
+        "ledger.created", "key.added", "key.revoked", "policy.set", "data.extracted", "dataset.built", "model.trained",
+        "model.evaluated", "model.registered",
+    ]
 
     /// The key that must have signed `envelope`: the keyring's record for its one signature's keyid.
     ///
@@ -98,6 +107,7 @@ public struct LedgerState: Sendable, Hashable {
         default:
             break
         }
+        models.apply(event)
         size = event.seq + 1
         lastLeafHash = signed.leafHash
         lastTime = event.time
@@ -140,7 +150,7 @@ public struct LedgerState: Sendable, Hashable {
                 }
             }
         default:
-            break
+            try models.check(event, policy: policy)
         }
     }
 

@@ -57,6 +57,11 @@ extension JSONValue {
     }
 }
 
+extension JSONValue {
+    /// An integer as a JSON number; exact for magnitudes up to 2^53, which is all the ledger writes.
+    public static func int(_ value: some BinaryInteger) -> JSONValue { .number(Double(value)) }
+}
+
 extension JSONValue: CustomStringConvertible {
     /// The RFC 8785 canonical text. A non-finite number, which has no JSON form, shows as `NaN`, `Infinity` or
     /// `-Infinity`.
