@@ -59,12 +59,21 @@ let package = Package(
         ),
         // Isolation Forest, metrics and the bootstrap: pure Swift, no I/O and no dependencies.
         .target(name: "LedgerML", swiftSettings: strictSettings),
+        // The pipeline's steps (train, evaluate, register), the trainers and `reproduce`.
+        .target(
+            name: "LedgerPipeline",
+            dependencies: [
+                "LedgerCore", "LedgerStore", "LedgerArtifacts", "LedgerAudit", "LedgerML",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The `ledger` command tree, as a library so tests can drive it.
         .target(
             name: "LedgerCLI",
             dependencies: [
-                "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
+                "LedgerPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
@@ -97,6 +106,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "LedgerMLTests", dependencies: ["LedgerML"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "LedgerPipelineTests",
+            dependencies: ["LedgerPipeline", "LedgerTesting"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "LedgerSQLiteTests",
             dependencies: ["LedgerSQLite", "LedgerTesting", .product(name: "GRDB", package: "GRDB.swift")],

@@ -21,8 +21,8 @@ public struct LedgerCommand: AsyncParsableCommand {
         subcommands: [
             QuickstartCommand.self, InitCommand.self, KeysCommand.self, AppendCommand.self, LogCommand.self,
             ExportCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self, DemoCommand.self,
-            ExtractCommand.self, DatasetCommand.self,
-            BenchCommand.self,
+            ExtractCommand.self, DatasetCommand.self, ModelCommand.self, TrainCommand.self, EvaluateCommand.self,
+            PolicyCommand.self, ReproduceCommand.self, BenchCommand.self,
         ]
     )
 
@@ -43,6 +43,9 @@ public struct LedgerCommand: AsyncParsableCommand {
             return 0
         } catch let failed as VerificationFailed {
             console.err("error: \(failed)")
+            return 3
+        } catch let differs as ReproductionDiffers {
+            console.err("error: \(differs)")
             return 3
         } catch let error as LedgerError {
             console.err("error: \(error.reason)")

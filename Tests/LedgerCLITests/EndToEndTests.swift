@@ -331,7 +331,9 @@ struct EndToEndTests {
             ["log"], ["export"], ["verify"], ["checkpoint"], ["checkpoint", "sign"], ["checkpoint", "verify"],
             ["prove"],
             ["prove", "inclusion"], ["prove", "consistency"], ["prove", "verify"], ["bench"], ["bench", "append"],
-            ["bench", "verify"], ["quickstart"], ["extract"], ["demo"], ["demo", "audit-db"],
+            ["bench", "verify"], ["bench", "model"], ["quickstart"], ["extract"], ["demo"], ["demo", "audit-db"],
+            ["dataset"], ["dataset", "build"], ["model"], ["model", "train"], ["model", "score"], ["train"],
+            ["evaluate"], ["policy"], ["policy", "show"], ["policy", "set"], ["reproduce"],
         ]
         for command in commands {
             let result = await ledger(command + ["--help"])
@@ -378,7 +380,7 @@ struct EndToEndTests {
 
 @Suite("Quickstart")
 struct QuickstartTests {
-    @Test("quickstart runs end to end, verifies, and catches its tampered and truncated copies")
+    @Test("quickstart runs end to end: data, a registered model that reproduces, a verified log, caught tampering")
     func quickstart() async throws {
         let folder = try TemporaryFolder()
         let result = await ledger("quickstart", "--dir", folder.path("qs"), "--events", "20", "--json")
@@ -389,6 +391,8 @@ struct QuickstartTests {
         #expect(json["truncated"]?["seq"]?.integerValue != nil)
         #expect(json["extract"]?["rows"]?.integerValue ?? 0 > 1000)
         #expect(json["dataset"]?["datasetDigest"]?.stringValue?.hasPrefix("sha256:") == true)
+        #expect(json["evaluated"]?["registered"] == "access-anomaly@1", "\(json["evaluated"] ?? .null)")
+        #expect(json["reproduced"]?["identical"] == true, "\(json["reproduced"] ?? .null)")
         let again = await ledger("quickstart", "--dir", folder.path("qs"))
         #expect(again.status == 1, "quickstart refuses a folder that already holds a workspace")
     }

@@ -7,15 +7,16 @@ import LedgerStore
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure append and verify throughput against the raw Ed25519 rate, in the same run.",
+        abstract: "Measure append and verify throughput against the raw Ed25519 rate, and the Isolation Forest.",
         discussion: """
             Runs in a temporary folder and never touches a workspace. Each figure is the median of --runs runs; the ratio is the median of the per-run ratios, so a noisy neighbour slows both sides of a pair alike. Build with -c release: a debug build is several times slower.
 
             Examples:
               swift run -c release ledger bench append --events 100000 --json
               swift run -c release ledger bench verify --events 100000 --json
+              swift run -c release ledger bench model --data Benchmarks/datasets/adbench/cardio.csv --label label --json
             """,
-        subcommands: [BenchAppendCommand.self, BenchVerifyCommand.self]
+        subcommands: [BenchAppendCommand.self, BenchVerifyCommand.self, BenchModelCommand.self]
     )
 }
 

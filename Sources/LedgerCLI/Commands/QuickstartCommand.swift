@@ -9,7 +9,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         commandName: "quickstart",
         abstract: "Create a demo workspace and walk through the signed log end to end.",
         discussion: """
-            Creates a workspace (default: ./ledger-quickstart) with a key per role, adds a second approver, generates a demo Audit DB, extracts it and builds a feature dataset (each signed by the pipeline key), appends signed events, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, and then shows that a tampered copy is caught. Every step prints the command that does the same by hand.
+            Creates a workspace (default: ./ledger-quickstart) with a key per role, adds a second approver, generates a demo Audit DB, extracts it, builds a feature dataset, trains an Isolation Forest, evaluates it against the policy's gate, registers it and reproduces it bit for bit (each step signed by the pipeline key), appends signed events, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, and then shows that a tampered copy is caught. Every step prints the command that does the same by hand.
 
             Example:
               swift run -c release ledger quickstart
@@ -104,16 +104,41 @@ struct QuickstartCommand: AsyncParsableCommand {
             "   dataset \(dataset["datasetDigest"]?.stringValue ?? ""), manifest \(dataset["manifestDigest"]?.stringValue ?? "")"
         )
 
+        let datasetDigest = dataset["datasetDigest"]?.stringValue ?? ""
+        say("6. Train the Isolation Forest on the training rows and record model.trained:")
+        say("   ledger train --dataset \(datasetDigest) --workspace \(shown)")
+        let trained = try await quiet(["train", "--dataset", datasetDigest, "--json", "--workspace", root.path])
+        let modelDigest = trained["artifactDigest"]?.stringValue ?? ""
+        say("   model \(modelDigest) (seq \(trained["seq"]?.integerValue ?? 0))")
+
+        say("7. Judge it on the holdout against the policy's gate; registered only if it passes:")
+        say("   ledger evaluate --model \(modelDigest) --workspace \(shown)")
+        let evaluated = try await quiet(["evaluate", "--model", modelDigest, "--json", "--workspace", root.path])
+        say(
+            "   verdict \(evaluated["verdict"]?.stringValue ?? "?"): \(evaluated["registered"]?.stringValue ?? "not registered")"
+        )
+        for reason in evaluated["reasons"]?.arrayValue ?? [] { say("     \(reason.stringValue ?? "")") }
+
+        var reproduced: JSONValue = .null
+        if let registered = evaluated["registered"]?.stringValue {
+            say("8. Rebuild it from its events and the Audit DB, and compare every digest and metric:")
+            say("   ledger reproduce \(registered) --source sqlite:\(shown)/audit.db --workspace \(shown)")
+            reproduced = try await quiet([
+                "reproduce", registered, "--source", "sqlite:\(auditPath)", "--json", "--workspace", root.path,
+            ])
+            say("   \(reproduced["identical"] == true ? "identical" : "DIFFERS")")
+        }
+
         let checkpointPath = root.appendingPathComponent("checkpoint.txt").path
         let exportPath = root.appendingPathComponent("log.jsonl").path
-        say("6. Sign a checkpoint (a signed tree head for auditors) and export the log:")
+        say("9. Sign a checkpoint (a signed tree head for auditors) and export the log:")
         say("   ledger checkpoint --out \(shown)/checkpoint.txt --workspace \(shown)")
         say("   ledger export --out \(shown)/log.jsonl --workspace \(shown)")
         try await quiet(["checkpoint", "--out", checkpointPath, "--workspace", root.path])
         try await quiet(["export", "--out", exportPath, "--workspace", root.path])
 
         let verifyCommand = "ledger verify --trust \(workspace.genesis.hex) --checkpoint \(shown)/checkpoint.txt --from"
-        say("7. Verify the export against the trust anchor and the checkpoint, as an auditor would:")
+        say("10. Verify the export against the trust anchor and the checkpoint, as an auditor would:")
         say("   \(verifyCommand) \(shown)/log.jsonl")
         let leaves = try VerifyCommand.readExport(exportPath)
         let verifier = Verifier(
@@ -125,7 +150,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         if let failure = report.failure { throw VerificationFailed(failure: failure) }
         say("   verified \(report.entries) entries, root \(report.root.hex)")
 
-        say("8. Tamper with copies: one note's text changed (tampered.jsonl), and the tail cut off (truncated.jsonl):")
+        say("11. Tamper with copies: one note's text changed (tampered.jsonl), and the tail cut off (truncated.jsonl):")
         let victim = min(10, leaves.count - 1)
         var tampered = leaves
         var envelope = try Envelope(jsonBytes: leaves[victim])
@@ -152,7 +177,8 @@ struct QuickstartCommand: AsyncParsableCommand {
                 "workspace": .string(root.path), "genesis": .string(workspace.genesis.hex),
                 "entries": .int(report.entries), "root": .string(report.root.hex), "verified": true,
                 "export": .string(exportPath), "checkpoint": .string(checkpointPath),
-                "extract": extracted, "dataset": dataset,
+                "extract": extracted, "dataset": dataset, "trained": trained, "evaluated": evaluated,
+                "reproduced": reproduced,
                 "tampered": [
                     "file": .string(tamperedPath), "seq": caught.failure?.seq.map { .int($0) } ?? .null,
                     "reason": caught.failure.map { .string($0.reason) } ?? .null,

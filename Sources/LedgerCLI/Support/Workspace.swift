@@ -22,6 +22,8 @@ struct Workspace {
     let keyPaths: [Role: String]
     /// What `ledger extract` does with rows that break the Audit DB contract: `refuse` or `quarantine`.
     var qualityPolicy = "refuse"
+    /// The model the pipeline trains, judges and registers (the `"model"` member).
+    var model = ModelSettings()
 
     var adminKeyPath: String { keyPaths[.admin] ?? "keys/admin.key" }
     var logKeyPath: String { keyPaths[.log] ?? "keys/log.key" }
@@ -113,13 +115,14 @@ struct Workspace {
             }
             workspace.qualityPolicy = policy
         }
+        if let model = json["model"] { workspace.model = try ModelSettings(json: model, configPath: configPath) }
         return workspace
     }
 
     var configJSON: JSONValue {
         .object([
             "version": 1, "logId": .string(logID), "genesis": .string(genesis.hex), "log": .string(logURL),
-            "artifacts": .string(artifactsURL), "quality": .string(qualityPolicy),
+            "artifacts": .string(artifactsURL), "quality": .string(qualityPolicy), "model": model.jsonValue,
             "keys": .object(Dictionary(uniqueKeysWithValues: keyPaths.map { ($0.key.rawValue, .string($0.value)) })),
         ])
     }

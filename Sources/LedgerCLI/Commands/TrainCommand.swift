@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import LedgerArtifacts
+import LedgerCore
+import LedgerPipeline
+import LedgerStore
+
+struct TrainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the workspace's model on a dataset and record model.trained.",
+        discussion: """
+            Trains the trainer that ledger.json's "model" section configures (the built-in Isolation Forest by default, or an external command) on the training rows (holdout = 0) of a dataset that a dataset.built event recorded. Stores the model artifact under its SHA-256 and appends model.trained, signed with the pipeline key: the algorithm, the trainer version (for a command: its arguments, the digests of the files it names, and its environment), the parameters, the seed, the dataset, the artifact and the duration.
+
+            The seed defaults to one derived from the dataset digest, so retraining the same dataset gives the same model. Then run `ledger evaluate --model DIGEST`.
+
+            Example:
+              ledger train --dataset sha256:4e12... --json
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Option(help: ArgumentHelp("The dataset's digest, as dataset.built recorded it.", valueName: "sha256:HEX"))
+    var dataset: String
+
+    @Option(
+        help: ArgumentHelp("The seed (default: derived from the dataset digest), at most 2^53 - 1.", valueName: "S")
+    )
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("Threads for the built-in trainer; the model does not depend on it.", valueName: "N"))
+    var threads = 1
+
+    @Option(help: ArgumentHelp("The signing key (default: the workspace's pipeline key).", valueName: "FILE"))
+    var key: String?
+
+    @Flag(help: "Print {\"seq\",\"artifactDigest\",\"datasetDigest\"} as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard ArtifactDigest(dataset) != nil else {
+            throw ValidationError("--dataset must be a digest such as sha256:4e12… (64 lowercase hex digits)")
+        }
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
+        if let seed, seed > ModelSteps.maxSeed { throw ValidationError("--seed must be at most 2^53 - 1") }
+    }
+
+    func run() async throws {
+        let workspace = try workspace.locate()
+        guard let digest = ArtifactDigest(dataset) else { return }
+        let steps = try await workspace.modelSteps(key: key, threads: threads)
+        let trainer = try workspace.model.makeTrainer(root: workspace.root.path, threads: threads)
+        let trained = try await steps.train(dataset: digest, trainer: trainer, seed: seed)
+        if json {
+            Console.current.json([
+                "seq": .int(trained.seq), "artifactDigest": .string(trained.artifact.description),
+                "datasetDigest": .string(trained.dataset.description),
+            ])
+        } else {
+            Console.current.out(
+                "trained on \(trained.rows) rows in \(trained.durationMs) ms: model \(trained.artifact)"
+            )
+            Console.current.out("appended seq \(trained.seq) model.trained")
+            Console.current.out("next: ledger evaluate --model \(trained.artifact)")
+        }
+    }
+}
+
+extension Workspace {
+    /// The train/evaluate steps over this workspace's log and artifact folder, signing with `key` or the
+    /// workspace's pipeline key.
+    func modelSteps(key: String?, threads: Int) async throws -> ModelSteps {
+        let signer = try KeyFiles.loadPrivateKey(try key ?? keyFile(for: .pipeline))
+        let artifacts = try FileArtifactStore.url(artifactsURL, relativeTo: root.path)
+        return ModelSteps(
+            ledger: try await openLedger(),
+            artifacts: artifacts,
+            signer: signer,
+            workingDirectory: root.path,
+            threads: threads
+        )
+    }
+}

@@ -1,0 +1,264 @@
+public import LedgerArtifacts
+public import LedgerCore
+import LedgerML
+public import LedgerStore
+
+/// The train, evaluate and register steps: each reads its inputs from the log and the artifact store, does its
+/// work, stores its artifacts, and appends its events signed with the pipeline key.
+///
+/// Nothing is appended until a step's work has succeeded and its artifacts are stored, so a failure (a bad
+/// dataset, a trainer that crashes, a holdout without anomalies) leaves the log as it was.
+public struct ModelSteps: Sendable {
+    public let ledger: Ledger
+    public let artifacts: any ArtifactStore
+    public let signer: SigningKey
+    /// The folder an external trainer runs in (the workspace).
+    public let workingDirectory: String
+    /// Threads for the built-in trainer and scorer; results never depend on it.
+    public let threads: Int
+
+    public init(
+        ledger: Ledger,
+        artifacts: any ArtifactStore,
+        signer: SigningKey,
+        workingDirectory: String,
+        threads: Int = 1
+    ) {
+        self.ledger = ledger
+        self.artifacts = artifacts
+        self.signer = signer
+        self.workingDirectory = workingDirectory
+        self.threads = threads
+    }
+
+    /// What ``train(dataset:trainer:seed:)`` appended.
+    public struct Trained: Sendable {
+        public let seq: UInt64
+        public let artifact: ArtifactDigest
+        public let dataset: ArtifactDigest
+        public let rows: Int
+        public let durationMs: Int
+    }
+
+    /// The default seed of a dataset: its digest's first eight bytes, shifted right by 11 so that it is an exact
+    /// JSON integer (below 2^53). Recorded in `model.trained` like any seed.
+    public static func defaultSeed(for dataset: Hash256) -> UInt64 {
+        dataset.bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } >> 11
+    }
+
+    /// The largest seed an event can record exactly.
+    public static let maxSeed: UInt64 = (1 << 53) - 1
+
+    /// Trains `trainer` on the dataset with digest `dataset` (recorded by a `dataset.built` event) and appends
+    /// `model.trained`.
+    public func train(dataset: ArtifactDigest, trainer: any Trainer, seed: UInt64?) async throws(LedgerError) -> Trained
+    {
+        let state = await ledger.state
+        guard let datasetSeq = state.models.datasetSeq(of: dataset.sha256) else {
+            throw LedgerError(.invalidArgument, "no dataset.built event in the log recorded the dataset \(dataset)")
+        }
+        let seed = seed ?? Self.defaultSeed(for: dataset.sha256)
+        guard seed <= Self.maxSeed else {
+            throw LedgerError(
+                .invalidArgument,
+                "the seed must be at most 2^53 - 1 so that the event records it exactly"
+            )
+        }
+        let csv = try await artifacts.get(dataset)
+        let data = try TrainingData(csv: csv)
+        let identity = try trainer.identity()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let model = try trainer.train(data, datasetCSV: csv, seed: seed)
+        let elapsed = started.duration(to: clock.now)
+        let durationMs =
+            Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let artifact = try await artifacts.put(model)
+        let draft = EventDraft(
+            type: "model.trained",
+            subject: [
+                Subject(name: "model", sha256: artifact.sha256), Subject(name: "dataset", sha256: dataset.sha256),
+            ],
+            data: [
+                "algorithm": .string(identity.algorithm), "trainer": identity.jsonValue,
+                "parameters": trainer.parameters,
+                "seed": .int(seed), "dataset": ["seq": .int(datasetSeq), "sha256": .string(dataset.sha256.hex)],
+                "features": .array(data.featureNames.map(JSONValue.string)), "rows": .int(data.train.rows),
+                "artifact": ["sha256": .string(artifact.sha256.hex)], "durationMs": .int(durationMs),
+            ]
+        )
+        let appended = try await ledger.append([draft], signedBy: signer)
+        return Trained(
+            seq: appended.first?.event.seq ?? 0,
+            artifact: artifact,
+            dataset: dataset,
+            rows: data.train.rows,
+            durationMs: durationMs
+        )
+    }
+
+    /// What ``evaluate(model:champion:settings:registerAs:)`` appended.
+    public struct Evaluated: Sendable {
+        public let seq: UInt64
+        public let judgement: Judgement
+        /// `(name, version, seq)` of the new version, when the gate passed.
+        public let registered: (name: String, version: Int, seq: UInt64)?
+    }
+
+    /// Scores the model with artifact `model` and the champion (if any) on the labelled holdout rows of the model's
+    /// own dataset, appends `model.evaluated`, and, if the gate passes, `model.registered` as the next version of
+    /// `registerAs`, in the same atomic append.
+    public func evaluate(
+        model: ArtifactDigest,
+        champion: ModelRules.Version?,
+        settings: EvaluationSettings,
+        registerAs name: String
+    ) async throws(LedgerError) -> Evaluated {
+        guard ModelRules.isValidName(name) else {
+            throw LedgerError(
+                .invalidArgument,
+                "the model name \"\(name)\" must be letters, digits, '.', '_' and '-', starting with a letter or digit"
+            )
+        }
+        let state = await ledger.state
+        guard let trainedSeq = state.models.trainedSeq(of: model.sha256) else {
+            throw LedgerError(.invalidArgument, "no model.trained event in the log recorded the model \(model)")
+        }
+        let log = LogReader(store: ledger.store)
+        let trained = try await log.event(at: trainedSeq, ofType: "model.trained")
+        guard let datasetSeq = trained.data["dataset"]?["seq"]?.integerValue,
+            let datasetHex = trained.data["dataset"]?["sha256"]?.stringValue,
+            let datasetHash = Hash256(hex: datasetHex)
+        else { throw LedgerError(.malformed, "the model.trained event at seq \(trainedSeq) names no dataset") }
+        let data = try TrainingData(csv: try await artifacts.get(ArtifactDigest(sha256: datasetHash)))
+        let holdout = data.holdoutLabels
+        guard holdout.contains(1), holdout.contains(0) else {
+            throw LedgerError(
+                .invalidArgument,
+                "the dataset's holdout has \(holdout.count(where: { $0 == 1 })) labelled anomalous and "
+                    + "\(holdout.count(where: { $0 == 0 })) labelled benign rows: the metrics need both"
+            )
+        }
+        let candidateScores = try scorer(for: trained).scores(model: try await artifacts.get(model), rows: data.holdout)
+        var championScores: [Double]?
+        if let champion {
+            let championEvent = try await log.event(at: champion.trainedAt, ofType: "model.trained")
+            guard championEvent.data["features"] == trained.data["features"] else {
+                throw LedgerError(
+                    .invalidArgument,
+                    "the champion \(champion.name)@\(champion.version) was trained on other features than the candidate"
+                )
+            }
+            championScores = try scorer(for: championEvent).scores(
+                model: try await artifacts.get(ArtifactDigest(sha256: champion.artifact)),
+                rows: data.holdout
+            )
+        }
+        let bootstrapSeed = Self.defaultSeed(for: Hash256.sha256(model.sha256.bytes + datasetHash.bytes))
+        let judgement = try Judgement(
+            candidateScores: candidateScores,
+            championScores: championScores,
+            labels: holdout,
+            policy: state.policy,
+            settings: settings,
+            bootstrapSeed: bootstrapSeed
+        )
+        var evaluation: [String: JSONValue] = [
+            "model": ["seq": .int(trainedSeq), "sha256": .string(model.sha256.hex)],
+            "holdout": [
+                "dataset": ["seq": .int(datasetSeq), "sha256": .string(datasetHex)], "rows": .int(holdout.count),
+                "anomalous": .int(holdout.count(where: { $0 == 1 })),
+            ],
+            "alertBudget": ["fraction": .number(settings.alertBudget), "k": .int(judgement.k)],
+            "candidate": judgement.candidate.jsonValue,
+            "policy": ["sha256": .string(state.policy.digest.hex)],
+            "verdict": judgement.verdict.passed ? "pass" : "fail",
+            "reasons": .array(judgement.verdict.reasons.map(JSONValue.string)),
+        ]
+        if let champion, let metrics = judgement.champion, let difference = judgement.difference {
+            evaluation["champion"] = [
+                "name": .string(champion.name), "version": .int(champion.version),
+                "sha256": .string(champion.artifact.hex), "metrics": metrics.jsonValue,
+            ]
+            evaluation["difference"] = [
+                "aucRoc": .number(difference.aucRoc), "lower": .number(difference.lower),
+                "upper": .number(difference.upper), "confidence": .number(settings.confidence),
+                "replicates": .int(settings.replicates), "seed": .int(bootstrapSeed),
+            ]
+        }
+        var drafts = [
+            EventDraft(
+                type: "model.evaluated",
+                subject: [Subject(name: "model", sha256: model.sha256)],
+                data: .object(evaluation)
+            )
+        ]
+        let nextVersion = (state.models.versions[name]?.count ?? 0) + 1
+        if judgement.verdict.passed {
+            drafts.append(
+                EventDraft(
+                    type: "model.registered",
+                    subject: [Subject(name: "model", sha256: model.sha256)],
+                    data: [
+                        "name": .string(name), "version": .int(nextVersion),
+                        "model": ["seq": .int(trainedSeq), "sha256": .string(model.sha256.hex)],
+                        "evaluation": ["seq": .int(state.size)],
+                    ]
+                )
+            )
+        }
+        let appended = try await ledger.append(drafts, signedBy: signer)
+        let evaluatedSeq = appended.first?.event.seq ?? 0
+        return Evaluated(
+            seq: evaluatedSeq,
+            judgement: judgement,
+            registered: appended.count == 2 ? (name, nextVersion, evaluatedSeq + 1) : nil
+        )
+    }
+
+    /// The trainer that can score a model, as its `model.trained` event names it.
+    public func scorer(for trained: Event) throws(LedgerError) -> any Trainer {
+        Trainers.scorer(for: trained, workingDirectory: workingDirectory, threads: threads)
+    }
+}
+
+/// Finds trainers by what a `model.trained` event recorded.
+public enum Trainers {
+    /// A trainer able to score (and retrain) the model of `trained`, from the event alone.
+    public static func scorer(for trained: Event, workingDirectory: String, threads: Int) -> any Trainer {
+        switch trained.data["algorithm"]?.stringValue {
+        case "command":
+            let environment = (trained.data["trainer"]?["environment"]?.objectValue ?? [:]).compactMapValues(
+                \.stringValue
+            )
+            return CommandTrainer(
+                command: (trained.data["trainer"]?["command"]?.arrayValue ?? []).compactMap(\.stringValue),
+                parameters: trained.data["parameters"] ?? [:],
+                environment: environment,
+                workingDirectory: workingDirectory
+            )
+        default:
+            return (try? IsolationForestTrainer(parameters: trained.data["parameters"] ?? [:], threads: threads))
+                ?? IsolationForestTrainer(threads: threads)
+        }
+    }
+}
+
+/// Reads single events from a store by seq.
+public struct LogReader: Sendable {
+    public let store: any EventStore
+
+    public init(store: any EventStore) { self.store = store }
+
+    /// The event at `seq`, which must be of `type`.
+    public func event(at seq: UInt64, ofType type: String) async throws(LedgerError) -> Event {
+        guard let entry = try await store.entries(in: seq..<seq + 1).first else {
+            throw LedgerError(.invalidArgument, "the log has no entry at seq \(seq)")
+        }
+        let event = try SignedEvent(leaf: entry.leaf).event
+        guard event.type == type else {
+            throw LedgerError(.invalidArgument, "seq \(seq) is \(event.type), not \(type)")
+        }
+        return event
+    }
+}
