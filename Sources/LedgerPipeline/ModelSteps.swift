@@ -103,11 +103,14 @@ public struct ModelSteps: Sendable {
         public let judgement: Judgement
         /// `(name, version, seq)` of the new version, when the gate passed.
         public let registered: (name: String, version: Int, seq: UInt64)?
+        /// The version this artifact already had under the name, if any: it is not registered twice.
+        public let alreadyRegistered: ModelRules.Version?
     }
 
     /// Scores the model with artifact `model` and the champion (if any) on the labelled holdout rows of the model's
     /// own dataset, appends `model.evaluated`, and, if the gate passes, `model.registered` as the next version of
-    /// `registerAs`, in the same atomic append.
+    /// `registerAs`, in the same atomic append. A model already registered under that name is evaluated again but
+    /// not registered twice.
     public func evaluate(
         model: ArtifactDigest,
         champion: ModelRules.Version?,
@@ -194,7 +197,8 @@ public struct ModelSteps: Sendable {
             )
         ]
         let nextVersion = (state.models.versions[name]?.count ?? 0) + 1
-        if judgement.verdict.passed {
+        let alreadyRegistered = state.models.versions[name]?.first { $0.artifact == model.sha256 }
+        if judgement.verdict.passed, alreadyRegistered == nil {
             drafts.append(
                 EventDraft(
                     type: "model.registered",
@@ -212,7 +216,8 @@ public struct ModelSteps: Sendable {
         return Evaluated(
             seq: evaluatedSeq,
             judgement: judgement,
-            registered: appended.count == 2 ? (name, nextVersion, evaluatedSeq + 1) : nil
+            registered: appended.count == 2 ? (name, nextVersion, evaluatedSeq + 1) : nil,
+            alreadyRegistered: alreadyRegistered
         )
     }
 

@@ -143,6 +143,10 @@ struct ModelTests {
         #expect(evaluated.json?["verdict"] == "pass", "\(evaluated.out)")
         #expect(evaluated.json?["registered"] == "access-anomaly@1")
         #expect(evaluated.json?["reasons"]?.arrayValue?.isEmpty == false)
+        let again = await workspace.run("evaluate", "--model", model, "--champion", "access-anomaly@1", "--json")
+        #expect(again.status == 0, "a registered model can be evaluated again: \(again.err)")
+        #expect(again.json?["verdict"] == "pass", "equal to its champion: an improvement of 0 meets the default")
+        #expect(again.json?["registered"] == .null, "but it is not registered twice")
 
         let same = await workspace.run("reproduce", "access-anomaly@1", "--source", "sqlite:\(audit)", "--json")
         #expect(same.status == 0, "\(same.out) \(same.err)")
