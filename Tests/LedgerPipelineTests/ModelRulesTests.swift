@@ -134,3 +134,48 @@ struct ModelRulesTests {
         }
     }
 }
+
+@Suite("Dataset lineage rule")
+struct DatasetLineageTests {
+    @Test("a dataset.built naming a snapshot that no data.extracted recorded is refused, and verify reports it")
+    func unknownSnapshot() async throws {
+        let fixture = try await ModelFixture()
+        _ = try await fixture.record(dataset: SyntheticDataset.csv())
+        let log = LogReader(store: fixture.ledger.store)
+        let size = try await fixture.ledger.store.size()
+        let valid = try await log.event(at: size - 1, ofType: "dataset.built").data
+        let broken = [
+            ModelRulesTests.replacing(
+                valid,
+                ["extract", "snapshot", "sha256"],
+                with: .string(String(repeating: "ab", count: 32))
+            ),
+            ModelRulesTests.replacing(valid, ["extract", "seq"], with: 0),
+        ]
+        for data in broken {
+            await #expect(throws: LedgerError.self) {
+                try await fixture.ledger.append(
+                    [EventDraft(type: "dataset.built", data: data)],
+                    signedBy: TestKeys.pipeline
+                )
+            }
+            let state = await fixture.ledger.state
+            let event = Event(
+                log: state.logID ?? "",
+                seq: state.size,
+                prev: state.lastLeafHash,
+                time: Timestamp(millisecondsSinceEpoch: (state.lastTime?.millisecondsSinceEpoch ?? 0) + 1),
+                type: "dataset.built",
+                actor: TestKeys.pipeline.keyID,
+                data: data
+            )
+            let leaves = try await fixture.ledger.store.allEntries().map(\.leaf)
+            let report = Verifier().verify(
+                leaves: leaves + [try SignedEvent(signing: event, with: TestKeys.pipeline).leaf]
+            )
+            #expect(report.failure?.seq == state.size)
+            #expect(report.failure?.code == .policy)
+        }
+        #expect(try await fixture.ledger.store.size() == size)
+    }
+}
