@@ -7,7 +7,7 @@ import LedgerStore
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Replay the log and check every signature, chain link, key, role, schema, governance rule and checkpoint.",
+        abstract: "Replay the log and check every signature, chain link, key, role, schema, rule and checkpoint.",
         discussion: """
             Reads the workspace's log, or an exported file with --from (no workspace needed). In a workspace the trust anchor defaults to the genesis hash in ledger.json and the kept checkpoints are checked too. On failure it names the first bad seq and the reason, and exits with status 3.
 
