@@ -79,7 +79,7 @@ public enum DemoAuditGenerator {
         }
         progress?(1)
         let elapsed = clock.now - began
-        counts.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        counts.seconds = elapsed.inSeconds
         return counts.summary
     }
 

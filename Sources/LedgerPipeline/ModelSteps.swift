@@ -70,9 +70,7 @@ public struct ModelSteps: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         let model = try trainer.train(data, datasetCSV: csv, seed: seed)
-        let elapsed = started.duration(to: clock.now)
-        let durationMs =
-            Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let durationMs = Int((started.duration(to: clock.now).inSeconds * 1000).rounded())
         let artifact = try await artifacts.put(model)
         let draft = EventDraft(
             type: "model.trained",
@@ -222,29 +220,41 @@ public struct ModelSteps: Sendable {
     }
 
     /// The trainer that can score a model, as its `model.trained` event names it.
-    public func scorer(for trained: Event) throws(LedgerError) -> any Trainer {
-        Trainers.scorer(for: trained, workingDirectory: workingDirectory, threads: threads)
+    func scorer(for trained: Event) throws(LedgerError) -> any Trainer {
+        try Trainers.recorded(in: trained, workingDirectory: workingDirectory, threads: threads)
     }
 }
 
 /// Finds trainers by what a `model.trained` event recorded.
 public enum Trainers {
-    /// A trainer able to score (and retrain) the model of `trained`, from the event alone.
-    public static func scorer(for trained: Event, workingDirectory: String, threads: Int) -> any Trainer {
+    /// The trainer a `model.trained` event recorded, rebuilt from the event alone: it scores that model, and
+    /// retrains it for `ledger reproduce`. Throws for an algorithm or parameters this build does not know, rather
+    /// than guessing.
+    public static func recorded(
+        in trained: Event,
+        workingDirectory: String,
+        threads: Int
+    ) throws(LedgerError)
+        -> any Trainer
+    {
+        let parameters = trained.data["parameters"] ?? [:]
         switch trained.data["algorithm"]?.stringValue {
         case "command":
-            let environment = (trained.data["trainer"]?["environment"]?.objectValue ?? [:]).compactMapValues(
-                \.stringValue
-            )
+            let trainer = trained.data["trainer"]
             return CommandTrainer(
-                command: (trained.data["trainer"]?["command"]?.arrayValue ?? []).compactMap(\.stringValue),
-                parameters: trained.data["parameters"] ?? [:],
-                environment: environment,
+                command: (trainer?["command"]?.arrayValue ?? []).compactMap(\.stringValue),
+                parameters: parameters,
+                environment: (trainer?["environment"]?.objectValue ?? [:]).compactMapValues(\.stringValue),
                 workingDirectory: workingDirectory
             )
-        default:
-            return (try? IsolationForestTrainer(parameters: trained.data["parameters"] ?? [:], threads: threads))
-                ?? IsolationForestTrainer(threads: threads)
+        case IsolationForest.algorithm:
+            return try IsolationForestTrainer(parameters: parameters, threads: threads)
+        case let other:
+            throw LedgerError(
+                .invalidArgument,
+                "the model.trained event at seq \(trained.seq) names the algorithm \(other ?? "none"), "
+                    + "which this build cannot run"
+            )
         }
     }
 }

@@ -54,7 +54,7 @@ public struct Reproduction: Sendable {
         let datasetSeq = UInt64(trained.data["dataset"]?["seq"]?.integerValue ?? 0)
         let built = try await log.event(at: datasetSeq, ofType: "dataset.built")
         let extractSeq = UInt64(built.data["extract"]?["seq"]?.integerValue ?? 0)
-        let extracted = try await log.event(at: extractSeq, ofType: "data.extracted")
+        let extracted = try RecordedExtract(try await log.event(at: extractSeq, ofType: "data.extracted"))
         var checks: [Check] = []
 
         // 1. The Audit DB rows of the window, if the database is reachable.
@@ -78,7 +78,13 @@ public struct Reproduction: Sendable {
         let data = try TrainingData(csv: csv)
 
         // 4. The trainer: the same version (built in) or the same files (a command).
-        let trainer = Trainers.scorer(for: trained, workingDirectory: workingDirectory, threads: threads)
+        let trainer: any Trainer
+        do {
+            trainer = try Trainers.recorded(in: trained, workingDirectory: workingDirectory, threads: threads)
+        } catch {
+            checks.append(Check(step: "trainer", outcome: .differs, detail: error.reason))
+            return Reproduction(version: version, checks: checks)
+        }
         checks.append(compareTrainer(recorded: trained.data["trainer"], current: trainer))
 
         // 5. The model, retrained with the recorded parameters and seed.
@@ -127,17 +133,15 @@ public struct Reproduction: Sendable {
         json?.stringValue.flatMap(Hash256.init(hex:)) ?? .zero
     }
 
-    private static func reextract(_ extracted: Event, auditDatabase: String?) -> Check {
+    private static func reextract(_ extracted: RecordedExtract, auditDatabase: String?) -> Check {
         let step = "audit rows"
         guard let auditDatabase else {
             return Check(step: step, outcome: .skipped, detail: "no Audit DB given (pass --source sqlite:PATH)")
         }
-        guard let from = extracted.data["window"]?["from"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
-            let to = extracted.data["window"]?["to"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
-            let policy = extracted.data["policy"]?.stringValue.flatMap(DataQualityPolicy.init(rawValue:))
-        else { return Check(step: step, outcome: .differs, detail: "data.extracted has no window or policy") }
-        guard Hash256.sha256(Array(AuditExtractor.defaultQuery.utf8)).hex == extracted.data["queryDigest"]?.stringValue
-        else {
+        guard let policy = DataQualityPolicy(rawValue: extracted.policy) else {
+            return Check(step: step, outcome: .differs, detail: "data.extracted has an unknown policy")
+        }
+        guard Hash256.sha256(Array(AuditExtractor.defaultQuery.utf8)).hex == extracted.queryDigest else {
             return Check(
                 step: step,
                 outcome: .differs,
@@ -150,8 +154,8 @@ public struct Reproduction: Sendable {
             // `now` is the event's time, so the same rows give the same quarantine decisions.
             extraction = try AuditExtractor.extract(
                 sqlitePath: auditDatabase,
-                from: from,
-                to: to,
+                from: extracted.from,
+                to: extracted.to,
                 now: extracted.time,
                 policy: policy,
                 sink: { hasher.update(data: Array($0)) }
@@ -162,15 +166,13 @@ public struct Reproduction: Sendable {
             return Check(step: step, outcome: .differs, detail: "re-extraction failed: \(error)")
         }
         let digest = Hash256(bytes: Array(hasher.finalize())) ?? .zero
-        let recorded = hash(extracted.data["snapshot"]?["sha256"])
-        guard digest == recorded else {
-            let rows = extracted.data["rows"]?.integerValue ?? 0
+        guard digest == extracted.snapshot else {
             return Check(
                 step: step,
                 outcome: .differs,
-                detail: "the Audit DB's rows in [\(from), \(to)) changed since seq \(extracted.seq): the snapshot "
-                    + "is now sha256:\(digest.hex) with \(extraction.rows) rows, recorded sha256:\(recorded.hex) "
-                    + "with \(rows) rows"
+                detail: "the Audit DB's rows in [\(extracted.from), \(extracted.to)) changed since seq "
+                    + "\(extracted.seq): the snapshot is now sha256:\(digest.hex) with \(extraction.rows) rows, "
+                    + "recorded sha256:\(extracted.snapshot.hex) with \(extracted.rows) rows"
             )
         }
         return Check(
@@ -180,13 +182,16 @@ public struct Reproduction: Sendable {
         )
     }
 
-    private static func rebuildDataset(_ built: Event, extracted: Event, artifacts: any ArtifactStore) async -> Check {
+    private static func rebuildDataset(
+        _ built: Event,
+        extracted: RecordedExtract,
+        artifacts: any ArtifactStore
+    ) async -> Check {
         let step = "dataset"
-        let snapshot = ArtifactDigest(sha256: hash(extracted.data["snapshot"]?["sha256"]))
-        guard let from = extracted.data["window"]?["from"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
-            let to = extracted.data["window"]?["to"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
-            let percent = built.data["split"]?["holdoutPercent"]?.integerValue
-        else { return Check(step: step, outcome: .differs, detail: "the events have no window or split") }
+        let snapshot = ArtifactDigest(sha256: extracted.snapshot)
+        guard let percent = built.data["split"]?["holdoutPercent"]?.integerValue else {
+            return Check(step: step, outcome: .differs, detail: "dataset.built has no split")
+        }
         guard hash(built.data["featureSpec"]?["sha256"]) == Hash256.sha256(DatasetBuilder.featureSpecV1) else {
             return Check(
                 step: step,
@@ -197,8 +202,8 @@ public struct Reproduction: Sendable {
         do {
             let rebuilt = try DatasetBuilder.build(
                 snapshot: try await artifacts.get(snapshot),
-                from: from,
-                to: to,
+                from: extracted.from,
+                to: extracted.to,
                 featureSpec: DatasetBuilder.featureSpecV1,
                 holdoutFraction: Double(percent) / 100
             )
@@ -286,7 +291,7 @@ public struct Reproduction: Sendable {
                     )
                 }
                 let event = try await LogReader(store: store).event(at: version.trainedAt, ofType: "model.trained")
-                let scorer = Trainers.scorer(for: event, workingDirectory: workingDirectory, threads: threads)
+                let scorer = try Trainers.recorded(in: event, workingDirectory: workingDirectory, threads: threads)
                 championScores = try scorer.scores(
                     model: try await artifacts.get(ArtifactDigest(sha256: version.artifact)),
                     rows: data.holdout

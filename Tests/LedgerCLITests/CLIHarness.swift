@@ -74,6 +74,26 @@ struct TestWorkspace {
         await ledger(arguments + ["--workspace", root])
     }
 
+    /// Writes a small demo Audit DB (4 weeks from 2026-01-05, 40 actors) beside the workspace and extracts all of
+    /// it; returns the database's path and `extract --json`'s output.
+    func extractDemo() async throws -> (audit: String, extract: JSONValue) {
+        let audit = folder.path("audit.db")
+        let demo = await ledger("demo", "audit-db", "--out", audit, "--weeks", "4", "--actors", "40", "--json")
+        try #require(demo.status == 0, "\(demo.err)")
+        let extract = await run(
+            "extract",
+            "--source",
+            "sqlite:\(audit)",
+            "--from",
+            "2026-01-05",
+            "--to",
+            "2026-02-02",
+            "--json"
+        )
+        try #require(extract.status == 0, "\(extract.err)")
+        return (audit, try #require(extract.json))
+    }
+
     func size() async throws -> Int {
         let result = await run("verify", "--json")
         return Int(try #require(result.json?["entries"]?.integerValue))

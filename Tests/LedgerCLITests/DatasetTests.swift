@@ -7,21 +7,8 @@ struct DatasetTests {
     @Test("demo → extract → dataset build: artifacts by digest, dataset.built appended, byte-identical rebuilds")
     func pipeline() async throws {
         let workspace = try await TestWorkspace.make()
-        let audit = workspace.folder.path("audit.db")
-        let demo = await ledger("demo", "audit-db", "--out", audit, "--weeks", "4", "--actors", "40", "--json")
-        try #require(demo.status == 0, "\(demo.err)")
-        let extract = await workspace.run(
-            "extract",
-            "--source",
-            "sqlite:\(audit)",
-            "--from",
-            "2026-01-05",
-            "--to",
-            "2026-02-02",
-            "--json"
-        )
-        try #require(extract.status == 0, "\(extract.err)")
-        let seq = try #require(extract.json?["seq"]?.integerValue)
+        let (_, extract) = try await workspace.extractDemo()
+        let seq = try #require(extract["seq"]?.integerValue)
 
         let built = await workspace.run("dataset", "build", "--extract", String(seq), "--json")
         try #require(built.status == 0, "\(built.err)")
@@ -53,7 +40,7 @@ struct DatasetTests {
         #expect(await workspace.run("verify").status == 0)
 
         // A modified snapshot is refused by digest when read back, and nothing is appended.
-        let snapshotHex = String(try #require(extract.json?["snapshotDigest"]?.stringValue).dropFirst(7))
+        let snapshotHex = String(try #require(extract["snapshotDigest"]?.stringValue).dropFirst(7))
         let snapshotPath = "\(workspace.root)/artifacts/sha256/\(snapshotHex.prefix(2))/\(snapshotHex)"
         var snapshot = try Data(contentsOf: URL(fileURLWithPath: snapshotPath))
         snapshot[snapshot.count / 2] ^= 0x01

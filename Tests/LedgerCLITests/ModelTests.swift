@@ -111,21 +111,8 @@ struct ModelTests {
     /// A workspace with a demo Audit DB, one extract and one dataset; returns the dataset digest.
     static func workspaceWithDataset() async throws -> (TestWorkspace, audit: String, dataset: String) {
         let workspace = try await TestWorkspace.make()
-        let audit = workspace.folder.path("audit.db")
-        let demo = await ledger("demo", "audit-db", "--out", audit, "--weeks", "4", "--actors", "40")
-        try #require(demo.status == 0, "\(demo.err)")
-        let extract = await workspace.run(
-            "extract",
-            "--source",
-            "sqlite:\(audit)",
-            "--from",
-            "2026-01-05",
-            "--to",
-            "2026-02-02",
-            "--json"
-        )
-        try #require(extract.status == 0, "\(extract.err)")
-        let seq = try #require(extract.json?["seq"]?.integerValue)
+        let (audit, extract) = try await workspace.extractDemo()
+        let seq = try #require(extract["seq"]?.integerValue)
         let built = await workspace.run("dataset", "build", "--extract", String(seq), "--json")
         try #require(built.status == 0, "\(built.err)")
         return (workspace, audit, try #require(built.json?["datasetDigest"]?.stringValue))

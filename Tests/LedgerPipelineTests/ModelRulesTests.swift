@@ -14,14 +14,7 @@ struct ModelRulesTests {
         fixture: ModelFixture, trained: JSONValue, evaluated: JSONValue, registered: JSONValue
     ) {
         let fixture = try await ModelFixture()
-        let dataset = try await fixture.record(dataset: SyntheticDataset.csv())
-        let trained = try await fixture.steps.train(dataset: dataset, trainer: IsolationForestTrainer(), seed: 1)
-        let evaluated = try await fixture.steps.evaluate(
-            model: trained.artifact,
-            champion: nil,
-            settings: EvaluationSettings(),
-            registerAs: "toy"
-        )
+        let (_, trained, evaluated) = try await fixture.trainAndEvaluate()
         let log = LogReader(store: fixture.ledger.store)
         return (
             fixture,
@@ -112,14 +105,7 @@ struct ModelRulesTests {
     @Test("a model.registered naming a failed evaluation is refused")
     func registeringAFailure() async throws {
         let fixture = try await ModelFixture()
-        let dataset = try await fixture.record(dataset: SyntheticDataset.csv(separable: false))
-        let trained = try await fixture.steps.train(dataset: dataset, trainer: IsolationForestTrainer(), seed: 1)
-        let evaluated = try await fixture.steps.evaluate(
-            model: trained.artifact,
-            champion: nil,
-            settings: EvaluationSettings(),
-            registerAs: "toy"
-        )
+        let (_, trained, evaluated) = try await fixture.trainAndEvaluate(SyntheticDataset.csv(separable: false))
         #expect(!evaluated.judgement.verdict.passed)
         let forged = EventDraft(
             type: "model.registered",

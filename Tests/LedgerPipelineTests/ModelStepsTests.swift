@@ -95,6 +95,23 @@ struct ModelFixture {
         )
         return digest
     }
+
+    /// Records `csv`, trains `trainer` on it with `seed`, and evaluates the model as a first model of `toy`.
+    func trainAndEvaluate(
+        _ csv: [UInt8] = SyntheticDataset.csv(),
+        trainer: any Trainer = IsolationForestTrainer(),
+        seed: UInt64? = 1
+    ) async throws -> (dataset: ArtifactDigest, trained: ModelSteps.Trained, evaluated: ModelSteps.Evaluated) {
+        let dataset = try await record(dataset: csv)
+        let trained = try await steps.train(dataset: dataset, trainer: trainer, seed: seed)
+        let evaluated = try await steps.evaluate(
+            model: trained.artifact,
+            champion: nil,
+            settings: EvaluationSettings(),
+            registerAs: "toy"
+        )
+        return (dataset, trained, evaluated)
+    }
 }
 
 @Suite("Train, evaluate, register")
@@ -102,17 +119,9 @@ struct ModelStepsTests {
     @Test("train → evaluate → register: a first model that passes becomes version 1, and the log verifies")
     func firstModel() async throws {
         let fixture = try await ModelFixture()
-        let dataset = try await fixture.record(dataset: SyntheticDataset.csv())
-        let trained = try await fixture.steps.train(dataset: dataset, trainer: IsolationForestTrainer(), seed: nil)
+        let (_, trained, evaluated) = try await fixture.trainAndEvaluate(seed: nil)
         #expect(trained.rows == 400)
         #expect(await fixture.artifacts.contains(trained.artifact))
-
-        let evaluated = try await fixture.steps.evaluate(
-            model: trained.artifact,
-            champion: nil,
-            settings: EvaluationSettings(),
-            registerAs: "toy"
-        )
         #expect(evaluated.judgement.verdict.passed, "\(evaluated.judgement.verdict.reasons)")
         #expect(evaluated.judgement.candidate.aucRoc > 0.95)
         #expect(evaluated.registered?.name == "toy")
@@ -143,14 +152,7 @@ struct ModelStepsTests {
     @Test("a candidate worse than the champion is not registered, and model.evaluated records why")
     func worseThanChampion() async throws {
         let fixture = try await ModelFixture()
-        let dataset = try await fixture.record(dataset: SyntheticDataset.csv())
-        let good = try await fixture.steps.train(dataset: dataset, trainer: IsolationForestTrainer(), seed: 1)
-        _ = try await fixture.steps.evaluate(
-            model: good.artifact,
-            champion: nil,
-            settings: EvaluationSettings(),
-            registerAs: "toy"
-        )
+        let (dataset, _, _) = try await fixture.trainAndEvaluate()
         let champion = try #require(await fixture.ledger.state.models.version("toy", 1))
 
         // One tree over two rows: barely better than chance.
@@ -186,14 +188,7 @@ struct ModelStepsTests {
     @Test("a first model below the policy's minimum is not registered")
     func belowPolicy() async throws {
         let fixture = try await ModelFixture()
-        let dataset = try await fixture.record(dataset: SyntheticDataset.csv(separable: false))
-        let trained = try await fixture.steps.train(dataset: dataset, trainer: IsolationForestTrainer(), seed: 1)
-        let evaluated = try await fixture.steps.evaluate(
-            model: trained.artifact,
-            champion: nil,
-            settings: EvaluationSettings(),
-            registerAs: "toy"
-        )
+        let (_, _, evaluated) = try await fixture.trainAndEvaluate(SyntheticDataset.csv(separable: false))
         #expect(!evaluated.judgement.verdict.passed)
         let reasons = evaluated.judgement.verdict.reasons
         #expect(reasons.contains { $0.hasPrefix("first model (no champion): AUC-ROC") && $0.contains(" < 0.7000") })

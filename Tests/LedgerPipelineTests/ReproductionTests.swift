@@ -25,23 +25,21 @@ struct RenamedTrainer: Trainer {
 struct ReproductionTests {
     static func registered(with trainer: any Trainer) async throws -> (ModelFixture, ModelRules.Version) {
         let fixture = try await ModelFixture()
-        let dataset = try await fixture.record(dataset: SyntheticDataset.csv())
-        let trained = try await fixture.steps.train(dataset: dataset, trainer: trainer, seed: 11)
-        _ = try await fixture.steps.evaluate(
-            model: trained.artifact,
-            champion: nil,
-            settings: EvaluationSettings(),
-            registerAs: "toy"
-        )
+        _ = try await fixture.trainAndEvaluate(trainer: trainer, seed: 11)
         return (fixture, try #require(await fixture.ledger.state.models.version("toy", 1)))
     }
 
-    static func run(_ fixture: ModelFixture, _ version: ModelRules.Version) async throws -> Reproduction {
+    /// Reproduces `version` from the fixture's log, reading artifacts from `artifacts` (default: the fixture's).
+    static func run(
+        _ fixture: ModelFixture,
+        _ version: ModelRules.Version,
+        artifacts: (any ArtifactStore)? = nil
+    ) async throws -> Reproduction {
         try await Reproduction.run(
             version,
             store: fixture.ledger.store,
             state: await fixture.ledger.state,
-            artifacts: fixture.artifacts,
+            artifacts: artifacts ?? fixture.artifacts,
             workingDirectory: "/tmp",
             auditDatabase: nil
         )
@@ -70,32 +68,11 @@ struct ReproductionTests {
     @Test("a dataset artifact that is gone is reported, not a crash")
     func missingDataset() async throws {
         let fixture = try await ModelFixture()
-        let dataset = try await fixture.record(dataset: SyntheticDataset.csv())
-        let trained = try await fixture.steps.train(dataset: dataset, trainer: IsolationForestTrainer(), seed: 11)
-        _ = try await fixture.steps.evaluate(
-            model: trained.artifact,
-            champion: nil,
-            settings: EvaluationSettings(),
-            registerAs: "toy"
-        )
+        let (dataset, _, _) = try await fixture.trainAndEvaluate(seed: 11)
         let version = try #require(await fixture.ledger.state.models.version("toy", 1))
-        let empty = ModelFixtureWithoutArtifacts(fixture: fixture)
-        let reproduction = try await Reproduction.run(
-            version,
-            store: fixture.ledger.store,
-            state: await fixture.ledger.state,
-            artifacts: empty.artifacts,
-            workingDirectory: "/tmp",
-            auditDatabase: nil
-        )
+        let reproduction = try await Self.run(fixture, version, artifacts: InMemoryArtifactStore())
         let check = try #require(reproduction.checks.first { $0.step == "dataset artifact" })
         #expect(check.outcome == .differs)
         #expect(check.detail.contains(dataset.description), "\(check.detail)")
     }
-}
-
-/// The same log with an empty artifact store.
-struct ModelFixtureWithoutArtifacts {
-    let fixture: ModelFixture
-    let artifacts = InMemoryArtifactStore()
 }

@@ -220,17 +220,13 @@ enum Bench {
     static func time(_ body: () throws -> Void) throws -> Double {
         let start = ContinuousClock.now
         try body()
-        return seconds(ContinuousClock.now - start)
+        return (ContinuousClock.now - start).inSeconds
     }
 
     static func timeAsync(_ body: () async throws -> Void) async throws -> Double {
         let start = ContinuousClock.now
         try await body()
-        return seconds(ContinuousClock.now - start)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return (ContinuousClock.now - start).inSeconds
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -31,17 +31,9 @@ struct BenchModelCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Synthetic features, without --data.", valueName: "D"))
     var features = 10
 
-    @Option(help: ArgumentHelp("The number of trees.", valueName: "N"))
-    var trees = 100
+    @OptionGroup var forest: ForestOptions
 
-    @Option(help: ArgumentHelp("Rows per tree.", valueName: "N"))
-    var samples = 256
-
-    @Option(help: ArgumentHelp("The seed.", valueName: "S"))
-    var seed: UInt64 = 0
-
-    @Option(help: ArgumentHelp("Threads for training and scoring.", valueName: "N"))
-    var threads = 1
+    @OptionGroup var threading: ThreadsOption
 
     @Option(help: ArgumentHelp("Runs per measurement; medians are reported.", valueName: "R"))
     var runs = 5
@@ -51,16 +43,13 @@ struct BenchModelCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...25).contains(runs) else { throw ValidationError("--runs must be 1 to 25") }
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
         guard (1...10_000_000).contains(rows) else { throw ValidationError("--rows must be 1 to 10,000,000") }
         guard (1...1000).contains(features) else { throw ValidationError("--features must be 1 to 1000") }
-        guard (1...10_000).contains(trees), samples >= 2 else {
-            throw ValidationError("--trees must be 1 to 10000 and --samples at least 2")
-        }
     }
 
     func run() async throws {
-        let parameters = IsolationForestParameters(trees: trees, samples: samples, seed: seed)
+        let parameters = forest.parameters
+        let threads = threading.threads
         if let data {
             let bytes = try Files.read(data, what: "data file")
             let (matrix, labels): (FeatureMatrix, [UInt8]?)
@@ -74,18 +63,19 @@ struct BenchModelCommand: AsyncParsableCommand {
             var totals: [Double] = []
             var scores: [Double] = []
             for _ in 0..<runs {
-                var forest: IsolationForest?
+                var model: IsolationForest?
                 let fit = try Bench.time {
-                    forest = try IsolationForest.train(matrix, parameters: parameters, threads: threads)
+                    model = try IsolationForest.train(matrix, parameters: parameters, threads: threads)
                 }
-                let score = try Bench.time { scores = try forest?.scores(matrix, threads: threads) ?? [] }
+                let score = try Bench.time { scores = try model?.scores(matrix, threads: threads) ?? [] }
                 fits.append(fit)
                 scorings.append(score)
                 totals.append(fit + score)
             }
             var result: [String: JSONValue] = [
                 "data": .string(data), "rows": .int(matrix.rows), "features": .int(matrix.columns),
-                "trees": .int(trees), "samples": .int(samples), "threads": .int(threads), "runs": .int(runs),
+                "trees": .int(parameters.trees), "samples": .int(parameters.samples), "threads": .int(threads),
+                "runs": .int(runs),
                 "fitSeconds": .number(Bench.median(fits)), "scoreSeconds": .number(Bench.median(scorings)),
                 "fitScoreSeconds": .number(Bench.median(totals)),
             ]
@@ -96,7 +86,7 @@ struct BenchModelCommand: AsyncParsableCommand {
             Bench.print(.object(result), json: json)
             return
         }
-        var state = seed &+ 0x9E37_79B9_7F4A_7C15
+        var state = parameters.seed &+ 0x9E37_79B9_7F4A_7C15
         var values: [Double] = []
         values.reserveCapacity(rows * features)
         for _ in 0..<(rows * features) {
@@ -113,15 +103,16 @@ struct BenchModelCommand: AsyncParsableCommand {
             columns: features,
             featureNames: (0..<features).map { "f\($0)" }
         )
-        let forest = try IsolationForest.train(matrix, parameters: parameters, threads: threads)
+        let model = try IsolationForest.train(matrix, parameters: parameters, threads: threads)
         var rates: [Double] = []
         for _ in 0..<runs {
-            let seconds = try Bench.time { _ = try forest.scores(matrix, threads: threads) }
+            let seconds = try Bench.time { _ = try model.scores(matrix, threads: threads) }
             rates.append(Double(rows) / seconds)
         }
         Bench.print(
             [
-                "rows": .int(rows), "features": .int(features), "trees": .int(trees), "samples": .int(samples),
+                "rows": .int(rows), "features": .int(features), "trees": .int(parameters.trees),
+                "samples": .int(parameters.samples),
                 "threads": .int(threads), "runs": .int(runs),
                 "scoreRowsPerSecond": .number(Bench.median(rates).rounded()),
             ],

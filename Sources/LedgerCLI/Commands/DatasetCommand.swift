@@ -3,6 +3,7 @@ import Foundation
 import LedgerArtifacts
 import LedgerAudit
 import LedgerCore
+import LedgerPipeline
 import LedgerStore
 
 struct DatasetCommand: AsyncParsableCommand {
@@ -69,25 +70,15 @@ struct DatasetBuildCommand: AsyncParsableCommand {
         let artifacts = try FileArtifactStore.url(workspace.artifactsURL, relativeTo: workspace.root.path)
         guard let percent = holdoutPercent else { return }
 
-        guard let entry = try await ledger.store.entries(in: extract..<extract + 1).first else {
-            throw LedgerError(.invalidArgument, "the log has no entry at seq \(extract)")
-        }
-        let event = try SignedEvent(leaf: entry.leaf).event
-        guard event.type == "data.extracted" else {
-            throw LedgerError(.invalidArgument, "seq \(extract) is \(event.type), not data.extracted")
-        }
-        guard let from = event.data["window"]?["from"]?.stringValue.flatMap({ Timestamp(rfc3339: $0) }),
-            let to = event.data["window"]?["to"]?.stringValue.flatMap({ Timestamp(rfc3339: $0) }),
-            let snapshotHex = event.data["snapshot"]?["sha256"]?.stringValue,
-            let snapshotHash = Hash256(hex: snapshotHex)
-        else {
-            throw LedgerError(.invalidArgument, "the data.extracted event at seq \(extract) has no window or snapshot")
-        }
+        let recorded = try RecordedExtract(
+            try await LogReader(store: ledger.store).event(at: extract, ofType: "data.extracted")
+        )
+        let snapshotHash = recorded.snapshot
         let snapshot = try artifacts.get(ArtifactDigest(sha256: snapshotHash))
         let built = try DatasetBuilder.build(
             snapshot: snapshot,
-            from: from,
-            to: to,
+            from: recorded.from,
+            to: recorded.to,
             featureSpec: DatasetBuilder.featureSpecV1,
             holdoutFraction: Double(percent) / 100
         )

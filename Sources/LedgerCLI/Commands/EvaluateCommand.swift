@@ -34,8 +34,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     )
     var champion: String?
 
-    @Option(help: ArgumentHelp("Threads for the built-in scorer; results do not depend on it.", valueName: "N"))
-    var threads = 1
+    @OptionGroup var threading: ThreadsOption
 
     @Option(help: ArgumentHelp("The signing key (default: the workspace's pipeline key).", valueName: "FILE"))
     var key: String?
@@ -50,13 +49,12 @@ struct EvaluateCommand: AsyncParsableCommand {
         if let champion, ModelVersionReference(champion) == nil {
             throw ValidationError("--champion must be MODEL@VERSION, such as access-anomaly@3")
         }
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
     }
 
     func run() async throws {
         let workspace = try workspace.locate()
         guard let digest = ArtifactDigest(model) else { return }
-        let steps = try await workspace.modelSteps(key: key, threads: threads)
+        let steps = try await workspace.modelSteps(key: key, threads: threading.threads)
         let state = await steps.ledger.state
         var championVersion: ModelRules.Version?
         if let champion, let reference = ModelVersionReference(champion) {

@@ -29,12 +29,7 @@ struct NumericCSVOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A 0/1 column (1 = anomaly) that is never used as a feature.", valueName: "COLUMN"))
     var label: String?
 
-    @Option(help: ArgumentHelp("Threads for training or scoring; results never depend on it.", valueName: "N"))
-    var threads = 1
-
-    func validate() throws {
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
-    }
+    @OptionGroup var threading: ThreadsOption
 
     func read() throws -> (matrix: FeatureMatrix, labels: [UInt8]?) {
         let bytes = try Files.read(data, what: "data file")
@@ -62,17 +57,7 @@ struct ModelTrainCommand: AsyncParsableCommand {
 
     @OptionGroup var input: NumericCSVOptions
 
-    @Option(help: ArgumentHelp("The number of trees.", valueName: "N"))
-    var trees = 100
-
-    @Option(help: ArgumentHelp("Rows per tree (ψ); fewer if the data has fewer rows.", valueName: "N"))
-    var samples = 256
-
-    @Option(help: ArgumentHelp("The fraction of the features each tree may split on, in (0, 1].", valueName: "X"))
-    var maxFeatures = 1.0
-
-    @Option(help: ArgumentHelp("The seed of every random choice.", valueName: "S"))
-    var seed: UInt64 = 0
+    @OptionGroup var forest: ForestOptions
 
     @Option(help: ArgumentHelp("Where to write the model; an existing file is replaced.", valueName: "MODEL"))
     var out: String
@@ -80,43 +65,33 @@ struct ModelTrainCommand: AsyncParsableCommand {
     @Flag(help: "Print {\"rows\",\"features\",\"trees\",\"samples\",\"seed\",\"sha256\",\"seconds\"} as JSON.")
     var json = false
 
-    func validate() throws {
-        guard (1...10_000).contains(trees) else { throw ValidationError("--trees must be from 1 to 10000") }
-        guard samples >= 2 else { throw ValidationError("--samples must be at least 2") }
-        guard maxFeatures > 0, maxFeatures <= 1 else { throw ValidationError("--max-features must be in (0, 1]") }
-    }
-
     func run() async throws {
         let (matrix, _) = try input.read()
-        let parameters = IsolationForestParameters(trees: trees, samples: samples, maxFeatures: maxFeatures, seed: seed)
+        let parameters = forest.parameters
         let clock = ContinuousClock()
         let started = clock.now
-        let forest: IsolationForest
+        let model: IsolationForest
         do {
-            forest = try IsolationForest.train(matrix, parameters: parameters, threads: input.threads)
+            model = try IsolationForest.train(matrix, parameters: parameters, threads: input.threading.threads)
         } catch {
             throw LedgerError(.invalidArgument, "cannot train on \(input.data): \(error)")
         }
-        let seconds = Self.seconds(started.duration(to: clock.now))
-        let bytes = forest.serialized()
+        let seconds = started.duration(to: clock.now).inSeconds
+        let bytes = model.serialized()
         try Files.writeAtomically(bytes, to: out)
         let digest = Hash256.sha256(bytes)
         if json {
             Console.current.json([
-                "rows": .int(matrix.rows), "features": .int(matrix.columns), "trees": .int(trees),
-                "samples": .int(min(samples, matrix.rows)), "seed": .int(seed), "sha256": .string(digest.hex),
+                "rows": .int(matrix.rows), "features": .int(matrix.columns), "trees": .int(parameters.trees),
+                "samples": .int(model.sampleSize), "seed": .int(parameters.seed), "sha256": .string(digest.hex),
                 "seconds": .number(seconds),
             ])
         } else {
             Console.current.out(
-                "trained \(trees) trees on \(matrix.rows) rows × \(matrix.columns) features in "
+                "trained \(parameters.trees) trees on \(matrix.rows) rows × \(matrix.columns) features in "
                     + "\(String(format: "%.3f", seconds)) s; wrote \(out) (sha256:\(digest.hex))"
             )
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
@@ -156,7 +131,7 @@ struct ModelScoreCommand: AsyncParsableCommand {
         let matrix = try Self.aligned(data, to: forest.featureNames, file: input.data)
         let scores: [Double]
         do {
-            scores = try forest.scores(matrix, threads: input.threads)
+            scores = try forest.scores(matrix, threads: input.threading.threads)
         } catch {
             throw LedgerError(.invalidArgument, "cannot score \(input.data): \(error)")
         }

@@ -171,7 +171,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         say("   \(verifyCommand) \(shown)/truncated.jsonl")
         say("   → exit 3: \(truncated.failure?.description ?? "NOT CAUGHT")")
 
-        let seconds = Bench.seconds(ContinuousClock.now - started)
+        let seconds = (ContinuousClock.now - started).inSeconds
         if json {
             console.json([
                 "workspace": .string(root.path), "genesis": .string(workspace.genesis.hex),

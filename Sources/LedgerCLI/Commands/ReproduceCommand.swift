@@ -35,8 +35,7 @@ struct ReproduceCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The Audit DB to re-extract the window from.", valueName: "sqlite:PATH"))
     var source: String?
 
-    @Option(help: ArgumentHelp("Threads for the built-in trainer; results do not depend on it.", valueName: "N"))
-    var threads = 1
+    @OptionGroup var threading: ThreadsOption
 
     @Flag(help: "Print {\"model\",\"identical\",\"checks\":[{\"step\",\"outcome\",\"detail\"}]} as JSON.")
     var json = false
@@ -48,7 +47,6 @@ struct ReproduceCommand: AsyncParsableCommand {
         if let source, !source.hasPrefix("sqlite:") || source.count == "sqlite:".count {
             throw ValidationError("--source must be sqlite:PATH")
         }
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
     }
 
     func run() async throws {
@@ -72,7 +70,7 @@ struct ReproduceCommand: AsyncParsableCommand {
             artifacts: try FileArtifactStore.url(workspace.artifactsURL, relativeTo: workspace.root.path),
             workingDirectory: workspace.root.path,
             auditDatabase: source.map { String($0.dropFirst("sqlite:".count)) },
-            threads: threads
+            threads: threading.threads
         )
         let console = Console.current
         if json {

@@ -29,8 +29,7 @@ struct TrainCommand: AsyncParsableCommand {
     )
     var seed: UInt64?
 
-    @Option(help: ArgumentHelp("Threads for the built-in trainer; the model does not depend on it.", valueName: "N"))
-    var threads = 1
+    @OptionGroup var threading: ThreadsOption
 
     @Option(help: ArgumentHelp("The signing key (default: the workspace's pipeline key).", valueName: "FILE"))
     var key: String?
@@ -42,15 +41,14 @@ struct TrainCommand: AsyncParsableCommand {
         guard ArtifactDigest(dataset) != nil else {
             throw ValidationError("--dataset must be a digest such as sha256:4e12… (64 lowercase hex digits)")
         }
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
         if let seed, seed > ModelSteps.maxSeed { throw ValidationError("--seed must be at most 2^53 - 1") }
     }
 
     func run() async throws {
         let workspace = try workspace.locate()
         guard let digest = ArtifactDigest(dataset) else { return }
-        let steps = try await workspace.modelSteps(key: key, threads: threads)
-        let trainer = try workspace.model.makeTrainer(root: workspace.root.path, threads: threads)
+        let steps = try await workspace.modelSteps(key: key, threads: threading.threads)
+        let trainer = try workspace.model.makeTrainer(root: workspace.root.path, threads: threading.threads)
         let trained = try await steps.train(dataset: digest, trainer: trainer, seed: seed)
         if json {
             Console.current.json([

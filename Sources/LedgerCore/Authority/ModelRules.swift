@@ -80,40 +80,18 @@ public struct ModelRules: Sendable, Hashable {
     func check(_ event: Event, policy: Policy) throws(LedgerError) {
         switch event.type {
         case "dataset.built":
-            let extract = try reference(
+            try requireRecorded(
                 event.data["extract"]?["seq"],
                 event.data["extract"]?["snapshot"]?["sha256"],
-                in: event
+                in: snapshots,
+                by: "data.extracted",
+                for: event
             )
-            guard snapshots[extract.seq] == extract.sha256 else {
-                throw LedgerError(
-                    .policy,
-                    "dataset.built names extract seq \(extract.seq), which is not a data.extracted of snapshot sha256:"
-                        + "\(extract.sha256.hex.prefix(12))…"
-                )
-            }
         case "model.trained":
-            let dataset = try reference(event.data["dataset"], in: event)
-            guard datasets[dataset.seq] == dataset.sha256 else {
-                throw LedgerError(
-                    .policy,
-                    "model.trained names dataset seq \(dataset.seq), which is not a dataset.built of sha256:"
-                        + "\(dataset.sha256.hex.prefix(12))…"
-                )
-            }
+            try requireRecorded(event.data["dataset"], in: datasets, by: "dataset.built", for: event)
         case "model.evaluated":
-            let model = try reference(event.data["model"], in: event)
-            guard trained[model.seq]?.artifact == model.sha256 else {
-                throw LedgerError(
-                    .policy,
-                    "model.evaluated names model seq \(model.seq), which is not a model.trained of sha256:"
-                        + "\(model.sha256.hex.prefix(12))…"
-                )
-            }
-            let holdout = try reference(event.data["holdout"]?["dataset"], in: event)
-            guard datasets[holdout.seq] == holdout.sha256 else {
-                throw LedgerError(.policy, "model.evaluated's holdout is not a dataset.built at seq \(holdout.seq)")
-            }
+            try requireRecorded(event.data["model"], in: trained.mapValues(\.artifact), by: "model.trained", for: event)
+            try requireRecorded(event.data["holdout"]?["dataset"], in: datasets, by: "dataset.built", for: event)
             guard event.data["policy"]?["sha256"]?.stringValue == policy.digest.hex else {
                 throw LedgerError(.policy, "model.evaluated was judged under a policy that is not the one in force")
             }
@@ -203,6 +181,34 @@ public struct ModelRules: Sendable, Hashable {
             )
         default:
             break
+        }
+    }
+
+    /// Requires the `{"seq","sha256"}` reference `json` to name an earlier event of type `type` that recorded that
+    /// digest (`recorded` maps such events' seqs to their digests).
+    private func requireRecorded(
+        _ json: JSONValue?,
+        in recorded: [UInt64: Hash256],
+        by type: String,
+        for event: Event
+    ) throws(LedgerError) {
+        try requireRecorded(json?["seq"], json?["sha256"], in: recorded, by: type, for: event)
+    }
+
+    private func requireRecorded(
+        _ seqJSON: JSONValue?,
+        _ digestJSON: JSONValue?,
+        in recorded: [UInt64: Hash256],
+        by type: String,
+        for event: Event
+    ) throws(LedgerError) {
+        let named = try reference(seqJSON, digestJSON, in: event)
+        guard recorded[named.seq] == named.sha256 else {
+            throw LedgerError(
+                .policy,
+                "\(event.type) names seq \(named.seq), which is not a \(type) that recorded sha256:"
+                    + "\(named.sha256.hex.prefix(12))…"
+            )
         }
     }
 
