@@ -71,3 +71,26 @@ public enum TestLogs {
         return EventDraft(type: "note.added", data: .object(data))
     }
 }
+
+/// Events written around the program: properly signed by `key`, placed right after the head of `state` (next seq,
+/// its `prev`, a millisecond later), and checked against no rule. What a test appends with raw SQL or hands to the
+/// verifier to show that `verify` catches what the append path would have refused.
+public enum Forgery {
+    public static func next(
+        after state: LedgerState,
+        type: String,
+        data: JSONValue,
+        signedBy key: SigningKey
+    ) throws -> SignedEvent {
+        let event = Event(
+            log: state.logID ?? "",
+            seq: state.size,
+            prev: state.lastLeafHash,
+            time: Timestamp(millisecondsSinceEpoch: (state.lastTime?.millisecondsSinceEpoch ?? 0) + 1),
+            type: type,
+            actor: key.keyID,
+            data: data
+        )
+        return try SignedEvent(signing: event, with: key)
+    }
+}

@@ -224,6 +224,190 @@ struct IndependentPeerTests {
         ),
         ("policy.set", #"{"policy":{"requiredApprovals":1,"gate":{"minAucRoc":1.2}}}"#, false),
         ("policy.set", #"{"policy":{"requiredApprovals":1,"gate":{"maxAucRoc":0.5}}}"#, false),
+        (
+            "model.approved",
+            #"{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000","reason":"AUC-ROC 0.91 on the holdout"}"#,
+            true
+        ),
+        (
+            "model.approved",
+            #"{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
+            false
+        ),
+        (
+            "model.approved",
+            #"{"name":"toy","version":1,"sha256":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","reason":"ok"}"#,
+            false
+        ),
+        (
+            "model.rejected",
+            #"{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000","reason":"too many false alarms"}"#,
+            true
+        ),
+        (
+            "model.rejected",
+            #"{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000","reason":"no","target":"production"}"#,
+            false
+        ),
+        (
+            "model.rejected",
+            #"{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000","reason":""}"#,
+            false
+        ),
+        (
+            "model.deployed",
+            #"{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000","target":"production"}"#,
+            true
+        ),
+        (
+            "model.deployed",
+            #"{"name":"toy","version":0,"sha256":"0000000000000000000000000000000000000000000000000000000000000000","target":"production"}"#,
+            false
+        ),
+        (
+            "model.deployed",
+            #"{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
+            false
+        ),
+        (
+            "model.rolledBack",
+            #"{"name":"toy","target":"production","from":{"version":2,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"to":{"version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"reason":"regression in precision"}"#,
+            true
+        ),
+        (
+            "model.rolledBack",
+            #"{"name":"toy","target":"production","from":{"version":2,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"to":{"version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}}"#,
+            true
+        ),
+        (
+            "model.rolledBack",
+            #"{"name":"toy","target":"production","from":{"version":2,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"to":{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}}"#,
+            false
+        ),
+        (
+            "model.rolledBack",
+            #"{"name":"toy","target":"production","to":{"version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}}"#,
+            false
+        ),
+        (
+            "model.retired",
+            #"{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
+            true
+        ),
+        (
+            "model.retired",
+            #"{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000","target":"production"}"#,
+            false
+        ),
+        (
+            "run.started",
+            #"{"run":"weekly/2026-01-05","trigger":"schedule","window":{"from":"2026-01-05T00:00:00.000Z","to":"2026-03-30T00:00:00.000Z"},"config":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"code":{"version":"1.4.0"}}"#,
+            true
+        ),
+        (
+            "run.started",
+            #"{"run":"weekly/2026-01-05","trigger":"cron","window":{"from":"2026-01-05T00:00:00.000Z","to":"2026-03-30T00:00:00.000Z"},"config":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"code":{"version":"1.4.0"}}"#,
+            false
+        ),
+        (
+            "run.started",
+            #"{"run":"weekly/2026-01-05","trigger":"schedule","window":{"from":"2026-01-05","to":"2026-03-30T00:00:00.000Z"},"config":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"code":{"version":"1.4.0"}}"#,
+            false
+        ),
+        (
+            "run.started",
+            #"{"run":"weekly/2026-01-05","trigger":"schedule","window":{"from":"2026-01-05T00:00:00.000Z","to":"2026-03-30T00:00:00.000Z"},"config":{"sha256":"000000000000000000000000000000000000000000000000000000000000000"},"code":{"version":"1.4.0"}}"#,
+            false
+        ),
+        (
+            "step.failed",
+            #"{"run":"weekly/2026-01-05","step":"extract","attempt":1,"error":{"class":"transient","code":"db.timeout","message":"the Audit DB did not answer in 30 s"},"retryInMs":2000}"#,
+            true
+        ),
+        (
+            "step.failed",
+            #"{"run":"weekly/2026-01-05","step":"extract","attempt":1001,"error":{"class":"transient","code":"db.timeout","message":"the Audit DB did not answer in 30 s"},"retryInMs":2000}"#,
+            false
+        ),
+        (
+            "step.failed",
+            #"{"run":"weekly/2026-01-05","step":"deploy","attempt":1,"error":{"class":"transient","code":"db.timeout","message":"the Audit DB did not answer in 30 s"},"retryInMs":2000}"#,
+            false
+        ),
+        (
+            "step.failed",
+            #"{"run":"weekly/2026-01-05","step":"extract","attempt":1,"error":{"class":"fatal","code":"db.timeout","message":"the Audit DB did not answer in 30 s"},"retryInMs":2000}"#,
+            false
+        ),
+        (
+            "step.failed",
+            #"{"run":"weekly/2026-01-05","step":"extract","attempt":1,"error":{"class":"transient","code":"db.timeout","message":"the Audit DB did not answer in 30 s"},"retryInMs":-1}"#,
+            false
+        ),
+        ("run.completed", #"{"run":"weekly/2026-01-05"}"#, true),
+        ("run.completed", #"{"run":""}"#, false),
+        ("run.completed", #"{"run":"weekly/2026-01-05","step":"register"}"#, false),
+        (
+            "run.failed",
+            #"{"run":"weekly/2026-01-05","step":"train","error":{"class":"permanent","code":"db.timeout","message":"the Audit DB did not answer in 30 s"}}"#,
+            true
+        ),
+        ("run.failed", #"{"run":"weekly/2026-01-05","step":"train"}"#, false),
+        (
+            "drift.measured",
+            #"{"reference":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"current":{"dataset":{"seq":9,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"features":[{"name":"events","psi":0.05,"ks":{"statistic":0.12,"pValue":0.003},"wasserstein":1.5},{"name":"distinctIps","psi":0.3,"ks":{"statistic":0.12,"pValue":0.003},"wasserstein":1.5}],"thresholds":{"moderate":0.1,"significant":0.25},"verdict":"significant"}"#,
+            true
+        ),
+        (
+            "drift.measured",
+            #"{"reference":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"current":{"dataset":{"seq":9,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"features":[{"name":"events","psi":0.05,"ks":{"statistic":0.12,"pValue":0.003},"wasserstein":1.5},{"name":"distinctIps","psi":0.3,"ks":{"statistic":0.12,"pValue":0.003},"wasserstein":1.5}],"thresholds":{"moderate":0.1,"significant":0.25},"verdict":"significant","run":"weekly/2026-01-05","scores":{"model":{"name":"toy","version":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"psi":1234.5,"ks":{"statistic":0.2,"pValue":0},"wasserstein":0}}"#,
+            true
+        ),
+        (
+            "drift.measured",
+            #"{"reference":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"current":{"dataset":{"seq":9,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"features":[{"name":"events","psi":-0.1,"ks":{"statistic":0.12,"pValue":0.003},"wasserstein":1.5}],"thresholds":{"moderate":0.1,"significant":0.25},"verdict":"significant"}"#,
+            false
+        ),
+        (
+            "drift.measured",
+            #"{"reference":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"current":{"dataset":{"seq":9,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"features":[{"name":"events","psi":0.3,"ks":{"statistic":0.2,"pValue":1.5},"wasserstein":1.5}],"thresholds":{"moderate":0.1,"significant":0.25},"verdict":"significant"}"#,
+            false
+        ),
+        (
+            "drift.measured",
+            #"{"reference":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"current":{"dataset":{"seq":9,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"features":[],"thresholds":{"moderate":0.1,"significant":0.25},"verdict":"significant"}"#,
+            false
+        ),
+        (
+            "drift.measured",
+            #"{"reference":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"current":{"dataset":{"seq":9,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"features":[{"name":"events","psi":0.05,"ks":{"statistic":0.12,"pValue":0.003},"wasserstein":1.5},{"name":"distinctIps","psi":0.3,"ks":{"statistic":0.12,"pValue":0.003},"wasserstein":1.5}],"thresholds":{"moderate":0.1,"significant":0.25},"verdict":"severe"}"#,
+            false
+        ),
+        (
+            "drift.measured",
+            #"{"reference":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"current":{"dataset":{"seq":9,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"features":[{"name":"events","psi":0.05,"ks":{"statistic":0.12,"pValue":0.003},"wasserstein":1.5},{"name":"distinctIps","psi":0.3,"ks":{"statistic":0.12,"pValue":0.003},"wasserstein":1.5}],"thresholds":{"moderate":0.1,"significant":101},"verdict":"significant"}"#,
+            false
+        ),
+        (
+            "drift.measured",
+            #"{"reference":{"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"current":{"dataset":{"seq":9,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},"features":[{"name":"events","psi":0.05,"ks":{"statistic":0.12,"pValue":0.003},"wasserstein":1.5},{"name":"distinctIps","psi":0.3,"ks":{"statistic":0.12,"pValue":0.003},"wasserstein":1.5}],"thresholds":{"moderate":0.1,"significant":0.25},"verdict":"significant","scores":{"model":{"name":"toy","version":1,"sha256":"xyz"},"psi":0.01,"ks":{"statistic":0.2,"pValue":0.5},"wasserstein":0}}"#,
+            false
+        ),
+        (
+            "data.extracted",
+            #"{"source":{"kind":"sqlite"},"queryDigest":"0000000000000000000000000000000000000000000000000000000000000000","window":{"from":"2026-01-05T00:00:00.000Z","to":"2026-03-30T00:00:00.000Z"},"rows":1000,"snapshot":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"policy":"refuse","quarantined":{},"run":"weekly/2026-01-05"}"#,
+            true
+        ),
+        (
+            "model.trained",
+            #"{"algorithm":"isolation-forest","trainer":{"version":"ledger-iforest/1"},"parameters":{"trees":100},"seed":1,"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"features":["a","b"],"rows":10,"artifact":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"durationMs":3,"run":"weekly/2026-01-05"}"#,
+            true
+        ),
+        (
+            "model.trained",
+            #"{"algorithm":"isolation-forest","trainer":{"version":"ledger-iforest/1"},"parameters":{"trees":100},"seed":1,"dataset":{"seq":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"features":["a","b"],"rows":10,"artifact":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"durationMs":3,"run":""}"#,
+            false
+        ),
     ]
 
     @Test(

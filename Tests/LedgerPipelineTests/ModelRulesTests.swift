@@ -87,16 +87,13 @@ struct ModelRulesTests {
         // Written around the program, the same event is reported by the verifier at its seq.
         let state = await fixture.ledger.state
         let leaves = try await fixture.ledger.store.allEntries().map(\.leaf)
-        let event = Event(
-            log: state.logID ?? "",
-            seq: state.size,
-            prev: state.lastLeafHash,
-            time: Timestamp(millisecondsSinceEpoch: (state.lastTime?.millisecondsSinceEpoch ?? 0) + 1),
+        let event = try Forgery.next(
+            after: state,
             type: testCase.type,
-            actor: TestKeys.pipeline.keyID,
-            data: data
+            data: data,
+            signedBy: TestKeys.pipeline
         )
-        let forged = try SignedEvent(signing: event, with: TestKeys.pipeline).leaf
+        let forged = event.leaf
         let report = Verifier().verify(leaves: leaves + [forged])
         #expect(report.failure?.seq == state.size, "\(testCase.name): \(report.failure?.description ?? "verified")")
         #expect([LedgerError.Code.policy, .schema].contains(report.failure?.code))
@@ -146,18 +143,15 @@ struct DatasetLineageTests {
                 )
             }
             let state = await fixture.ledger.state
-            let event = Event(
-                log: state.logID ?? "",
-                seq: state.size,
-                prev: state.lastLeafHash,
-                time: Timestamp(millisecondsSinceEpoch: (state.lastTime?.millisecondsSinceEpoch ?? 0) + 1),
+            let event = try Forgery.next(
+                after: state,
                 type: "dataset.built",
-                actor: TestKeys.pipeline.keyID,
-                data: data
+                data: data,
+                signedBy: TestKeys.pipeline
             )
             let leaves = try await fixture.ledger.store.allEntries().map(\.leaf)
             let report = Verifier().verify(
-                leaves: leaves + [try SignedEvent(signing: event, with: TestKeys.pipeline).leaf]
+                leaves: leaves + [event.leaf]
             )
             #expect(report.failure?.seq == state.size)
             #expect(report.failure?.code == .policy)

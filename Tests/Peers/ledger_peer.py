@@ -63,6 +63,16 @@ EVENT_ROLES: dict[str, frozenset[str] | None] = {
     "model.trained": frozenset({"pipeline"}),
     "model.evaluated": frozenset({"pipeline"}),
     "model.registered": frozenset({"pipeline"}),
+    "model.approved": frozenset({"approver"}),
+    "model.rejected": frozenset({"approver"}),
+    "model.deployed": frozenset({"deployer"}),
+    "model.rolledBack": frozenset({"deployer"}),
+    "model.retired": frozenset({"deployer"}),
+    "run.started": frozenset({"pipeline"}),
+    "step.failed": frozenset({"pipeline"}),
+    "run.completed": frozenset({"pipeline"}),
+    "run.failed": frozenset({"pipeline"}),
+    "drift.measured": frozenset({"pipeline"}),
 }
 
 PAYLOAD_REQUIRED = ("v", "log", "seq", "prev", "time", "type", "actor", "data")

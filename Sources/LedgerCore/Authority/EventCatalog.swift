@@ -48,6 +48,8 @@ public enum EventCatalog {
     /// A registered model's name: letters, digits, `.`, `_` and `-` (checked by the rules), so `MODEL@VERSION`
     /// always parses.
     static let modelName = DataShape.string(minLength: 1, maxLength: 64)
+    /// A pipeline run's id (see `run.started`); a step's event names the run it belongs to.
+    static let runID = DataShape.string(minLength: 1, maxLength: 256)
 
     public static let kinds: [String: EventKind] = Dictionary(
         uniqueKeysWithValues: [
@@ -101,7 +103,8 @@ public enum EventCatalog {
                                 .map { ($0, DataShape.integer(minimum: 1)) }
                             )
                         ),
-                    ]
+                    ],
+                    optional: ["run": runID]
                 ),
                 summary:
                     "A window of the Audit DB was read into a snapshot artifact: digests and counts, never personal data."
@@ -132,7 +135,8 @@ public enum EventCatalog {
                                 "anomalous": .integer(minimum: 0), "benign": .integer(minimum: 0),
                             ]),
                         ]),
-                    ]
+                    ],
+                    optional: ["run": runID]
                 ),
                 summary:
                     "A feature dataset and its manifest were built from a data.extracted snapshot: digests and counts, never personal data."
@@ -164,7 +168,8 @@ public enum EventCatalog {
                         "rows": .integer(minimum: 1),
                         "artifact": sha256,
                         "durationMs": .integer(minimum: 0),
-                    ]
+                    ],
+                    optional: ["run": runID]
                 ),
                 summary:
                     "A model was trained on a dataset.built dataset: algorithm, trainer, parameters, seed and the model artifact's digest."
@@ -185,6 +190,7 @@ public enum EventCatalog {
                         "reasons": .array(.string(minLength: 1, maxLength: 1024), minItems: 1, maxItems: 64),
                     ],
                     optional: [
+                        "run": runID,
                         "champion": .object(required: [
                             "name": modelName, "version": .integer(minimum: 1), "sha256": .lowercaseHex(byteCount: 32),
                             "metrics": metrics,
@@ -210,7 +216,7 @@ public enum EventCatalog {
                         "name": modelName, "version": .integer(minimum: 1), "model": eventArtifact,
                         "evaluation": .object(required: ["seq": .integer(minimum: 0)]),
                     ],
-                    optional: ["run": .string(minLength: 1, maxLength: 256)]
+                    optional: ["run": runID]
                 ),
                 summary: "A model that passed the gate became the next version of a registered model."
             ),
@@ -223,7 +229,7 @@ public enum EventCatalog {
                 ),
                 summary: "A free-text annotation by any active key, optionally referring to earlier seqs."
             ),
-        ].map { ($0.type, $0) }
+        ].map { ($0.type, $0) } + (governanceKinds + runKinds).map { ($0.type, $0) }
     )
 
     /// The kind of `type`, or `event.unknownType`.

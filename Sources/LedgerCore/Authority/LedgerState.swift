@@ -17,6 +17,8 @@ public struct LedgerState: Sendable, Hashable {
     public private(set) var policy = Policy()
     /// Datasets, trained and evaluated models, and registered versions, as far as the rules need them.
     public private(set) var models = ModelRules()
+    /// Pipeline runs: which started, and which finished.
+    public private(set) var runs = RunRules()
 
     public init() {}
 
@@ -24,7 +26,8 @@ public struct LedgerState: Sendable, Hashable {
     /// Folding only these, in log order, and then the last entry, gives the same state as folding every entry.
     public static let statefulTypes: Set<String> = [
         "ledger.created", "key.added", "key.revoked", "policy.set", "data.extracted", "dataset.built", "model.trained",
-        "model.evaluated", "model.registered",
+        "model.evaluated", "model.registered", "model.approved", "model.rejected", "model.deployed", "model.rolledBack",
+        "model.retired", "run.started", "run.completed", "run.failed",
     ]
 
     /// The key that must have signed `envelope`: the keyring's record for its one signature's keyid.
@@ -108,6 +111,7 @@ public struct LedgerState: Sendable, Hashable {
             break
         }
         models.apply(event)
+        runs.apply(event)
         size = event.seq + 1
         lastLeafHash = signed.leafHash
         lastTime = event.time
@@ -150,6 +154,7 @@ public struct LedgerState: Sendable, Hashable {
                 }
             }
         default:
+            try runs.check(event)
             try models.check(event, policy: policy)
         }
     }

@@ -21,6 +21,32 @@ public struct ModelRules: Sendable, Hashable {
         /// The seq of the `model.trained` event, and the key that signed it.
         public let trainedAt: UInt64
         public let trainedBy: String
+        /// The `model.approved` events, one per approving key, in log order.
+        public internal(set) var approvals: [Decision] = []
+        /// The `model.rejected` events, one per rejecting key. The first is a veto.
+        public internal(set) var rejections: [Decision] = []
+        /// The seq of the `model.retired` event.
+        public internal(set) var retiredAt: UInt64?
+    }
+
+    /// A human's decision: who signed it, and where it is in the log.
+    public struct Decision: Sendable, Hashable {
+        public let actor: String
+        public let seq: UInt64
+    }
+
+    /// A version serving a target, and the `model.deployed` or `model.rolledBack` that put it there.
+    public struct Serving: Sendable, Hashable {
+        public let name: String
+        public let version: Int
+        public let seq: UInt64
+    }
+
+    /// A deployment target: what serves it now, and every version that ever served it.
+    public struct Target: Sendable, Hashable {
+        public internal(set) var current: Serving?
+        /// `name@version` of every version that ever served the target.
+        public internal(set) var served: Set<String> = []
     }
 
     struct Trained: Sendable, Hashable {
@@ -41,7 +67,12 @@ public struct ModelRules: Sendable, Hashable {
     private(set) var trained: [UInt64: Trained] = [:]
     private(set) var evaluations: [UInt64: Evaluated] = [:]
     /// Registered versions by model name, in version order (version n is at index n − 1).
-    public private(set) var versions: [String: [Version]] = [:]
+    public internal(set) var versions: [String: [Version]] = [:]
+    /// The version number of each registered artifact, by model name: the index behind "never the same artifact
+    /// twice under one name".
+    private(set) var registeredArtifacts: [String: [Hash256: Int]] = [:]
+    /// Deployment targets by name.
+    public internal(set) var targets: [String: Target] = [:]
 
     public init() {}
 
@@ -90,7 +121,7 @@ public struct ModelRules: Sendable, Hashable {
         case "model.trained":
             try requireRecorded(event.data["dataset"], in: datasets, by: "dataset.built", for: event)
         case "model.evaluated":
-            try requireRecorded(event.data["model"], in: trained.mapValues(\.artifact), by: "model.trained", for: event)
+            try requireRecorded(event.data["model"], by: "model.trained", for: event) { trained[$0]?.artifact }
             try requireRecorded(event.data["holdout"]?["dataset"], in: datasets, by: "dataset.built", for: event)
             guard event.data["policy"]?["sha256"]?.stringValue == policy.digest.hex else {
                 throw LedgerError(.policy, "model.evaluated was judged under a policy that is not the one in force")
@@ -135,11 +166,25 @@ public struct ModelRules: Sendable, Hashable {
                     "the next version of \(name) is \(existing.count + 1), not \(version)"
                 )
             }
-            if let twin = existing.first(where: { $0.artifact == model.sha256 }) {
-                throw LedgerError(.policy, "this artifact is already registered as \(name)@\(twin.version)")
+            if let twin = registeredArtifacts[name]?[model.sha256] {
+                throw LedgerError(.policy, "this artifact is already registered as \(name)@\(twin)")
+            }
+        case "drift.measured":
+            try requireRecorded(event.data["reference"]?["dataset"], in: datasets, by: "dataset.built", for: event)
+            try requireRecorded(event.data["current"]?["dataset"], in: datasets, by: "dataset.built", for: event)
+            try checkDriftVerdict(of: event)
+            if let model = event.data["scores"]?["model"] {
+                let name = model["name"]?.stringValue ?? ""
+                let number = Int(model["version"]?.integerValue ?? 0)
+                guard version(name, number)?.artifact.hex == model["sha256"]?.stringValue else {
+                    throw LedgerError(
+                        .policy,
+                        "scores.model \(name)@\(number) is not a registered version with that artifact"
+                    )
+                }
             }
         default:
-            break
+            try checkGovernance(event, policy: policy)
         }
     }
 
@@ -169,6 +214,7 @@ public struct ModelRules: Sendable, Hashable {
             guard let name = event.data["name"]?.stringValue, let model = try? reference(event.data["model"], in: event)
             else { return }
             let trainer = trained[model.seq]
+            registeredArtifacts[name, default: [:]][model.sha256] = (versions[name]?.count ?? 0) + 1
             versions[name, default: []].append(
                 Version(
                     name: name,
@@ -180,19 +226,28 @@ public struct ModelRules: Sendable, Hashable {
                 )
             )
         default:
-            break
+            applyGovernance(event)
         }
     }
 
     /// Requires the `{"seq","sha256"}` reference `json` to name an earlier event of type `type` that recorded that
     /// digest (`recorded` maps such events' seqs to their digests).
-    private func requireRecorded(
+    func requireRecorded(
         _ json: JSONValue?,
         in recorded: [UInt64: Hash256],
         by type: String,
         for event: Event
     ) throws(LedgerError) {
-        try requireRecorded(json?["seq"], json?["sha256"], in: recorded, by: type, for: event)
+        try requireRecorded(json?["seq"], json?["sha256"], by: type, for: event) { recorded[$0] }
+    }
+
+    func requireRecorded(
+        _ json: JSONValue?,
+        by type: String,
+        for event: Event,
+        recorded: (UInt64) -> Hash256?
+    ) throws(LedgerError) {
+        try requireRecorded(json?["seq"], json?["sha256"], by: type, for: event, recorded: recorded)
     }
 
     private func requireRecorded(
@@ -202,8 +257,18 @@ public struct ModelRules: Sendable, Hashable {
         by type: String,
         for event: Event
     ) throws(LedgerError) {
+        try requireRecorded(seqJSON, digestJSON, by: type, for: event) { recorded[$0] }
+    }
+
+    private func requireRecorded(
+        _ seqJSON: JSONValue?,
+        _ digestJSON: JSONValue?,
+        by type: String,
+        for event: Event,
+        recorded: (UInt64) -> Hash256?
+    ) throws(LedgerError) {
         let named = try reference(seqJSON, digestJSON, in: event)
-        guard recorded[named.seq] == named.sha256 else {
+        guard recorded(named.seq) == named.sha256 else {
             throw LedgerError(
                 .policy,
                 "\(event.type) names seq \(named.seq), which is not a \(type) that recorded sha256:"
@@ -213,7 +278,7 @@ public struct ModelRules: Sendable, Hashable {
     }
 
     /// Reads a `{"seq","sha256"}` reference that must point before `event`.
-    private func reference(_ json: JSONValue?, in event: Event) throws(LedgerError) -> (seq: UInt64, sha256: Hash256) {
+    func reference(_ json: JSONValue?, in event: Event) throws(LedgerError) -> (seq: UInt64, sha256: Hash256) {
         try reference(json?["seq"], json?["sha256"], in: event)
     }
 

@@ -1,0 +1,486 @@
+public import LedgerCore
+public import LedgerStore
+
+/// Appends random but valid histories through the real append path: pipeline runs that extract, build datasets,
+/// measure drift, train, evaluate and register models, and humans who approve, reject, deploy, roll back and
+/// retire versions and change the policy.
+///
+/// Every choice comes from a seeded generator, so a seed names one history. Each action is picked among those the
+/// rules allow at that point in the log (it reads ``LedgerState``), so every append succeeds; an append that is
+/// refused is a bug in the rules or here, and throws. Artifact digests are made up: the rules check references
+/// between events, not the bytes behind them.
+public struct GovernanceSimulator {
+    /// The keys of a simulated log: an admin, a pipeline, two approvers and a deployer.
+    public enum Keys {
+        public static let admin = TestKeys.key("sim-admin")
+        public static let pipeline = TestKeys.key("sim-pipeline")
+        public static let approvers = [TestKeys.key("sim-approver-a"), TestKeys.key("sim-approver-b")]
+        public static let deployer = TestKeys.key("sim-deployer")
+    }
+
+    public static let model = "access-anomaly"
+    public static let targets = ["production", "staging"]
+
+    private var random: SeededRandom
+    private var digests = 0
+    private var extracts: [(seq: UInt64, digest: Hash256)] = []
+    private var datasets: [(seq: UInt64, digest: Hash256)] = []
+    private var trained: [(seq: UInt64, digest: Hash256)] = []
+    /// Passing evaluations not yet registered.
+    private var passed: [(seq: UInt64, model: UInt64, digest: Hash256)] = []
+    private var run: String?
+    private var runs = 0
+    /// Artifacts already registered, and the versions each target served, in the order first served.
+    private var registered: Set<Hash256> = []
+    private var served: [String: [Int]] = [:]
+    private let policyWeight: Int
+
+    /// - Parameter policyChanges: how often the policy's number of approvals flips between 1 and 2, in
+    ///   hundredths of the weight of an extract. The default (100) makes it about 1 action in 60, so that short
+    ///   histories see it often; a real policy changes a few times a year, and `ledger bench projections` uses 1.
+    public init(seed: UInt64, policyChanges: Int = 100) {
+        random = SeededRandom(seed: seed)
+        policyWeight = policyChanges
+    }
+
+    /// A new log whose genesis registers the simulator's keys, with a policy that needs `requiredApprovals`.
+    public static func makeLedger(
+        store: any EventStore = InMemoryEventStore(),
+        clock: any LedgerClock = SteppingClock(),
+        requiredApprovals: Int = 1
+    ) async throws -> Ledger {
+        var keys = [
+            KeyRecord(publicKey: Keys.admin.publicKey, name: "admin", roles: [.admin, .log]),
+            KeyRecord(publicKey: Keys.pipeline.publicKey, name: "pipeline", roles: [.pipeline]),
+            KeyRecord(publicKey: Keys.deployer.publicKey, name: "deployer", roles: [.deployer]),
+        ]
+        for (index, key) in Keys.approvers.enumerated() {
+            keys.append(KeyRecord(publicKey: key.publicKey, name: "approver-\(index + 1)", roles: [.approver]))
+        }
+        return try await Ledger.create(
+            store: store,
+            clock: clock,
+            logID: "sim.modelledger/log",
+            keys: keys,
+            policy: Policy(requiredApprovals: requiredApprovals),
+            signedBy: Keys.admin
+        )
+    }
+
+    /// Appends `count` actions (each one event, or two for an evaluation that registers) and returns what was
+    /// appended.
+    @discardableResult
+    public mutating func run(_ count: Int, on ledger: Ledger) async throws -> [SignedEvent] {
+        var appended: [SignedEvent] = []
+        for _ in 0..<count { appended += try await step(on: ledger) }
+        return appended
+    }
+
+    /// Picks one action the rules allow now and appends it.
+    public mutating func step(on ledger: Ledger) async throws -> [SignedEvent] {
+        let state = await ledger.state
+        let (drafts, key) = next(state)
+        let appended = try await ledger.append(drafts, signedBy: key)
+        record(appended)
+        return appended
+    }
+
+    /// Appends a whole passing pipeline chain (extract, dataset, training, a first-model evaluation that passes,
+    /// registration) and returns the new version: for scripted histories.
+    public mutating func registerVersion(on ledger: Ledger) async throws -> ModelRules.Version {
+        for action in [Action.extract, .buildDataset, .train] {
+            let state = await ledger.state
+            guard let (drafts, key) = perform(action, state) else { continue }
+            record(try await ledger.append(drafts, signedBy: key))
+        }
+        let state = await ledger.state
+        guard let model = trained.last, let dataset = datasets.last else { throw LedgerError(.storage, "no model") }
+        var (drafts, key) = evaluation(of: model, on: dataset, candidate: 0.95, champion: nil, state)
+        record(try await ledger.append(drafts, signedBy: key))
+        guard let registration = register(await ledger.state) else { throw LedgerError(.storage, "not passed") }
+        (drafts, key) = registration
+        record(try await ledger.append(drafts, signedBy: key))
+        let versions = await ledger.state.models.versions[Self.model] ?? []
+        guard let version = versions.last else { throw LedgerError(.storage, "not registered") }
+        return version
+    }
+
+    private enum Action {
+        case extract, note, startRun, endRun, failStep, buildDataset, measureDrift, train, evaluate, register
+        case approve, reject, deploy, rollBack, retire, setPolicy
+    }
+
+    private mutating func next(_ state: LedgerState) -> ([EventDraft], SigningKey) {
+        // Weights in hundredths. Decisions and deployments sample recent versions rather than filter them all, so
+        // that a step costs the same however long the history is.
+        var choices: [(weight: Int, action: Action)] = [(600, .extract), (300, .note), (policyWeight, .setPolicy)]
+        choices.append(run == nil ? (300, .startRun) : (300, .endRun))
+        if run != nil { choices.append((100, .failStep)) }
+        if !extracts.isEmpty { choices.append((600, .buildDataset)) }
+        if datasets.count >= 2 { choices.append((200, .measureDrift)) }
+        if !datasets.isEmpty { choices.append((600, .train)) }
+        if !trained.isEmpty { choices.append((600, .evaluate)) }
+        if !passed.isEmpty { choices.append((600, .register)) }
+        if state.models.versions[Self.model]?.isEmpty == false {
+            choices += [(800, .approve), (100, .reject), (600, .deploy), (300, .rollBack), (200, .retire)]
+        }
+        let total = UInt64(choices.reduce(0) { $0 + $1.weight })
+        while true {
+            var pick = Int(random.next() % total)
+            guard
+                let choice = choices.first(where: {
+                    pick -= $0.weight
+                    return pick < 0
+                })
+            else { continue }
+            if let drafts = perform(choice.action, state) { return drafts }
+        }
+    }
+
+    /// One of the last `recent` versions (all when nil) that `accept`s, after at most eight tries.
+    private mutating func sample(
+        _ state: LedgerState,
+        recent: Int? = 32,
+        where accept: (ModelRules.Version) -> Bool
+    ) -> ModelRules.Version? {
+        let versions = state.models.versions[Self.model] ?? []
+        guard !versions.isEmpty else { return nil }
+        let window = recent.map { min($0, versions.count) } ?? versions.count
+        for _ in 0..<8 {
+            let version = versions[versions.count - 1 - Int(random.next() % UInt64(window))]
+            if accept(version) { return version }
+        }
+        return nil
+    }
+
+    private mutating func perform(_ action: Action, _ state: LedgerState) -> ([EventDraft], SigningKey)? {
+        switch action {
+        case .extract: extract()
+        case .note: note()
+        case .startRun: startRun()
+        case .endRun: endRun()
+        case .failStep: failStep()
+        case .buildDataset: buildDataset()
+        case .measureDrift: measureDrift(state)
+        case .train: train()
+        case .evaluate: evaluate(state)
+        case .register: register(state)
+        case .approve: decide("model.approved", state)
+        case .reject: decide("model.rejected", state)
+        case .deploy: deploy(state)
+        case .rollBack: rollBack(state)
+        case .retire: retire(state)
+        case .setPolicy: setPolicy(state)
+        }
+    }
+
+    /// Learns the seqs of what was appended, so later events can refer to them.
+    private mutating func record(_ appended: [SignedEvent]) {
+        for signed in appended {
+            let event = signed.event
+            func digest(_ json: JSONValue?) -> Hash256? { json?.stringValue.flatMap(Hash256.init(hex:)) }
+            switch event.type {
+            case "data.extracted": extracts.append((event.seq, digest(event.data["snapshot"]?["sha256"]) ?? .zero))
+            case "dataset.built": datasets.append((event.seq, digest(event.data["dataset"]?["sha256"]) ?? .zero))
+            case "model.trained": trained.append((event.seq, digest(event.data["artifact"]?["sha256"]) ?? .zero))
+            case "model.evaluated" where event.data["verdict"] == "pass":
+                passed.append(
+                    (
+                        event.seq, UInt64(event.data["model"]?["seq"]?.integerValue ?? 0),
+                        digest(event.data["model"]?["sha256"]) ?? .zero
+                    )
+                )
+            case "model.registered":
+                let model = UInt64(event.data["model"]?["seq"]?.integerValue ?? 0)
+                passed.removeAll { $0.model == model }
+                if let artifact = digest(event.data["model"]?["sha256"]) { registered.insert(artifact) }
+            case "model.deployed", "model.rolledBack":
+                let target = event.data["target"]?.stringValue ?? ""
+                let version = Int((event.data["version"] ?? event.data["to"]?["version"])?.integerValue ?? 0)
+                if served[target]?.contains(version) != true { served[target, default: []].append(version) }
+            case "run.started": run = event.data["run"]?.stringValue
+            case "run.completed", "run.failed": run = nil
+            default: break
+            }
+        }
+    }
+
+    // MARK: - Actions
+
+    private mutating func freshDigest() -> Hash256 {
+        digests += 1
+        return Hash256.sha256(Array("sim-artifact-\(digests)-\(random.next())".utf8))
+    }
+
+    private func withRun(_ data: [String: JSONValue]) -> JSONValue {
+        guard let run else { return .object(data) }
+        return .object(data.merging(["run": .string(run)]) { $1 })
+    }
+
+    private func pipeline(_ type: String, _ data: [String: JSONValue]) -> ([EventDraft], SigningKey) {
+        ([EventDraft(type: type, data: withRun(data))], Keys.pipeline)
+    }
+
+    private mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next() % UInt64(items.count))] }
+    private mutating func unit() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
+
+    private mutating func extract() -> ([EventDraft], SigningKey)? {
+        pipeline(
+            "data.extracted",
+            [
+                "source": ["kind": "sqlite"], "queryDigest": .string(freshDigest().hex),
+                "window": ["from": "2026-03-02T00:00:00.000Z", "to": "2026-03-09T00:00:00.000Z"],
+                "rows": .int(1 + random.next() % 100_000), "snapshot": ["sha256": .string(freshDigest().hex)],
+                "policy": "refuse", "quarantined": [:],
+            ]
+        )
+    }
+
+    private mutating func buildDataset() -> ([EventDraft], SigningKey)? {
+        let source = pick(extracts)
+        return pipeline(
+            "dataset.built",
+            [
+                "extract": ["seq": .int(source.seq), "snapshot": ["sha256": .string(source.digest.hex)]],
+                "featureSpec": ["version": 1, "sha256": .string(Hash256.sha256(Array("spec".utf8)).hex)],
+                "dataset": ["sha256": .string(freshDigest().hex)], "manifest": ["sha256": .string(freshDigest().hex)],
+                "split": ["holdoutFrom": "2026-03-07T00:00:00.000Z", "holdoutPercent": 20],
+                "rows": ["train": 800, "holdout": 200],
+                "labelled": ["train": ["anomalous": 0, "benign": 0], "holdout": ["anomalous": 10, "benign": 190]],
+            ]
+        )
+    }
+
+    private mutating func train() -> ([EventDraft], SigningKey)? {
+        let dataset = pick(datasets)
+        return pipeline(
+            "model.trained",
+            [
+                "algorithm": "isolation-forest", "trainer": ["version": "ledger-iforest/1"],
+                "parameters": ["trees": 100], "seed": .int(random.next() % 1_000_000),
+                "dataset": ["seq": .int(dataset.seq), "sha256": .string(dataset.digest.hex)],
+                "features": ["failed_logins_1h", "distinct_ips_24h"], "rows": 800,
+                "artifact": ["sha256": .string(freshDigest().hex)], "durationMs": .int(random.next() % 5000),
+            ]
+        )
+    }
+
+    private mutating func evaluate(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
+        let model = pick(trained)
+        let dataset = pick(datasets)
+        // Two decimals, so that a difference is exactly what the rules recompute from the JSON.
+        let candidate = (50 + Double(random.next() % 50)) / 100
+        var champion: (ModelRules.Version, Double)?
+        if let serving = state.models.targets["production"]?.current,
+            let version = state.models.version(serving.name, serving.version), random.next() % 3 != 0
+        {
+            champion = (version, (50 + Double(random.next() % 50)) / 100)
+        }
+        return evaluation(of: model, on: dataset, candidate: candidate, champion: champion, state)
+    }
+
+    private func evaluation(
+        of model: (seq: UInt64, digest: Hash256),
+        on dataset: (seq: UInt64, digest: Hash256),
+        candidate: Double,
+        champion: (version: ModelRules.Version, aucRoc: Double)?,
+        _ state: LedgerState
+    ) -> ([EventDraft], SigningKey) {
+        let metrics = { (auc: Double) -> JSONValue in
+            ["aucRoc": .number(auc), "averagePrecision": 0.5, "precisionAtK": 0.4, "recallAtBudget": 0.6]
+        }
+        var data: [String: JSONValue] = [
+            "model": ["seq": .int(model.seq), "sha256": .string(model.digest.hex)],
+            "holdout": [
+                "dataset": ["seq": .int(dataset.seq), "sha256": .string(dataset.digest.hex)], "rows": 200,
+                "anomalous": 10,
+            ],
+            "alertBudget": ["fraction": 0.05, "k": 10], "candidate": metrics(candidate),
+            "policy": ["sha256": .string(state.policy.digest.hex)],
+        ]
+        var comparison: Gate.Comparison?
+        if let (champion, championAuc) = champion {
+            let difference = candidate - championAuc
+            comparison = Gate.Comparison(
+                championAucRoc: championAuc,
+                lower: difference - 0.03,
+                upper: difference + 0.03
+            )
+            data["champion"] = [
+                "name": .string(champion.name), "version": .int(champion.version),
+                "sha256": .string(champion.artifact.hex), "metrics": metrics(championAuc),
+            ]
+            data["difference"] = [
+                "aucRoc": .number(difference), "lower": .number(difference - 0.03), "upper": .number(difference + 0.03),
+                "confidence": 0.95, "replicates": 1000, "seed": 7,
+            ]
+        }
+        let verdict = state.policy.gate.verdict(candidateAucRoc: candidate, champion: comparison)
+        data["verdict"] = verdict.passed ? "pass" : "fail"
+        data["reasons"] = .array(verdict.reasons.map(JSONValue.string))
+        return pipeline("model.evaluated", data)
+    }
+
+    private mutating func register(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
+        guard !passed.isEmpty else { return nil }
+        let evaluation = pick(passed)
+        let versions = state.models.versions[Self.model] ?? []
+        guard !registered.contains(evaluation.digest) else {
+            passed.removeAll { $0.model == evaluation.model }
+            return nil
+        }
+        return pipeline(
+            "model.registered",
+            [
+                "name": .string(Self.model), "version": .int(versions.count + 1),
+                "model": ["seq": .int(evaluation.model), "sha256": .string(evaluation.digest.hex)],
+                "evaluation": ["seq": .int(evaluation.seq)],
+            ]
+        )
+    }
+
+    private func fields(_ version: ModelRules.Version) -> [String: JSONValue] {
+        ["name": .string(version.name), "version": .int(version.version), "sha256": .string(version.artifact.hex)]
+    }
+
+    private mutating func decide(_ type: String, _ state: LedgerState) -> ([EventDraft], SigningKey)? {
+        guard let version = sample(state, where: { $0.retiredAt == nil && $0.rejections.isEmpty }) else { return nil }
+        let decided = Set((version.approvals + version.rejections).map(\.actor))
+        let keys = Keys.approvers.filter { !decided.contains($0.keyID) && $0.keyID != version.trainedBy }
+        guard !keys.isEmpty else { return nil }
+        let data = fields(version).merging(["reason": .string("simulated \(type)")]) { $1 }
+        return ([EventDraft(type: type, data: .object(data))], pick(keys))
+    }
+
+    private mutating func deploy(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
+        let required = state.policy.requiredApprovals
+        let target = pick(Self.targets)
+        let current = state.models.targets[target]?.current
+        guard
+            let version = sample(
+                state,
+                where: {
+                    $0.retiredAt == nil && $0.rejections.isEmpty && $0.approvals.count >= required
+                        && !(current?.name == $0.name && current?.version == $0.version)
+                }
+            )
+        else { return nil }
+        let data = fields(version).merging(["target": .string(target)]) { $1 }
+        return ([EventDraft(type: "model.deployed", data: .object(data))], Keys.deployer)
+    }
+
+    private mutating func rollBack(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
+        let target = pick(Self.targets)
+        guard let current = state.models.targets[target]?.current,
+            let from = state.models.version(current.name, current.version), let history = served[target]
+        else { return nil }
+        var destination: ModelRules.Version?
+        for _ in 0..<8 where destination == nil {
+            let number = history[history.count - 1 - Int(random.next() % UInt64(min(history.count, 32)))]
+            if number != current.version, let version = state.models.version(current.name, number),
+                version.retiredAt == nil, version.rejections.isEmpty
+            {
+                destination = version
+            }
+        }
+        guard let to = destination else { return nil }
+        let data: JSONValue = [
+            "name": .string(current.name), "target": .string(target),
+            "from": ["version": .int(from.version), "sha256": .string(from.artifact.hex)],
+            "to": ["version": .int(to.version), "sha256": .string(to.artifact.hex)], "reason": "simulated rollback",
+        ]
+        return ([EventDraft(type: "model.rolledBack", data: data)], Keys.deployer)
+    }
+
+    private mutating func retire(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
+        let serving = Set(state.models.targets.values.compactMap { $0.current.map { "\($0.name)@\($0.version)" } })
+        guard
+            let version = sample(
+                state,
+                recent: nil,
+                where: { $0.retiredAt == nil && !serving.contains("\($0.name)@\($0.version)") }
+            )
+        else { return nil }
+        return ([EventDraft(type: "model.retired", data: .object(fields(version)))], Keys.deployer)
+    }
+
+    private mutating func setPolicy(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
+        let policy = Policy(requiredApprovals: state.policy.requiredApprovals == 1 ? 2 : 1)
+        return ([EventDraft(type: "policy.set", data: ["policy": policy.jsonValue])], Keys.admin)
+    }
+
+    private mutating func note() -> ([EventDraft], SigningKey)? {
+        ([EventDraft(type: "note.added", data: ["text": .string("note \(random.next() % 1000)")])], Keys.admin)
+    }
+
+    private mutating func startRun() -> ([EventDraft], SigningKey)? {
+        runs += 1
+        let data: JSONValue = [
+            "run": .string("\(Self.model)/run-\(runs)-\(random.next() % 1_000_000)"),
+            "trigger": .string(pick(["schedule", "manual", "drift"])),
+            "window": ["from": "2026-03-02T00:00:00.000Z", "to": "2026-03-09T00:00:00.000Z"],
+            "config": ["sha256": .string(freshDigest().hex)], "code": ["version": "0.1.0"],
+        ]
+        return ([EventDraft(type: "run.started", data: data)], Keys.pipeline)
+    }
+
+    private mutating func failStep() -> ([EventDraft], SigningKey)? {
+        guard let run else { return nil }
+        let data: JSONValue = [
+            "run": .string(run), "step": .string(pick(EventCatalog.stepNames)), "attempt": .int(1 + random.next() % 3),
+            "error": ["class": "transient", "code": "store.failure", "message": "simulated outage"],
+            "retryInMs": .int(random.next() % 10_000),
+        ]
+        return ([EventDraft(type: "step.failed", data: data)], Keys.pipeline)
+    }
+
+    private mutating func endRun() -> ([EventDraft], SigningKey)? {
+        guard let run else { return nil }
+        if random.next() % 4 == 0 {
+            let data: JSONValue = [
+                "run": .string(run), "step": .string(pick(EventCatalog.stepNames)),
+                "error": ["class": "permanent", "code": "trainer.failed", "message": "simulated failure"],
+            ]
+            return ([EventDraft(type: "run.failed", data: data)], Keys.pipeline)
+        }
+        return ([EventDraft(type: "run.completed", data: ["run": .string(run)])], Keys.pipeline)
+    }
+
+    private mutating func measureDrift(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
+        let reference = pick(datasets)
+        let current = pick(datasets)
+        let psis = (0..<3).map { _ in Double(random.next() % 40) / 100 }
+        let worst = psis.max() ?? 0
+        let verdict = worst >= 0.25 ? "significant" : worst >= 0.1 ? "moderate" : "stable"
+        let features = zip(["failed_logins_1h", "distinct_ips_24h", "bytes_out_1h"], psis).map { name, psi in
+            JSONValue.object([
+                "name": .string(name), "psi": .number(psi),
+                "ks": ["statistic": .number(psi / 2), "pValue": .number(1 - psi)], "wasserstein": .number(psi * 3),
+            ])
+        }
+        return pipeline(
+            "drift.measured",
+            [
+                "reference": ["dataset": ["seq": .int(reference.seq), "sha256": .string(reference.digest.hex)]],
+                "current": ["dataset": ["seq": .int(current.seq), "sha256": .string(current.digest.hex)]],
+                "features": .array(features), "thresholds": ["moderate": 0.1, "significant": 0.25],
+                "verdict": .string(verdict),
+            ]
+        )
+    }
+}
+
+/// SplitMix64: small, fast and fully determined by its seed.
+struct SeededRandom {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
