@@ -26,6 +26,7 @@ public actor Ledger {
     public nonisolated let store: any EventStore
     private let clock: any LedgerClock
     public private(set) var state: LedgerState
+    private var observers: [@Sendable ([SignedEvent]) async -> Void] = []
 
     private init(store: any EventStore, clock: any LedgerClock, state: LedgerState) {
         self.store = store
@@ -67,6 +68,32 @@ public actor Ledger {
         return ledger
     }
 
+    /// Calls `observer` with every batch this ledger appends, after it is durable and before `append` returns: how
+    /// read models such as the projections stay in step. An observer cannot refuse or undo an append.
+    public func onAppend(_ observer: @escaping @Sendable ([SignedEvent]) async -> Void) {
+        observers.append(observer)
+    }
+
+    private func notify(_ batch: [SignedEvent]) async {
+        for observer in observers { await observer(batch) }
+    }
+
+    /// Signs and checks `drafts` as ``append(_:signedBy:)`` would, against the log as it is now, without storing
+    /// them: for envelopes that are signed here and appended elsewhere or later (`ledger approve --offline`).
+    ///
+    /// Each returned event is valid only as long as the log does not move on: it carries the next seq and `prev`.
+    public func sign(_ drafts: [EventDraft], signedBy key: SigningKey) throws(LedgerError) -> [SignedEvent] {
+        let time = max(clock.now(), state.lastTime ?? Timestamp(millisecondsSinceEpoch: 0))
+        let prepared = try PreparedDraft.prepare(
+            drafts,
+            logID: state.logID ?? "",
+            firstSeq: state.size,
+            time: time,
+            actor: key.keyID
+        )
+        return try BatchSigner(state: state, key: key).signAll(prepared).1
+    }
+
     /// Signs and appends `drafts` as one atomic batch. Every event is checked first; if any is
     /// refused, nothing is written.
     ///
@@ -85,7 +112,6 @@ public actor Ledger {
         var attempt = 0
         while true {
             attempt += 1
-            let signer = BatchSigner(state: state, key: key)
             // One time for the whole batch, never before the log's last event.
             let time = max(clock.now(), state.lastTime ?? Timestamp(millisecondsSinceEpoch: 0))
             let prepared = try PreparedDraft.prepare(
@@ -96,8 +122,18 @@ public actor Ledger {
                 actor: key.keyID
             )
             do {
+                if prepared.count == 1 {
+                    // One event: judged against the state in place, so that applying it after the store has it
+                    // mutates the only copy instead of duplicating the rules' tables on every append.
+                    let signed = try BatchSigner.sign(prepared[0], against: state, with: key)
+                    try await store.append([LogEntry(signed)], expecting: state.size)
+                    state.apply(signed)
+                    await notify([signed])
+                    return [signed]
+                }
+                let signer = BatchSigner(state: state, key: key)
                 let (next, batch): (LedgerState, [SignedEvent])
-                // Streaming pays for a thread and hand-offs; it wins only for batches.
+                // Streaming pays for a thread and hand-offs; it wins only for large batches.
                 if prepared.count >= Self.streamingThreshold, let streaming = store as? any StreamingEventStore {
                     (next, batch) = try await signer.signWhileStoring(prepared, into: streaming)
                 } else {
@@ -105,6 +141,7 @@ public actor Ledger {
                     try await store.append(batch.map(LogEntry.init), expecting: state.size)
                 }
                 state = next
+                await notify(batch)
                 return batch
             } catch  where error.code == .conflict && attempt < Self.maxAttempts {
                 try await catchUp()
@@ -137,6 +174,7 @@ public actor Ledger {
             do {
                 try await store.append([LogEntry(signed)], expecting: state.size)
                 state.apply(signed)
+                await notify([signed])
                 return signed
             } catch  where error.code == .conflict && attempt < Self.maxAttempts {
                 try await catchUp()
@@ -216,6 +254,18 @@ struct BatchSigner: Sendable {
     let key: SigningKey
 
     mutating func sign(_ prepared: PreparedDraft) throws(LedgerError) -> SignedEvent {
+        let signed = try Self.sign(prepared, against: state, with: key)
+        state.apply(signed)
+        return signed
+    }
+
+    /// Chains `prepared` to `state`'s head, signs it with `key`, and checks it against `state`, which it leaves as
+    /// it is: the caller applies the event once it is stored.
+    static func sign(
+        _ prepared: PreparedDraft,
+        against state: LedgerState,
+        with key: SigningKey
+    ) throws(LedgerError) -> SignedEvent {
         var event = prepared.event
         event.prev = state.lastLeafHash
         let signed = try SignedEvent(signing: event, template: prepared.template, with: key)
@@ -224,7 +274,6 @@ struct BatchSigner: Sendable {
             throw LedgerError(.unknownKey, "the signing key is not the keyring's key for its keyid")
         }
         try state.check(signed, signer: record, dataValidated: true)
-        state.apply(signed)
         return signed
     }
 

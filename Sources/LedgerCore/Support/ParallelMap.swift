@@ -4,7 +4,8 @@ import Foundation
 /// Data-parallel helpers for pure, per-element work (parsing, hashing, signature checks).
 package enum ParallelMap {
     /// The number of threads to use: the machine's active processors.
-    package static var defaultConcurrency: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    /// Read once: on Linux it reads cgroup files, which is not free on every call.
+    package static let defaultConcurrency = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// Maps `body` over `0..<count` on up to `concurrency` threads in contiguous chunks, while one
     /// thread first runs `alongside` (if given) and then joins in. Results keep their order.
