@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "LedgerSQLite",
             dependencies: [
-                "LedgerStore", .product(name: "GRDB", package: "GRDB.swift"),
+                "LedgerStore", "LedgerProjections", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
@@ -57,6 +57,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The read side: registry, deployments, runs, lineage and drift as pure folds over the log.
+        .target(name: "LedgerProjections", dependencies: ["LedgerCore", "LedgerStore"], swiftSettings: strictSettings),
         // Isolation Forest, metrics and the bootstrap: pure Swift, no I/O and no dependencies.
         .target(name: "LedgerML", swiftSettings: strictSettings),
         // The pipeline's steps (train, evaluate, register), the trainers and `reproduce`.
@@ -73,7 +75,8 @@ let package = Package(
             name: "LedgerCLI",
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
-                "LedgerPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "LedgerPipeline", "LedgerProjections", "LedgerTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
@@ -112,13 +115,21 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "LedgerProjectionsTests",
+            dependencies: ["LedgerProjections", "LedgerSQLite", "LedgerTesting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "LedgerSQLiteTests",
             dependencies: ["LedgerSQLite", "LedgerTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LedgerCLITests",
-            dependencies: ["LedgerCLI", "LedgerTesting", "LedgerAudit", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "LedgerCLI", "LedgerTesting", "LedgerAudit", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,0 +1,203 @@
+import Dispatch
+public import LedgerCore
+public import LedgerStore
+
+/// Where the projections' read tables live: the SQLite store in `LedgerSQLite`, or ``InMemoryProjectionStore``.
+///
+/// The contract: ``save(_:changes:replacing:)`` writes the changed rows and the new head in one transaction, and
+/// only if the saved head is still `replacing`, so two processes catching up at once never interleave their rows.
+public protocol ProjectionStore: Sendable {
+    /// The saved projections, or nil when nothing was saved yet.
+    func load() async throws(LedgerError) -> Projections?
+
+    /// Writes the rows `changes` names and `projections.head`, atomically.
+    ///
+    /// - Parameter previous: the head the caller loaded; nil when the caller rebuilt from scratch, which replaces
+    ///   every row.
+    /// - Throws: `store.conflict` when the saved head is no longer `previous`.
+    func save(
+        _ projections: Projections,
+        changes: Projections.Changes,
+        replacing previous: Projections.Head??
+    ) async throws(LedgerError)
+}
+
+/// Projections kept in memory, for tests and for a log that lives in memory.
+public actor InMemoryProjectionStore: ProjectionStore {
+    private var saved: Projections?
+
+    public init() {}
+
+    public func load() -> Projections? { saved }
+
+    public func save(
+        _ projections: Projections,
+        changes: Projections.Changes,
+        replacing previous: Projections.Head??
+    ) throws(LedgerError) {
+        if case .some(let expected) = previous, saved?.head != expected {
+            throw LedgerError(.conflict, "the projections moved on since they were loaded")
+        }
+        saved = projections
+    }
+}
+
+/// Keeps a ``ProjectionStore`` in step with a log.
+public enum ProjectionUpdater {
+    /// Entries read and folded per round trip to the log.
+    static let chunkSize: UInt64 = 4096
+
+    /// Folds the log's entries after the saved head into the saved projections, saves what changed and returns the
+    /// result. A store with nothing saved, or saved from a different log (its head's leaf hash is not the log's),
+    /// is rebuilt from scratch.
+    @discardableResult
+    public static func catchUp(
+        log: any EventStore,
+        into store: any ProjectionStore
+    ) async throws(LedgerError) -> Projections {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let saved = try await store.load()
+            let size = try await log.size()
+            guard var projections = saved, try await belongs(projections.head, to: log, size: size) else {
+                return try await rebuild(log: log, into: store)
+            }
+            if projections.nextSeq == size { return projections }
+            var changes = Projections.Changes()
+            try await fold(log, from: projections.nextSeq, to: size, into: &projections, changes: &changes)
+            do {
+                try await store.save(projections, changes: changes, replacing: .some(saved?.head))
+                return projections
+            } catch  where error.code == .conflict && attempt < 10 {
+                continue  // another process saved first: start again from what it saved
+            }
+        }
+    }
+
+    /// Folds the whole log from an empty state and replaces every saved row.
+    ///
+    /// - Parameter progress: called after each chunk with the number of entries folded so far and the total.
+    @discardableResult
+    public static func rebuild(
+        log: any EventStore,
+        into store: any ProjectionStore,
+        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+    ) async throws(LedgerError) -> Projections {
+        let projections = try await fold(log, progress: progress)
+        try await store.save(projections, changes: .all(of: projections), replacing: .none)
+        return projections
+    }
+
+    /// Folds the log's first `size` entries (all of them by default) from an empty state, saving nothing.
+    public static func fold(
+        _ log: any EventStore,
+        upTo size: UInt64? = nil,
+        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+    ) async throws(LedgerError) -> Projections {
+        var projections = Projections()
+        var changes = Projections.Changes(recording: false)
+        var end = size ?? 0
+        if size == nil { end = try await log.size() }
+        try await fold(log, from: 0, to: end, into: &projections, changes: &changes, progress: progress)
+        return projections
+    }
+
+    /// Folds the entries `from..<to`, reading a chunk ahead while decoding and folding the current one.
+    static func fold(
+        _ log: any EventStore,
+        from start: UInt64,
+        to end: UInt64,
+        into projections: inout Projections,
+        changes: inout Projections.Changes,
+        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+    ) async throws(LedgerError) {
+        guard start < end else { return }
+        // A background task reads and decodes the next chunk while this one is folded.
+        func load(_ from: UInt64) -> Task<[(event: Event, leafHash: Hash256)], any Error> {
+            Task { try decode(try await log.entries(in: from..<min(from + chunkSize, end))) }
+        }
+        var next: Task<[(event: Event, leafHash: Hash256)], any Error>? = load(start)
+        var position = start
+        while let pending = next {
+            let events: [(event: Event, leafHash: Hash256)]
+            do { events = try await pending.value } catch let error as LedgerError { throw error } catch {
+                throw LedgerError(.storage, "cannot read the log: \(error)")
+            }
+            position += UInt64(events.count)
+            next = position < end && !events.isEmpty ? load(position) : nil
+            for event in events {
+                try projections.apply(event.event, leafHash: event.leafHash, changes: &changes)
+            }
+            // Freeing a chunk's events is real work: leave it to another thread rather than the fold.
+            ProjectionUpdater.release(events)
+            progress?(position - start, end - start)
+        }
+    }
+
+    static let releaser = DispatchQueue(label: "modelledger.projections.release", qos: .utility)
+
+    /// Drops `events` on a background queue, which then most likely holds the last reference to them.
+    static func release(_ events: [(event: Event, leafHash: Hash256)]) {
+        releaser.async { withExtendedLifetime(events) {} }
+    }
+
+    /// Decodes a chunk of entries, in parallel.
+    public static func decode(_ entries: [LogEntry]) throws(LedgerError) -> [(event: Event, leafHash: Hash256)] {
+        let decoded = ParallelMap.map(entries.count) { index -> Result<Event, LedgerError> in
+            do throws(LedgerError) {
+                return .success(try SignedEvent(leaf: entries[index].leaf).event)
+            } catch {
+                return .failure(error)
+            }
+        }
+        var events: [(event: Event, leafHash: Hash256)] = []
+        events.reserveCapacity(entries.count)
+        for (entry, result) in zip(entries, decoded) {
+            switch result {
+            case .success(let event): events.append((event, entry.leafHash))
+            case .failure(let error):
+                throw LedgerError(error.code, "the log entry at seq \(entry.seq) does not decode: \(error.reason)")
+            }
+        }
+        return events
+    }
+
+    /// Whether a saved head is an entry of `log`: same seq, same leaf hash.
+    private static func belongs(
+        _ head: Projections.Head?,
+        to log: any EventStore,
+        size: UInt64
+    ) async throws(LedgerError) -> Bool {
+        guard let head else { return size == 0 }
+        guard head.seq < size, let entry = try await log.entries(in: head.seq..<(head.seq + 1)).first else {
+            return false
+        }
+        return entry.leafHash == head.leafHash
+    }
+}
+
+extension ProjectionUpdater {
+    /// Folds a batch that was just appended to `log`. When the saved projections end right where the batch starts
+    /// (its first `prev` is their head's leaf hash), only the batch is folded; otherwise this is a
+    /// ``catchUp(log:into:)``.
+    @discardableResult
+    public static func apply(
+        _ batch: [SignedEvent],
+        log: any EventStore,
+        into store: any ProjectionStore
+    ) async throws(LedgerError) -> Projections {
+        guard let first = batch.first?.event, let saved = try await store.load(), let head = saved.head,
+            first.seq == head.seq + 1, first.prev == head.leafHash
+        else { return try await catchUp(log: log, into: store) }
+        var projections = saved
+        var changes = Projections.Changes()
+        for signed in batch { try projections.apply(signed.event, leafHash: signed.leafHash, changes: &changes) }
+        do {
+            try await store.save(projections, changes: changes, replacing: .some(head))
+            return projections
+        } catch  where error.code == .conflict {
+            return try await catchUp(log: log, into: store)
+        }
+    }
+}

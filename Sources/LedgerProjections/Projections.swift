@@ -1,0 +1,315 @@
+public import LedgerCore
+
+/// The read side of a log: the model registry, the deployment history, run state, the lineage graph and the drift
+/// history, as one pure fold over the log's events.
+///
+/// Folding the same events in the same order always gives the same value, however the fold is split: applying a log
+/// event by event, saving and loading in between (``ProjectionStore``), equals folding it in one go. That is what
+/// lets the read tables be dropped and rebuilt at any time (`ledger projections rebuild`).
+///
+/// The fold trusts the rules: it reads events that ``LedgerState`` already accepted, so it does not judge them again.
+/// `ledger verify` is what proves the events are the signed, unaltered log.
+public struct Projections: Sendable, Hashable {
+    /// The last event folded: its seq and leaf hash, so that a saved fold can tell whether it still belongs to the log.
+    public struct Head: Sendable, Hashable {
+        public var seq: UInt64
+        public var leafHash: Hash256
+
+        public init(seq: UInt64, leafHash: Hash256) {
+            self.seq = seq
+            self.leafHash = leafHash
+        }
+    }
+
+    /// What an ``apply(_:leafHash:changes:)`` touched: the rows a ``ProjectionStore`` must write.
+    public struct Changes: Sendable, Hashable {
+        public var registry: Set<VersionKey> = []
+        public var targets: Set<String> = []
+        public var runs: Set<String> = []
+        public var lineage: Set<UInt64> = []
+        public var drift: Set<UInt64> = []
+        public var context = false
+        /// Whether ``mark(_:_:)`` records anything: a rebuild writes every row anyway, so it need not.
+        public var recording = true
+
+        public init(recording: Bool = true) { self.recording = recording }
+
+        /// Records that the row `key` of a table changed.
+        mutating func mark<Key: Hashable>(_ table: WritableKeyPath<Changes, Set<Key>>, _ key: Key) {
+            if recording { self[keyPath: table].insert(key) }
+        }
+
+        public var isEmpty: Bool {
+            !everything && registry.isEmpty && targets.isEmpty && runs.isEmpty && lineage.isEmpty && drift.isEmpty
+                && !context
+        }
+
+        /// Every row: what a rebuild writes.
+        public var everything = false
+
+        /// Every row of `projections`: what a rebuild writes.
+        public static func all(of projections: Projections) -> Changes {
+            var changes = Changes(recording: false)
+            changes.everything = true
+            changes.context = true
+            return changes
+        }
+    }
+
+    public internal(set) var head: Head?
+    /// Key names by keyid, for display.
+    public internal(set) var keyNames: [String: String] = [:]
+    /// The policy's number of distinct approvals, which decides between `pending` and `approved`.
+    public internal(set) var requiredApprovals = 1
+    public internal(set) var registry: [VersionKey: RegistryEntry] = [:]
+    /// Per target, every stretch of service in log order; the last one without `until` serves now.
+    public internal(set) var deployments: [String: [DeploymentRecord]] = [:]
+    public internal(set) var runs: [String: RunRecord] = [:]
+    public internal(set) var lineage: [UInt64: LineageNode] = [:]
+    public internal(set) var drift: [UInt64: DriftRecord] = [:]
+    /// The approvals of each version whose status the policy decides (pending or approved), so that a `policy.set`
+    /// visits only those, not every version.
+    var awaiting: [VersionKey: Int] = [:]
+
+    public init() {}
+
+    /// The seq the next ``apply(_:leafHash:changes:)`` expects.
+    public var nextSeq: UInt64 { head.map { $0.seq + 1 } ?? 0 }
+
+    /// The step a pipeline event completes.
+    static let steps: [String: String] = [
+        "data.extracted": "extract", "dataset.built": "dataset", "drift.measured": "drift", "model.trained": "train",
+        "model.evaluated": "evaluate", "model.registered": "register",
+    ]
+
+    /// Folds the next event of the log, whose entry has `leafHash`, and adds the rows it touched to `changes`.
+    ///
+    /// - Throws: `chain.sequence` if `event` is not the next seq.
+    public mutating func apply(_ event: Event, leafHash: Hash256, changes: inout Changes) throws(LedgerError) {
+        guard event.seq == nextSeq else {
+            throw LedgerError(.sequence, "the projections expect seq \(nextSeq), found seq \(event.seq)")
+        }
+        head = Head(seq: event.seq, leafHash: leafHash)
+        let data = event.data
+        let stamp = EventStamp(event)
+        if LineageNode.types.contains(event.type) {
+            lineage[event.seq] = LineageNode.node(for: event) { name, version in
+                registry[VersionKey(name, version)]?.registered.seq
+            }
+            changes.mark(\.lineage, event.seq)
+        }
+        if let run = data["run"]?.stringValue, let step = Self.steps[event.type], runs[run] != nil {
+            runs[run]?.record(step: step, seq: event.seq, time: event.time, error: nil, final: false)
+            changes.mark(\.runs, run)
+        }
+        switch event.type {
+        case "ledger.created", "key.added":
+            for key in data["keys"]?.arrayValue ?? [data] {
+                if let keyID = key["keyid"]?.stringValue { keyNames[keyID] = key["name"]?.stringValue ?? "" }
+            }
+            if let policy = data["policy"] { setRequiredApprovals(policy, changes: &changes) }
+            changes.context = true
+        case "policy.set":
+            setRequiredApprovals(data["policy"] ?? .null, changes: &changes)
+        case "model.registered":
+            register(event, stamp: stamp, changes: &changes)
+        case "model.approved", "model.rejected", "model.retired":
+            let key = VersionKey(data["name"]?.stringValue ?? "", Int(data["version"]?.integerValue ?? 0))
+            let decision = Decision(stamp: stamp, reason: data["reason"]?.stringValue)
+            update(key, changes: &changes) { entry in
+                switch event.type {
+                case "model.approved": entry.approvals.append(decision)
+                case "model.rejected": entry.rejections.append(decision)
+                default: entry.retired = decision
+                }
+            }
+        case "model.deployed", "model.rolledBack":
+            let name = data["name"]?.stringValue ?? ""
+            let rolledBack = event.type == "model.rolledBack"
+            let version = Int((rolledBack ? data["to"]?["version"] : data["version"])?.integerValue ?? 0)
+            let artifact = (rolledBack ? data["to"]?["sha256"] : data["sha256"])?.stringValue ?? ""
+            serve(
+                DeploymentRecord(
+                    target: data["target"]?.stringValue ?? "",
+                    name: name,
+                    version: version,
+                    artifact: artifact,
+                    kind: rolledBack ? .rolledBack : .deployed,
+                    from: stamp
+                ),
+                changes: &changes
+            )
+        case "run.started":
+            let run = data["run"]?.stringValue ?? ""
+            runs[run] = RunRecord(
+                run: run,
+                trigger: data["trigger"]?.stringValue ?? "",
+                windowFrom: data["window"]?["from"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? event.time,
+                windowTo: data["window"]?["to"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? event.time,
+                status: .running,
+                started: stamp,
+                lastTime: event.time
+            )
+            changes.mark(\.runs, run)
+        case "step.failed", "run.failed", "run.completed":
+            let run = data["run"]?.stringValue ?? ""
+            guard var record = runs[run] else { break }
+            if event.type == "step.failed" {
+                record.record(
+                    step: data["step"]?.stringValue ?? "",
+                    seq: nil,
+                    time: event.time,
+                    error: data["error"],
+                    final: false
+                )
+            } else {
+                if event.type == "run.failed" {
+                    let step = data["step"]?.stringValue ?? ""
+                    if let index = record.steps.firstIndex(where: { $0.name == step }),
+                        record.steps[index].status != .completed
+                    {
+                        record.steps[index].status = .failed
+                        record.steps[index].error = data["error"]
+                    } else {
+                        record.record(step: step, seq: nil, time: event.time, error: data["error"], final: true)
+                    }
+                }
+                record.status = event.type == "run.failed" ? .failed : .completed
+                record.ended = stamp
+                record.lastTime = event.time
+            }
+            runs[run] = record
+            changes.mark(\.runs, run)
+        case "drift.measured":
+            // The rules accepted this event's data, so it reads.
+            if let record = try? DriftRecord(measured: stamp, data: data, stored: false) {
+                drift[event.seq] = record
+                changes.mark(\.drift, event.seq)
+            }
+        default:
+            break
+        }
+    }
+
+    private mutating func setRequiredApprovals(_ policy: JSONValue, changes: inout Changes) {
+        requiredApprovals = Int(policy["requiredApprovals"]?.integerValue ?? 1)
+        changes.context = true
+        let required = requiredApprovals
+        // Only a pending or approved version can change status, and only if the threshold moved past it.
+        let flipped = awaiting.compactMap { key, approvals in
+            (approvals >= required) == (registry[key]?.status == .approved) ? nil : key
+        }
+        for key in flipped {
+            registry[key]?.updateStatus(requiredApprovals: required)
+            changes.mark(\.registry, key)
+        }
+    }
+
+    private mutating func register(_ event: Event, stamp: EventStamp, changes: inout Changes) {
+        let data = event.data
+        let key = VersionKey(data["name"]?.stringValue ?? "", Int(data["version"]?.integerValue ?? 0))
+        let evaluation = lineage[UInt64(data["evaluation"]?["seq"]?.integerValue ?? -1)]
+        let trained = lineage[UInt64(data["model"]?["seq"]?.integerValue ?? -1)]
+        let datasetSeq = trained?.inputs.first ?? 0
+        var metrics: [String: Double] = [:]
+        for (name, value) in evaluation?.detail["metrics"]?.objectValue ?? [:] { metrics[name] = value.doubleValue }
+        var entry = RegistryEntry(
+            name: key.name,
+            version: key.version,
+            status: .pending,
+            artifact: data["model"]?["sha256"]?.stringValue ?? "",
+            registered: stamp,
+            run: data["run"]?.stringValue,
+            trained: trained?.stamp ?? stamp,
+            algorithm: trained?.detail["algorithm"]?.stringValue ?? "",
+            datasetSeq: datasetSeq,
+            dataset: lineage[datasetSeq]?.sha256 ?? "",
+            evaluation: evaluation?.stamp ?? stamp,
+            metrics: metrics,
+            champion: evaluation?.detail["champion"]?.stringValue
+        )
+        entry.updateStatus(requiredApprovals: requiredApprovals)
+        registry[key] = entry
+        track(key)
+        changes.mark(\.registry, key)
+    }
+
+    /// Keeps ``awaiting`` in step with the registry row of `key`.
+    private mutating func track(_ key: VersionKey) {
+        guard let entry = registry[key], entry.status == .pending || entry.status == .approved else {
+            awaiting[key] = nil
+            return
+        }
+        awaiting[key] = entry.approvals.count
+    }
+
+    private mutating func update(
+        _ key: VersionKey,
+        changes: inout Changes,
+        _ change: (inout RegistryEntry) -> Void
+    ) {
+        guard registry[key] != nil else { return }
+        let required = requiredApprovals
+        // Through the optional in place, so that the registry is never copied.
+        registry[key]?.modify { entry in
+            change(&entry)
+            entry.updateStatus(requiredApprovals: required)
+        }
+        track(key)
+        changes.mark(\.registry, key)
+    }
+
+    /// Ends what serves the record's target now and starts `record`.
+    private mutating func serve(_ record: DeploymentRecord, changes: inout Changes) {
+        // In place: a target's history is never copied.
+        if let last = deployments[record.target]?.last, last.until == nil {
+            deployments[record.target]?.modifyLast { $0.until = record.from }
+            update(VersionKey(last.name, last.version), changes: &changes) {
+                $0.serving.removeAll { $0 == record.target }
+            }
+        }
+        deployments[record.target, default: []].append(record)
+        changes.mark(\.targets, record.target)
+        update(VersionKey(record.name, record.version), changes: &changes) { entry in
+            entry.serving = Array(Set(entry.serving + [record.target])).sorted()
+        }
+    }
+}
+
+extension Projections {
+    /// The rows where `self` and `other` disagree, such as `registry access-anomaly@2` or `lineage seq 12`: what
+    /// `ledger projections check` reports when the read tables are not what the log says.
+    public func differences(from other: Projections) -> [String] {
+        func compare<Key: Hashable & Comparable, Value: Equatable>(
+            _ table: String,
+            _ mine: [Key: Value],
+            _ theirs: [Key: Value],
+            _ describe: (Key) -> String
+        ) -> [String] {
+            Set(mine.keys).union(theirs.keys).sorted().filter { mine[$0] != theirs[$0] }.map {
+                "\(table) \(describe($0))"
+            }
+        }
+        var found: [String] = []
+        if head != other.head {
+            found.append(
+                "head: seq \(head.map { "\($0.seq)" } ?? "none") against \(other.head.map { "\($0.seq)" } ?? "none")"
+            )
+        }
+        if keyNames != other.keyNames || requiredApprovals != other.requiredApprovals { found.append("context") }
+        found += compare("registry", registry, other.registry) { "\($0.name)@\($0.version)" }
+        found += compare("deployments", deployments, other.deployments) { $0 }
+        found += compare("runs", runs, other.runs) { $0 }
+        found += compare("lineage", lineage, other.lineage) { "seq \($0)" }
+        found += compare("drift", drift, other.drift) { "seq \($0)" }
+        return found
+    }
+}
+
+extension Array {
+    /// Changes the last element in place (nothing when empty).
+    fileprivate mutating func modifyLast(_ change: (inout Element) -> Void) {
+        guard !isEmpty else { return }
+        change(&self[count - 1])
+    }
+}
