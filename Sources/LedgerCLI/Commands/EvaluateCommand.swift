@@ -10,7 +10,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         commandName: "evaluate",
         abstract: "Judge a trained model against the champion; register it if the gate passes.",
         discussion: """
-            Scores the candidate and the champion on the same rows: the labelled holdout rows of the candidate's dataset. The champion is the registered version given with --champion. This build has no deployments yet, so without --champion the candidate is judged as a first model; once versions can be deployed, the champion will default to the one deployed to the workspace's target. Computes AUC-ROC, average precision, precision@k and recall at k (k = the alert budget of ledger.json's "model" section times the rows, rounded up), and a seeded, paired bootstrap interval of the AUC-ROC difference.
+            Scores the candidate and the champion on the same rows: the labelled holdout rows of the candidate's dataset. The champion is the version that serves the workspace's target (ledger.json's "model" section, "production" by default; see `ledger deployments`), or the registered version given with --champion. With neither, the candidate is judged as a first model. Computes AUC-ROC, average precision, precision@k and recall at k (k = the alert budget of ledger.json's "model" section times the rows, rounded up), and a seeded, paired bootstrap interval of the AUC-ROC difference.
 
             The policy's gate (see `ledger policy set --help`) gives the verdict. model.evaluated records the metrics, the interval, the policy digest, the verdict and its reasons, whatever the verdict. If it passes, model.registered follows in the same append as the next version of the workspace's model name.
 
@@ -62,6 +62,8 @@ struct EvaluateCommand: AsyncParsableCommand {
                 throw LedgerError(.invalidArgument, "\(champion) is not a registered version")
             }
             championVersion = version
+        } else if let serving = state.models.targets[workspace.model.target]?.current {
+            championVersion = state.models.version(serving.name, serving.version)
         }
         let evaluated = try await steps.evaluate(
             model: digest,

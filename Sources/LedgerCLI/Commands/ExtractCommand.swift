@@ -59,10 +59,7 @@ struct ExtractCommand: AsyncParsableCommand {
         }
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` or `YYYY-MM-DD` (midnight UTC).
-    static func time(_ text: String) -> Timestamp? {
-        Timestamp(rfc3339: text) ?? (text.count == 10 ? Timestamp(rfc3339: text + "T00:00:00.000Z") : nil)
-    }
+    static func time(_ text: String) -> Timestamp? { Timestamp(userInput: text) }
 
     func run() async throws {
         let workspace = try workspace.locate()

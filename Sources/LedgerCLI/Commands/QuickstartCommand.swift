@@ -9,7 +9,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         commandName: "quickstart",
         abstract: "Create a demo workspace and walk through the signed log end to end.",
         discussion: """
-            Creates a workspace (default: ./ledger-quickstart) with a key per role, adds a second approver, generates a demo Audit DB, extracts it, builds a feature dataset, trains an Isolation Forest, evaluates it against the policy's gate, registers it and reproduces it bit for bit (each step signed by the pipeline key), appends signed events, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, and then shows that a tampered copy is caught. Every step prints the command that does the same by hand.
+            Creates a workspace (default: ./ledger-quickstart) with a key per role, adds a second approver, generates a demo Audit DB, extracts it, builds a feature dataset, trains an Isolation Forest, evaluates it against the policy's gate, registers it and reproduces it bit for bit (each step signed by the pipeline key), has two approvers approve it and the deployer deploy it, appends signed events, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, and then shows that a tampered copy is caught. Every step prints the command that does the same by hand.
 
             Example:
               swift run -c release ledger quickstart
@@ -129,16 +129,45 @@ struct QuickstartCommand: AsyncParsableCommand {
             say("   \(reproduced["identical"] == true ? "identical" : "DIFFERS")")
         }
 
+        var deployed: JSONValue = .null
+        if let registered = evaluated["registered"]?.stringValue {
+            let keys = root.appendingPathComponent("keys").path
+            say("9. Two approvers approve it (never the key that trained it), and the deployer deploys it:")
+            say(
+                "   ledger approve \(registered) --reason \"holdout metrics reviewed\" --key \(shown)/keys/approver.key --workspace \(shown)"
+            )
+            say(
+                "   ledger approve \(registered) --reason \"lineage checked\" --key \(shown)/keys/alice.key --workspace \(shown)"
+            )
+            say(
+                "   ledger deploy \(registered) --target production --key \(shown)/keys/deployer.key --workspace \(shown)"
+            )
+            for (key, reason) in [("approver", "holdout metrics reviewed"), ("alice", "lineage checked")] {
+                try await quiet([
+                    "approve", registered, "--reason", reason, "--key", "\(keys)/\(key).key", "--workspace", root.path,
+                ])
+            }
+            deployed = try await quiet([
+                "deploy", registered, "--target", "production", "--key", "\(keys)/deployer.key", "--json",
+                "--workspace", root.path,
+            ])
+            say(
+                "   \(registered) is \(deployed["status"]?.stringValue ?? "?"); ask the log what served production when:"
+            )
+            say("   ledger deployments --target production --workspace \(shown)")
+            say("   ledger lineage \(registered) --workspace \(shown)")
+        }
+
         let checkpointPath = root.appendingPathComponent("checkpoint.txt").path
         let exportPath = root.appendingPathComponent("log.jsonl").path
-        say("9. Sign a checkpoint (a signed tree head for auditors) and export the log:")
+        say("10. Sign a checkpoint (a signed tree head for auditors) and export the log:")
         say("   ledger checkpoint --out \(shown)/checkpoint.txt --workspace \(shown)")
         say("   ledger export --out \(shown)/log.jsonl --workspace \(shown)")
         try await quiet(["checkpoint", "--out", checkpointPath, "--workspace", root.path])
         try await quiet(["export", "--out", exportPath, "--workspace", root.path])
 
         let verifyCommand = "ledger verify --trust \(workspace.genesis.hex) --checkpoint \(shown)/checkpoint.txt --from"
-        say("10. Verify the export against the trust anchor and the checkpoint, as an auditor would:")
+        say("11. Verify the export against the trust anchor and the checkpoint, as an auditor would:")
         say("   \(verifyCommand) \(shown)/log.jsonl")
         let leaves = try VerifyCommand.readExport(exportPath)
         let verifier = Verifier(
@@ -150,8 +179,9 @@ struct QuickstartCommand: AsyncParsableCommand {
         if let failure = report.failure { throw VerificationFailed(failure: failure) }
         say("   verified \(report.entries) entries, root \(report.root.hex)")
 
-        say("11. Tamper with copies: one note's text changed (tampered.jsonl), and the tail cut off (truncated.jsonl):")
-        let victim = min(10, leaves.count - 1)
+        say("12. Tamper with copies: one note's text changed (tampered.jsonl), and the tail cut off (truncated.jsonl):")
+        // Seq 0 is the genesis and seq 1 adds alice; the notes follow.
+        let victim = 2 + min(events - 1, 8)
         var tampered = leaves
         var envelope = try Envelope(jsonBytes: leaves[victim])
         var payload = String(decoding: envelope.payload, as: UTF8.self)
@@ -178,7 +208,7 @@ struct QuickstartCommand: AsyncParsableCommand {
                 "entries": .int(report.entries), "root": .string(report.root.hex), "verified": true,
                 "export": .string(exportPath), "checkpoint": .string(checkpointPath),
                 "extract": extracted, "dataset": dataset, "trained": trained, "evaluated": evaluated,
-                "reproduced": reproduced,
+                "reproduced": reproduced, "deployed": deployed,
                 "tampered": [
                     "file": .string(tamperedPath), "seq": caught.failure?.seq.map { .int($0) } ?? .null,
                     "reason": caught.failure.map { .string($0.reason) } ?? .null,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LedgerCore
+import LedgerProjections
 import LedgerSQLite
 import LedgerStore
 
@@ -9,7 +10,7 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Replay the log and check every signature, chain link, key, role, schema, rule and checkpoint.",
         discussion: """
-            Reads the workspace's log, or an exported file with --from (no workspace needed). In a workspace the trust anchor defaults to the genesis hash in ledger.json and the kept checkpoints are checked too. On failure it names the first bad seq and the reason, and exits with status 3.
+            Reads the workspace's log, or an exported file with --from (no workspace needed). In a workspace the trust anchor defaults to the genesis hash in ledger.json, the kept checkpoints are checked too, and so are the read tables (registry, deployments, runs, lineage, drift): every row must be what a fresh fold of the verified log gives. On failure it names the first bad seq and the reason, and exits with status 3.
 
             Examples:
               ledger verify
@@ -61,6 +62,7 @@ struct VerifyCommand: AsyncParsableCommand {
         var trusted = trust.flatMap { Hash256(hex: $0) }
         var notes = try checkpoint.map { try Files.readText($0, what: "checkpoint") }
         let source: String
+        var projectionCheck: (head: UInt64, differences: [String])?
         if let from {
             leaves = try Self.readExport(from)
             source = from
@@ -79,6 +81,12 @@ struct VerifyCommand: AsyncParsableCommand {
         )
         let report = verifier.verify(leaves: leaves)
         leaves = []
+        if from == nil, report.isVerified {
+            projectionCheck = try await Self.checkProjections(
+                try workspace.locate(),
+                verifiedSize: UInt64(report.entries)
+            )
+        }
         let console = Console.current
         if json {
             var object: [String: JSONValue] = [
@@ -88,6 +96,13 @@ struct VerifyCommand: AsyncParsableCommand {
                 "trusted": .bool(trusted != nil), "checkpoints": .int(report.checkpointsVerified),
                 "types": .object(report.countsByType.mapValues { .int($0) }),
             ]
+            if let projectionCheck {
+                object["projections"] = [
+                    "head": .int(projectionCheck.head),
+                    "differences": .array(projectionCheck.differences.map(JSONValue.string)),
+                ]
+                object["ok"] = .bool(projectionCheck.differences.isEmpty)
+            }
             if let failure = report.failure {
                 object["seq"] = failure.seq.map { .int($0) } ?? .null
                 object["code"] = .string(failure.code.rawValue)
@@ -102,6 +117,14 @@ struct VerifyCommand: AsyncParsableCommand {
                 "  genesis      \(report.genesis?.hex ?? "-")\(trusted == nil ? "  (not checked: pass --trust)" : "  (trusted)")"
             )
             console.out("  checkpoints  \(report.checkpointsVerified) consistent")
+            if let projectionCheck {
+                console.out(
+                    projectionCheck.differences.isEmpty
+                        ? "  projections  match the log up to seq \(projectionCheck.head)"
+                        : "  projections  \(projectionCheck.differences.count) rows differ from the log: "
+                            + projectionCheck.differences.prefix(5).joined(separator: ", ")
+                )
+            }
             for (type, count) in report.countsByType.sorted(by: { $0.key < $1.key }) {
                 console.out("  \(type)  \(count)")
             }
@@ -109,6 +132,29 @@ struct VerifyCommand: AsyncParsableCommand {
         if let failure = report.failure {
             throw VerificationFailed(failure: failure)
         }
+        if let projectionCheck, !projectionCheck.differences.isEmpty {
+            throw VerificationFailed(
+                failure: VerificationFailure(
+                    seq: nil,
+                    code: .storage,
+                    reason: "the log verifies, but \(projectionCheck.differences.count) read-table rows differ from it "
+                        + "(\(projectionCheck.differences.prefix(3).joined(separator: ", "))); run `ledger projections rebuild`"
+                )
+            )
+        }
+    }
+
+    /// Compares the saved read tables with a fresh fold of the log, up to the seq they last applied; nil when none
+    /// are saved or they are ahead of the entries just verified.
+    static func checkProjections(
+        _ workspace: Workspace,
+        verifiedSize: UInt64
+    ) async throws -> (head: UInt64, differences: [String])? {
+        guard Files.exists(try workspace.projectionsPath),
+            let stored = try await workspace.openProjections().load(), stored.nextSeq <= verifiedSize
+        else { return nil }
+        let fresh = try await ProjectionUpdater.fold(try workspace.openStore(), upTo: stored.nextSeq)
+        return (stored.nextSeq - 1, stored.differences(from: fresh))
     }
 
     /// Splits an export into leaves: one per line, the final newline optional.

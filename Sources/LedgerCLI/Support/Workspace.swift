@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LedgerCore
+import LedgerProjections
 import LedgerSQLite
 import LedgerStore
 
@@ -131,15 +132,45 @@ struct Workspace {
         try SQLiteEventStore(path: try databasePath)
     }
 
-    /// Opens the log, refusing one that is not the log this workspace's config was made for.
+    /// The projections' read tables: a SQLite file beside the log's, `ledger.db` → `ledger.projections.db`.
+    var projectionsPath: String {
+        get throws(LedgerError) {
+            let log = URL(fileURLWithPath: try databasePath)
+            let stem = log.deletingPathExtension().lastPathComponent
+            let suffix = log.pathExtension.isEmpty ? "" : ".\(log.pathExtension)"
+            return log.deletingLastPathComponent().appendingPathComponent("\(stem).projections\(suffix)").path
+        }
+    }
+
+    func openProjections() throws(LedgerError) -> SQLiteProjectionStore {
+        try SQLiteProjectionStore(path: try projectionsPath)
+    }
+
+    /// The projections, brought up to the log's head first.
+    func projections() async throws(LedgerError) -> Projections {
+        try await ProjectionUpdater.catchUp(log: try openStore(), into: try openProjections())
+    }
+
+    /// Opens the log, refusing one that is not the log this workspace's config was made for. Every append through
+    /// the returned ledger also updates the projections; if that fails, the event still stands and the next query
+    /// catches up.
     func openLedger() async throws(LedgerError) -> Ledger {
-        let ledger = try await Ledger.open(store: try openStore(), clock: SystemClock())
+        let store = try openStore()
+        let ledger = try await Ledger.open(store: store, clock: SystemClock())
         let state = await ledger.state
         guard state.logID == logID, state.genesisLeafHash == genesis else {
             throw LedgerError(
                 .trustAnchor,
                 "\(Self.configName) does not match the log in \((try? databasePath) ?? logURL): its log id or genesis hash differs"
             )
+        }
+        let projections = try openProjections()
+        await ledger.onAppend { batch in
+            do {
+                try await ProjectionUpdater.apply(batch, log: store, into: projections)
+            } catch {
+                Console.current.err("warning: the projections did not update (\(error)); the next query catches up")
+            }
         }
         return ledger
     }
