@@ -20,6 +20,24 @@ public protocol ProjectionStore: Sendable {
         changes: Projections.Changes,
         replacing previous: Projections.Head??
     ) async throws(LedgerError)
+
+    /// Folds all of `log` from scratch and replaces every saved row; see ``ProjectionUpdater/rebuild(log:into:progress:)``.
+    /// The default folds, then saves; a store may overlap the two.
+    func rebuild(
+        from log: any EventStore,
+        progress: (@Sendable (UInt64, UInt64) -> Void)?
+    ) async throws(LedgerError) -> Projections
+}
+
+extension ProjectionStore {
+    public func rebuild(
+        from log: any EventStore,
+        progress: (@Sendable (UInt64, UInt64) -> Void)?
+    ) async throws(LedgerError) -> Projections {
+        let projections = try await ProjectionUpdater.fold(log, progress: progress)
+        try await save(projections, changes: .all(of: projections), replacing: .none)
+        return projections
+    }
 }
 
 /// Projections kept in memory, for tests and for a log that lives in memory.
@@ -84,22 +102,32 @@ public enum ProjectionUpdater {
         into store: any ProjectionStore,
         progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(LedgerError) -> Projections {
-        let projections = try await fold(log, progress: progress)
-        try await store.save(projections, changes: .all(of: projections), replacing: .none)
-        return projections
+        try await store.rebuild(from: log, progress: progress)
     }
 
     /// Folds the log's first `size` entries (all of them by default) from an empty state, saving nothing.
+    ///
+    /// - Parameter folded: called after each chunk with the projections so far and the seqs just folded, for a
+    ///   store that writes rows that can no longer change (lineage, drift) while the fold goes on.
     public static func fold(
         _ log: any EventStore,
         upTo size: UInt64? = nil,
-        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil,
+        folded: ((Projections, Range<UInt64>) -> Void)? = nil
     ) async throws(LedgerError) -> Projections {
         var projections = Projections()
         var changes = Projections.Changes(recording: false)
         var end = size ?? 0
         if size == nil { end = try await log.size() }
-        try await fold(log, from: 0, to: end, into: &projections, changes: &changes, progress: progress)
+        try await fold(
+            log,
+            from: 0,
+            to: end,
+            into: &projections,
+            changes: &changes,
+            progress: progress,
+            folded: folded
+        )
         return projections
     }
 
@@ -110,7 +138,8 @@ public enum ProjectionUpdater {
         to end: UInt64,
         into projections: inout Projections,
         changes: inout Projections.Changes,
-        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil,
+        folded: ((Projections, Range<UInt64>) -> Void)? = nil
     ) async throws(LedgerError) {
         guard start < end else { return }
         // A background task reads and decodes the next chunk while this one is folded.
@@ -129,6 +158,7 @@ public enum ProjectionUpdater {
             for event in events {
                 try projections.apply(event.event, leafHash: event.leafHash, changes: &changes)
             }
+            folded?(projections, (position - UInt64(events.count))..<position)
             // Freeing a chunk's events is real work: leave it to another thread rather than the fold.
             ProjectionUpdater.release(events)
             progress?(position - start, end - start)

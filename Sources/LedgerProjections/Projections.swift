@@ -46,6 +46,8 @@ public struct Projections: Sendable, Hashable {
 
         /// Every row: what a rebuild writes.
         public var everything = false
+        /// With ``everything``: the lineage and drift rows, which never change once made, are already written.
+        public var appendOnlyWritten = false
 
         /// Every row of `projections`: what a rebuild writes.
         public static func all(of projections: Projections) -> Changes {

@@ -3,6 +3,7 @@ import GRDB
 import GRDBSQLite
 public import LedgerCore
 public import LedgerProjections
+public import LedgerStore
 
 /// The projections' read tables in a SQLite file of their own, beside the log's.
 ///
@@ -126,25 +127,79 @@ public final class SQLiteProjectionStore: ProjectionStore {
                         throw LedgerError(.conflict, "the projections moved on since they were loaded")
                     }
                 } else {
-                    for table in [
-                        "projection_heads", "projection_context", "registry", "deployments", "runs", "lineage", "drift",
-                    ] {
-                        try db.execute(sql: "DELETE FROM \(table)")
-                    }
+                    try Self.clear(db)
                 }
                 try documents.write(to: db)
-                try db.execute(sql: "DELETE FROM projection_heads")
-                if let head {
-                    for name in Self.names {
-                        try db.execute(
-                            sql: "INSERT INTO projection_heads (name, last_seq, leaf_hash) VALUES (?, ?, ?)",
-                            arguments: [name, Int64(head.seq), head.leafHash.hex]
-                        )
-                    }
-                }
+                try Self.writeHeads(head, db)
             }
         } catch {
             throw Self.map(error, "cannot save the projections at \(path)")
+        }
+    }
+
+    static func clear(_ db: Database) throws {
+        for table in ["projection_heads", "projection_context", "registry", "deployments", "runs", "lineage", "drift"] {
+            try db.execute(sql: "DELETE FROM \(table)")
+        }
+    }
+
+    static func writeHeads(_ head: Projections.Head?, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM projection_heads")
+        guard let head else { return }
+        for name in names {
+            try db.execute(
+                sql: "INSERT INTO projection_heads (name, last_seq, leaf_hash) VALUES (?, ?, ?)",
+                arguments: [name, Int64(head.seq), head.leafHash.hex]
+            )
+        }
+    }
+
+    /// Folds the log and writes the rows in one transaction, overlapped: lineage and drift rows, which never change
+    /// once made, are written by the database's thread while the fold goes on; the rest follow when it ends.
+    public func rebuild(
+        from log: any EventStore,
+        progress: (@Sendable (UInt64, UInt64) -> Void)?
+    ) async throws(LedgerError) -> Projections {
+        let channel = RowChannel()
+        let writer = Task.detached { [queue] () -> Result<Void, any Error> in
+            do {
+                try await queue.write { db in
+                    try Self.clear(db)
+                    while let message = try channel.next() {
+                        switch message {
+                        case .rows(let lineage, let drift):
+                            try Documents.writeLineage(lineage, db)
+                            try Documents.writeDrift(drift, db)
+                        case .done(let projections):
+                            var changes = Projections.Changes.all(of: projections)
+                            changes.appendOnlyWritten = true
+                            try Documents(projections, changes).write(to: db)
+                            try Self.writeHeads(projections.head, db)
+                        }
+                    }
+                }
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        do {
+            let projections = try await ProjectionUpdater.fold(log, progress: progress) { projections, seqs in
+                let lineage = seqs.compactMap { projections.lineage[$0] }
+                let drift = seqs.compactMap { projections.drift[$0] }
+                if !lineage.isEmpty || !drift.isEmpty { channel.send(.rows(lineage, drift)) }
+            }
+            channel.send(.done(projections))
+            channel.finish(failed: false)
+            if case .failure(let error) = await writer.value {
+                throw Self.map(error, "cannot save the projections at \(path)")
+            }
+            return projections
+        } catch {
+            // The writer's transaction rolls back: the tables stay as they were.
+            channel.finish(failed: true)
+            _ = await writer.value
+            throw Self.map(error, "cannot rebuild the projections at \(path)")
         }
     }
 
@@ -163,6 +218,45 @@ private final class EncodedChunk: @unchecked Sendable {
     var docs: [[UInt8]?] = []
 }
 
+/// What the fold hands the database's thread during a rebuild.
+private enum RowMessage: Sendable {
+    case rows([LineageNode], [DriftRecord])
+    case done(Projections)
+}
+
+/// An unbounded channel from the fold to the database's thread. The writer keeps up (a row costs it a few
+/// microseconds, an event costs the fold more), so the queue stays short.
+private final class RowChannel: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [RowMessage] = []
+    private var finished = false
+    private var failed = false
+
+    func send(_ message: RowMessage) {
+        condition.lock()
+        queue.append(message)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func finish(failed: Bool) {
+        condition.lock()
+        finished = true
+        self.failed = failed
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// The next message; nil once the fold finished; throws if it failed, so that the transaction rolls back.
+    func next() throws -> RowMessage? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !finished { condition.wait() }
+        if failed { throw LedgerError(.storage, "the fold failed; nothing was written") }
+        return queue.isEmpty ? nil : queue.removeFirst()
+    }
+}
+
 /// The rows a save writes. They are encoded to JSON in the write transaction, a chunk at a time and each chunk in
 /// parallel, so that a rebuild never holds every document in memory at once.
 private struct Documents: Sendable {
@@ -179,8 +273,10 @@ private struct Documents: Sendable {
             registry = projections.registry.sorted { $0.key < $1.key }.map(\.value)
             deployments = projections.deployments.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             runs = projections.runs.sorted { $0.key < $1.key }.map(\.value)
-            lineage = projections.lineage.sorted { $0.key < $1.key }.map(\.value)
-            drift = projections.drift.sorted { $0.key < $1.key }.map(\.value)
+            if !changes.appendOnlyWritten {
+                lineage = projections.lineage.sorted { $0.key < $1.key }.map(\.value)
+                drift = projections.drift.sorted { $0.key < $1.key }.map(\.value)
+            }
             return
         }
         if changes.context { context = projections.contextJSON }
@@ -265,6 +361,11 @@ private struct Documents: Sendable {
         try Self.encode(runs, \.jsonValue) { run, doc in
             try runInsert.execute(arguments: [run.run, run.status.rawValue, Int64(run.started.seq), Self.text(doc)])
         }
+        try Self.writeLineage(lineage, db)
+        try Self.writeDrift(drift, db)
+    }
+
+    static func writeLineage(_ lineage: [LineageNode], _ db: Database) throws {
         let lineageInsert = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO lineage (seq, type, sha256, doc) VALUES (?, ?, ?, ?)"
         )
@@ -298,6 +399,9 @@ private struct Documents: Sendable {
                 )
             }
         }
+    }
+
+    static func writeDrift(_ drift: [DriftRecord], _ db: Database) throws {
         let driftInsert = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO drift (seq, time, verdict, doc) VALUES (?, ?, ?, ?)"
         )
