@@ -14,9 +14,12 @@ struct BenchCommand: AsyncParsableCommand {
             Examples:
               swift run -c release ledger bench append --events 100000 --json
               swift run -c release ledger bench verify --events 100000 --json
+              swift run -c release ledger bench projections --events 1000000 --json
               swift run -c release ledger bench model --data Benchmarks/datasets/adbench/cardio.csv --label label --json
             """,
-        subcommands: [BenchAppendCommand.self, BenchVerifyCommand.self, BenchModelCommand.self]
+        subcommands: [
+            BenchAppendCommand.self, BenchVerifyCommand.self, BenchModelCommand.self, BenchProjectionsCommand.self,
+        ]
     )
 }
 
