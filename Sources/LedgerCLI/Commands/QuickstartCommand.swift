@@ -9,7 +9,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         commandName: "quickstart",
         abstract: "Create a demo workspace and walk through the signed log end to end.",
         discussion: """
-            Creates a workspace (default: ./ledger-quickstart) with a key per role, adds a second approver, generates a demo Audit DB, extracts it, builds a feature dataset, trains an Isolation Forest, evaluates it against the policy's gate, registers it and reproduces it bit for bit (each step signed by the pipeline key), has two approvers approve it and the deployer deploy it, appends signed events, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, and then shows that a tampered copy is caught. Every step prints the command that does the same by hand.
+            Creates a workspace (default: ./ledger-quickstart) with a key per role, adds a second approver and requires two approvals, generates a demo Audit DB, extracts it, builds a feature dataset, trains an Isolation Forest, evaluates it against the policy's gate, registers it and reproduces it bit for bit (each step signed by the pipeline key), has two approvers approve it and the deployer deploy it, appends signed events, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, and then shows that a tampered copy is caught. Every step prints the command that does the same by hand.
 
             Example:
               swift run -c release ledger quickstart
@@ -50,7 +50,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         let workspace = try Workspace.load(root)
         say("   trust anchor (genesis leaf hash): \(workspace.genesis.hex)")
 
-        say("2. Add a second approver, alice (approvals will need distinct approvers):")
+        say("2. Add a second approver, alice, and make the policy require two distinct approvals:")
         for (name, role) in [("alice", "approver")] {
             let path = root.appendingPathComponent("keys/\(name).key").path
             say("   ledger keys generate --name \(name) --role \(role) --out \(shown)/keys/\(name).key")
@@ -63,6 +63,11 @@ struct QuickstartCommand: AsyncParsableCommand {
                 workspace.path(workspace.adminKeyPath), "--workspace", root.path,
             ])
         }
+        let policyPath = root.appendingPathComponent("policy.json").path
+        try Files.writeAtomically(Array(#"{"requiredApprovals":2}"#.utf8), to: policyPath)
+        say("   echo '{\"requiredApprovals\":2}' > \(shown)/policy.json")
+        say("   ledger policy set \(shown)/policy.json --workspace \(shown)")
+        try await quiet(["policy", "set", policyPath, "--workspace", root.path])
 
         let noun = events == 1 ? "note" : "notes"
         say("3. Append \(events) signed \(noun) from the pipeline key, in one atomic batch:")
@@ -132,7 +137,9 @@ struct QuickstartCommand: AsyncParsableCommand {
         var deployed: JSONValue = .null
         if let registered = evaluated["registered"]?.stringValue {
             let keys = root.appendingPathComponent("keys").path
-            say("9. Two approvers approve it (never the key that trained it), and the deployer deploys it:")
+            say(
+                "9. Two approvers approve it (never the key that trained it), as the policy requires, and the deployer deploys it:"
+            )
             say(
                 "   ledger approve \(registered) --reason \"holdout metrics reviewed\" --key \(shown)/keys/approver.key --workspace \(shown)"
             )
@@ -180,8 +187,8 @@ struct QuickstartCommand: AsyncParsableCommand {
         say("   verified \(report.entries) entries, root \(report.root.hex)")
 
         say("12. Tamper with copies: one note's text changed (tampered.jsonl), and the tail cut off (truncated.jsonl):")
-        // Seq 0 is the genesis and seq 1 adds alice; the notes follow.
-        let victim = 2 + min(events - 1, 8)
+        // Seq 0 is the genesis, seq 1 adds alice and seq 2 sets the policy; the notes follow.
+        let victim = 3 + min(events - 1, 8)
         var tampered = leaves
         var envelope = try Envelope(jsonBytes: leaves[victim])
         var payload = String(decoding: envelope.payload, as: UTF8.self)
