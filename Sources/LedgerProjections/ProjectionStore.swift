@@ -231,3 +231,36 @@ extension ProjectionUpdater {
         }
     }
 }
+
+/// Keeps a ``ProjectionStore`` in step with the appends of one process, holding the projections in memory between
+/// batches so that each append costs only its own rows (``ProjectionUpdater/apply(_:log:into:)`` would load every
+/// row first). If another process moved the tables on, it reloads them.
+public actor ProjectionFollower {
+    private let log: any EventStore
+    private let store: any ProjectionStore
+    private var current: Projections?
+
+    public init(log: any EventStore, store: any ProjectionStore) {
+        self.log = log
+        self.store = store
+    }
+
+    /// Folds `batch`, which was just appended to the log, and saves the rows it changed.
+    public func apply(_ batch: [SignedEvent]) async throws(LedgerError) {
+        guard var projections = current, let head = projections.head, let first = batch.first?.event,
+            first.seq == head.seq + 1, first.prev == head.leafHash
+        else {
+            current = nil
+            current = try await ProjectionUpdater.apply(batch, log: log, into: store)
+            return
+        }
+        var changes = Projections.Changes()
+        for signed in batch { try projections.apply(signed.event, leafHash: signed.leafHash, changes: &changes) }
+        do {
+            try await store.save(projections, changes: changes, replacing: .some(head))
+            current = projections
+        } catch  where error.code == .conflict {
+            current = try await ProjectionUpdater.catchUp(log: log, into: store)
+        }
+    }
+}

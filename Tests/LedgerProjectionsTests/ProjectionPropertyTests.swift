@@ -69,8 +69,10 @@ struct ProjectionPropertyTests {
         let log = try SQLiteEventStore(path: folder.appendingPathComponent("ledger.db").path, create: true)
         let tables = try SQLiteProjectionStore(path: folder.appendingPathComponent("ledger.projections.db").path)
         let ledger = try await GovernanceSimulator.makeLedger(store: log)
+        // As the CLI does: a follower keeps the projections in memory between appends and saves each batch's rows.
+        let follower = ProjectionFollower(log: log, store: tables)
         await ledger.onAppend { batch in
-            _ = try? await ProjectionUpdater.apply(batch, log: log, into: tables)
+            try? await follower.apply(batch)
         }
         var simulator = GovernanceSimulator(seed: seed)
         try await simulator.run(250, on: ledger)

@@ -164,10 +164,10 @@ struct Workspace {
                 "\(Self.configName) does not match the log in \((try? databasePath) ?? logURL): its log id or genesis hash differs"
             )
         }
-        let projections = try openProjections()
+        let follower = ProjectionFollower(log: store, store: try openProjections())
         await ledger.onAppend { batch in
             do {
-                try await ProjectionUpdater.apply(batch, log: store, into: projections)
+                try await follower.apply(batch)
             } catch {
                 Console.current.err("warning: the projections did not update (\(error)); the next query catches up")
             }
