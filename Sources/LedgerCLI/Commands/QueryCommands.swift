@@ -329,6 +329,20 @@ extension JSONValue {
 struct DriftCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drift",
+        abstract: "Measure drift, or show the drift history (the default).",
+        discussion: """
+            Examples:
+              ledger drift --last 5
+              ledger drift measure --dataset sha256:4be1...
+            """,
+        subcommands: [DriftHistoryCommand.self, DriftMeasureCommand.self],
+        defaultSubcommand: DriftHistoryCommand.self
+    )
+}
+
+struct DriftHistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
         abstract: "Show the drift history: per-feature PSI, KS and Wasserstein, and the verdict of each measurement.",
         discussion: """
             Each row is one drift.measured event: the pipeline compares the new window's dataset with the deployed model's training set. PSI below 0.1 is usually read as stable, 0.1 to 0.25 as moderate, and above 0.25 as significant; the thresholds in force are recorded in each event.

@@ -1,0 +1,116 @@
+import ArgumentParser
+import LedgerArtifacts
+import LedgerCore
+import LedgerML
+import LedgerPipeline
+import LedgerStore
+
+struct DriftMeasureCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "measure",
+        abstract: "Compare a new dataset with the champion's training data, and record drift.measured.",
+        discussion: """
+            The reference is the training rows of the dataset the champion was trained on; the current data is the training rows of --dataset (a dataset.built dataset, usually the latest window's). For each feature it computes PSI over 10 quantile bins of the reference, the two-sample Kolmogorov-Smirnov statistic with its p-value, and the Wasserstein-1 distance; then the same for the champion's anomaly scores on both (docs/drift.md gives the exact definitions). The verdict is significant when any PSI reaches --significant, moderate when any reaches --moderate, else stable. The champion is the version serving the workspace's target, unless --champion names one. Signed by the pipeline key.
+
+            Example:
+              ledger drift measure --dataset sha256:4be1... --json
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Option(help: ArgumentHelp("The current dataset's digest, as dataset.built recorded it.", valueName: "sha256:HEX"))
+    var dataset: String
+
+    @Option(
+        help: ArgumentHelp(
+            "Compare with this version's training data instead of the deployed one.",
+            valueName: "MODEL@VERSION"
+        )
+    )
+    var champion: String?
+
+    @Option(help: ArgumentHelp("PSI at which drift is moderate.", valueName: "PSI"))
+    var moderate = DriftThresholds().moderate
+
+    @Option(help: ArgumentHelp("PSI at which drift is significant.", valueName: "PSI"))
+    var significant = DriftThresholds().significant
+
+    @Option(help: ArgumentHelp("The signing key (default: the workspace's pipeline key).", valueName: "FILE"))
+    var key: String?
+
+    @OptionGroup var threading: ThreadsOption
+
+    @Flag(help: "Print {\"seq\",\"verdict\",\"features\",\"scores\"} as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard ArtifactDigest(dataset) != nil else {
+            throw ValidationError("--dataset must be a digest such as sha256:4be1… (64 lowercase hex digits)")
+        }
+        if let champion { _ = try ModelVersionReference.parse(champion) }
+        guard moderate >= 0, moderate <= significant, significant <= 100 else {
+            throw ValidationError("the thresholds must satisfy 0 <= --moderate <= --significant <= 100")
+        }
+    }
+
+    func run() async throws {
+        let workspace = try workspace.locate()
+        guard let digest = ArtifactDigest(dataset) else { return }
+        let steps = try await workspace.modelSteps(key: key, threads: threading.threads)
+        let state = await steps.ledger.state
+        let version: ModelRules.Version
+        if let champion {
+            let reference = try ModelVersionReference.parse(champion)
+            guard let registered = state.models.version(reference.name, reference.version) else {
+                throw LedgerError(.invalidArgument, "\(champion) is not a registered version")
+            }
+            version = registered
+        } else {
+            guard let serving = state.models.targets[workspace.model.target]?.current,
+                let deployed = state.models.version(serving.name, serving.version)
+            else {
+                throw LedgerError(
+                    .invalidArgument,
+                    "nothing serves \(workspace.model.target), so there is no reference; deploy a version or pass --champion"
+                )
+            }
+            version = deployed
+        }
+        let measured = try await steps.measureDrift(
+            current: digest,
+            against: version,
+            thresholds: DriftThresholds(moderate: moderate, significant: significant)
+        )
+        let console = Console.current
+        func object(_ comparison: DriftStatistics.Comparison) -> [String: JSONValue] {
+            [
+                "psi": .number(comparison.psi), "ks": .number(comparison.ks), "ksPValue": .number(comparison.ksPValue),
+                "wasserstein": .number(comparison.wasserstein),
+            ]
+        }
+        if json {
+            return console.json([
+                "seq": .int(measured.seq), "verdict": .string(measured.verdict),
+                "reference": .string("\(version.name)@\(version.version)"),
+                "features": .array(
+                    measured.features.map { .object(object($0.statistics).merging(["name": .string($0.name)]) { $1 }) }
+                ),
+                "scores": .object(object(measured.scores)),
+            ])
+        }
+        console.out("against the training data of \(version.name)@\(version.version):")
+        let rows = measured.features.map { ($0.name, $0.statistics) } + [("(anomaly scores)", measured.scores)]
+        console.table(
+            ["FEATURE", "PSI", "KS", "KS P", "WASSERSTEIN"],
+            rows.map { name, statistics in
+                [
+                    name, Gate.format(statistics.psi), Gate.format(statistics.ks), Gate.format(statistics.ksPValue),
+                    Gate.format(statistics.wasserstein),
+                ]
+            }
+        )
+        console.out("verdict: \(measured.verdict)")
+        console.out("appended seq \(measured.seq) drift.measured")
+    }
+}
