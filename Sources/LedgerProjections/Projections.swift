@@ -167,11 +167,12 @@ public struct Projections: Sendable, Hashable {
             } else {
                 if event.type == "run.failed" {
                     let step = data["step"]?.stringValue ?? ""
-                    if let index = record.steps.firstIndex(where: { $0.name == step }),
-                        record.steps[index].status != .completed
-                    {
-                        record.steps[index].status = .failed
-                        record.steps[index].error = data["error"]
+                    if let index = record.steps.firstIndex(where: { $0.name == step }) {
+                        // A step that completed stays completed; one still retrying failed for good.
+                        if record.steps[index].status != .completed {
+                            record.steps[index].status = .failed
+                            record.steps[index].error = data["error"]
+                        }
                     } else {
                         record.record(step: step, seq: nil, time: event.time, error: data["error"], final: true)
                     }
@@ -210,8 +211,11 @@ public struct Projections: Sendable, Hashable {
     private mutating func register(_ event: Event, stamp: EventStamp, changes: inout Changes) {
         let data = event.data
         let key = VersionKey(data["name"]?.stringValue ?? "", Int(data["version"]?.integerValue ?? 0))
-        let evaluation = lineage[UInt64(data["evaluation"]?["seq"]?.integerValue ?? -1)]
-        let trained = lineage[UInt64(data["model"]?["seq"]?.integerValue ?? -1)]
+        // Total even for data the rules never saw (a log written around the program): a missing seq finds nothing.
+        let evaluation = data["evaluation"]?["seq"]?.integerValue.flatMap { UInt64(exactly: $0) }.flatMap {
+            lineage[$0]
+        }
+        let trained = data["model"]?["seq"]?.integerValue.flatMap { UInt64(exactly: $0) }.flatMap { lineage[$0] }
         let datasetSeq = trained?.inputs.first ?? 0
         var metrics: [String: Double] = [:]
         for (name, value) in evaluation?.detail["metrics"]?.objectValue ?? [:] { metrics[name] = value.doubleValue }

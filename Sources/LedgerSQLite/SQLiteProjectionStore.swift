@@ -162,6 +162,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
     ) async throws(LedgerError) -> Projections {
         let channel = RowChannel()
         let writer = Task.detached { [queue] () -> Result<Void, any Error> in
+            defer { channel.close() }
             do {
                 try await queue.write { db in
                     try Self.clear(db)
@@ -232,10 +233,21 @@ private final class RowChannel: @unchecked Sendable {
     private var finished = false
     private var failed = false
 
+    private var closed = false
+
+    /// Queues `message`, or drops it once the writer has stopped (it failed, and the rebuild will report that).
     func send(_ message: RowMessage) {
         condition.lock()
-        queue.append(message)
+        if !closed { queue.append(message) }
         condition.signal()
+        condition.unlock()
+    }
+
+    /// Called by the writer when it stops, for whatever reason: nothing more is queued.
+    func close() {
+        condition.lock()
+        closed = true
+        queue.removeAll()
         condition.unlock()
     }
 

@@ -127,7 +127,7 @@ public actor Ledger {
                     // mutates the only copy instead of duplicating the rules' tables on every append.
                     let signed = try BatchSigner.sign(prepared[0], against: state, with: key)
                     try await store.append([LogEntry(signed)], expecting: state.size)
-                    state.apply(signed)
+                    try await settle(after: [signed]) { $0.apply(signed) }
                     await notify([signed])
                     return [signed]
                 }
@@ -140,7 +140,7 @@ public actor Ledger {
                     (next, batch) = try signer.signAll(prepared)
                     try await store.append(batch.map(LogEntry.init), expecting: state.size)
                 }
-                state = next
+                try await settle(after: batch) { $0 = next }
                 await notify(batch)
                 return batch
             } catch  where error.code == .conflict && attempt < Self.maxAttempts {
@@ -173,7 +173,7 @@ public actor Ledger {
             try state.check(signed, signer: signer)
             do {
                 try await store.append([LogEntry(signed)], expecting: state.size)
-                state.apply(signed)
+                try await settle(after: [signed]) { $0.apply(signed) }
                 await notify([signed])
                 return signed
             } catch  where error.code == .conflict && attempt < Self.maxAttempts {
@@ -182,11 +182,25 @@ public actor Ledger {
         }
     }
 
+    /// Brings the state past `batch`, which the store now holds. While the store wrote it, another append on this
+    /// actor may have run (actors are reentrant at `await`), hit the conflict, caught up and so folded `batch`
+    /// already: applying it again would count its approvals twice. So `update` runs only if the state is still
+    /// where the batch starts; otherwise the state catches up from the store.
+    private func settle(after batch: [SignedEvent], _ update: (inout LedgerState) -> Void) async throws(LedgerError) {
+        if state.size == batch.first?.event.seq {
+            update(&state)
+        } else {
+            try await catchUp()
+        }
+    }
+
     /// Folds the entries other writers appended since this ledger last looked.
     public func catchUp() async throws(LedgerError) {
         let size = try await store.size()
         guard size > state.size else { return }
-        for entry in try await store.entries(in: state.size..<size) {
+        // Another catch-up on this actor may have folded some of these while the store read them: fold each entry
+        // only when it is the next one.
+        for entry in try await store.entries(in: state.size..<size) where entry.seq == state.size {
             state.apply(try SignedEvent(leaf: entry.leaf))
         }
     }

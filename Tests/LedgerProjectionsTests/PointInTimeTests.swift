@@ -93,3 +93,34 @@ struct PointInTimeTests {
         return EventDraft(type: type, data: .object(data.merging(extra) { $1 }))
     }
 }
+
+/// The fold reads what the store holds, which `verify` has not necessarily seen: it must not trap on it.
+@Suite("Projection fold robustness")
+struct ProjectionRobustnessTests {
+    @Test("an event written around the rules, with references missing or negative, folds without trapping")
+    func malformedReferences() throws {
+        var projections = Projections()
+        var changes = Projections.Changes()
+        let broken: [(String, JSONValue)] = [
+            ("model.registered", ["name": "m", "version": 1, "model": ["seq": -3]]),
+            ("model.approved", ["name": "m", "version": 9, "sha256": "zz"]),
+            ("model.rolledBack", ["name": "m", "target": "production"]),
+            ("run.failed", ["run": "never-started", "step": "train"]),
+            ("drift.measured", ["verdict": "stable"]),
+        ]
+        for (seq, (type, data)) in broken.enumerated() {
+            let event = Event(
+                log: "test.example/log",
+                seq: UInt64(seq),
+                prev: .zero,
+                time: Timestamp(millisecondsSinceEpoch: Int64(seq)),
+                type: type,
+                actor: String(repeating: "ab", count: 32),
+                data: data
+            )
+            try projections.apply(event, leafHash: .zero, changes: &changes)
+        }
+        #expect(projections.nextSeq == UInt64(broken.count))
+        #expect(projections.registry[VersionKey("m", 1)]?.metrics.isEmpty == true)
+    }
+}

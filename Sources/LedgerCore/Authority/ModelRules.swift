@@ -145,7 +145,7 @@ public struct ModelRules: Sendable, Hashable {
                 )
             }
             let model = try reference(event.data["model"], in: event)
-            let evaluationSeq = UInt64(event.data["evaluation"]?["seq"]?.integerValue ?? -1)
+            let evaluationSeq = event.data["evaluation"]?["seq"]?.integerValue.flatMap { UInt64(exactly: $0) } ?? .max
             guard let evaluation = evaluations[evaluationSeq], evaluation.modelSeq == model.seq,
                 evaluation.artifact == model.sha256
             else {
