@@ -70,6 +70,27 @@ struct DriftMeasureTests {
             await workspace.run("drift", "measure", "--dataset", second, "--moderate", "0.5", "--significant", "0.2")
                 .status == 2
         )
+        // Thresholds from ledger.json's model.drift when no flag gives them.
+        let config = URL(fileURLWithPath: workspace.root).appendingPathComponent("ledger.json")
+        var settings = try #require(try CanonicalJSON.parse(String(contentsOf: config, encoding: .utf8)).objectValue)
+        var modelSettings = try #require(settings["model"]?.objectValue)
+        modelSettings["drift"] = ["moderate": 0, "significant": 0]
+        settings["model"] = .object(modelSettings)
+        try Data(try CanonicalJSON.encode(.object(settings))).write(to: config)
+        let strict = await workspace.run("drift", "measure", "--dataset", first, "--json")
+        #expect(
+            strict.json?["verdict"] == "significant",
+            "a PSI of 0 reaches a threshold of 0: \(strict.out) \(strict.err)"
+        )
+        modelSettings["drift"] = ["moderate": 0.3, "significant": 0.2]
+        settings["model"] = .object(modelSettings)
+        try Data(try CanonicalJSON.encode(.object(settings))).write(to: config)
+        let bad = await workspace.run("drift", "--last", "1")
+        #expect(bad.status == 1)
+        #expect(bad.err.contains("model.drift"), "\(bad.err)")
+        modelSettings["drift"] = nil
+        settings["model"] = .object(modelSettings)
+        try Data(try CanonicalJSON.encode(.object(settings))).write(to: config)
         #expect(await workspace.run("verify").status == 0)
         try await IndependentPeerTests.expectPeerAccepts(workspace)
     }

@@ -10,7 +10,7 @@ struct DriftMeasureCommand: AsyncParsableCommand {
         commandName: "measure",
         abstract: "Compare a new dataset with the champion's training data, and record drift.measured.",
         discussion: """
-            The reference is the training rows of the dataset the champion was trained on; the current data is the training rows of --dataset (a dataset.built dataset, usually the latest window's). For each feature it computes PSI over 10 quantile bins of the reference, the two-sample Kolmogorov-Smirnov statistic with its p-value, and the Wasserstein-1 distance; then the same for the champion's anomaly scores on both (docs/drift.md gives the exact definitions). The verdict is significant when any PSI reaches --significant, moderate when any reaches --moderate, else stable. The champion is the version serving the workspace's target, unless --champion names one. Signed by the pipeline key.
+            The reference is the training rows of the dataset the champion was trained on; the current data is the training rows of --dataset (a dataset.built dataset, usually the latest window's). For each feature it computes PSI over 10 quantile bins of the reference, the two-sample Kolmogorov-Smirnov statistic with its p-value, and the Wasserstein-1 distance; then the same for the champion's anomaly scores on both (docs/drift.md gives the exact definitions). The verdict is significant when any PSI reaches --significant, moderate when any reaches --moderate, else stable; the thresholds default to ledger.json's "model": {"drift": {"moderate": 0.1, "significant": 0.25}}, the usual PSI conventions. The champion is the version serving the workspace's target, unless --champion names one. Signed by the pipeline key.
 
             Example:
               ledger drift measure --dataset sha256:4be1... --json
@@ -30,11 +30,21 @@ struct DriftMeasureCommand: AsyncParsableCommand {
     )
     var champion: String?
 
-    @Option(help: ArgumentHelp("PSI at which drift is moderate.", valueName: "PSI"))
-    var moderate = DriftThresholds().moderate
+    @Option(
+        help: ArgumentHelp(
+            "PSI at which drift is moderate (default: ledger.json's model.drift, else 0.1).",
+            valueName: "PSI"
+        )
+    )
+    var moderate: Double?
 
-    @Option(help: ArgumentHelp("PSI at which drift is significant.", valueName: "PSI"))
-    var significant = DriftThresholds().significant
+    @Option(
+        help: ArgumentHelp(
+            "PSI at which drift is significant (default: ledger.json's model.drift, else 0.25).",
+            valueName: "PSI"
+        )
+    )
+    var significant: Double?
 
     @Option(help: ArgumentHelp("The signing key (default: the workspace's pipeline key).", valueName: "FILE"))
     var key: String?
@@ -49,8 +59,11 @@ struct DriftMeasureCommand: AsyncParsableCommand {
             throw ValidationError("--dataset must be a digest such as sha256:4be1… (64 lowercase hex digits)")
         }
         if let champion { _ = try ModelVersionReference.parse(champion) }
-        guard moderate >= 0, moderate <= significant, significant <= 100 else {
-            throw ValidationError("the thresholds must satisfy 0 <= --moderate <= --significant <= 100")
+        for value in [moderate, significant].compactMap({ $0 }) where !(0...100).contains(value) {
+            throw ValidationError("a PSI threshold is 0 to 100, not \(value)")
+        }
+        if let moderate, let significant, moderate > significant {
+            throw ValidationError("--moderate must not be above --significant")
         }
     }
 
@@ -80,7 +93,10 @@ struct DriftMeasureCommand: AsyncParsableCommand {
         let measured = try await steps.measureDrift(
             current: digest,
             against: version,
-            thresholds: DriftThresholds(moderate: moderate, significant: significant)
+            thresholds: DriftThresholds(
+                moderate: moderate ?? workspace.model.drift.moderate,
+                significant: significant ?? workspace.model.drift.significant
+            )
         )
         let console = Console.current
         func object(_ comparison: DriftStatistics.Comparison) -> [String: JSONValue] {

@@ -8,8 +8,11 @@ import LedgerPipeline
 /// ```json
 /// "model": {"name": "access-anomaly", "target": "production", "trainer": "isolation-forest",
 ///           "parameters": {"trees": 100, "samples": 256, "maxFeatures": 1},
-///           "alertBudget": 0.05, "bootstrap": {"replicates": 1000, "confidence": 0.95}}
+///           "alertBudget": 0.05, "bootstrap": {"replicates": 1000, "confidence": 0.95},
+///           "drift": {"moderate": 0.1, "significant": 0.25}}
 /// ```
+///
+/// `"drift"` holds the PSI thresholds of `ledger drift measure`'s verdict.
 ///
 /// With `"trainer": "command"`, `"command": ["python3", "trainers/train.py"]` names an external trainer that
 /// follows the `modelledger.trainer/v1` contract, and `"environment": {"NAME": "value"}` adds variables to the
@@ -22,6 +25,7 @@ struct ModelSettings: Sendable {
     var command: [String] = []
     var environment: [String: String] = [:]
     var evaluation = EvaluationSettings()
+    var drift = DriftThresholds()
 
     init() {}
 
@@ -31,7 +35,7 @@ struct ModelSettings: Sendable {
             throw LedgerError(.file, "\(configPath): \"model\" must be an object")
         }
         let known: Set = [
-            "name", "target", "trainer", "parameters", "command", "environment", "alertBudget", "bootstrap",
+            "name", "target", "trainer", "parameters", "command", "environment", "alertBudget", "bootstrap", "drift",
         ]
         if let unknown = members.keys.filter({ !known.contains($0) }).sorted().first {
             throw fail("\(unknown) is not a setting (known: \(known.sorted().joined(separator: ", ")))")
@@ -85,6 +89,14 @@ struct ModelSettings: Sendable {
             evaluation.replicates = Int(replicates)
             evaluation.confidence = confidence
         }
+        if let value = members["drift"] {
+            let moderate = value["moderate"]?.doubleValue ?? drift.moderate
+            let significant = value["significant"]?.doubleValue ?? drift.significant
+            guard value.objectValue != nil, moderate >= 0, moderate <= significant, significant <= 100 else {
+                throw fail("drift takes moderate and significant PSI thresholds, 0 <= moderate <= significant <= 100")
+            }
+            drift = DriftThresholds(moderate: moderate, significant: significant)
+        }
         if trainer == "command", command.isEmpty {
             throw fail("command is required when trainer is \"command\"")
         }
@@ -95,6 +107,7 @@ struct ModelSettings: Sendable {
             "name": .string(name), "target": .string(target), "trainer": .string(trainer), "parameters": parameters,
             "alertBudget": .number(evaluation.alertBudget),
             "bootstrap": ["replicates": .int(evaluation.replicates), "confidence": .number(evaluation.confidence)],
+            "drift": ["moderate": .number(drift.moderate), "significant": .number(drift.significant)],
         ]
         if !command.isEmpty { members["command"] = .array(command.map(JSONValue.string)) }
         if !environment.isEmpty { members["environment"] = .object(environment.mapValues(JSONValue.string)) }
