@@ -108,7 +108,7 @@ let package = Package(
             dependencies: ["LedgerAudit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "LedgerMLTests", dependencies: ["LedgerML"], swiftSettings: strictSettings),
+        .testTarget(name: "LedgerMLTests", dependencies: ["LedgerML", "LedgerTesting"], swiftSettings: strictSettings),
         .testTarget(
             name: "LedgerPipelineTests",
             dependencies: ["LedgerPipeline", "LedgerTesting"],

@@ -35,7 +35,7 @@ extension ProjectionStore {
         progress: (@Sendable (UInt64, UInt64) -> Void)?
     ) async throws(LedgerError) -> Projections {
         let projections = try await ProjectionUpdater.fold(log, progress: progress)
-        try await save(projections, changes: .all(of: projections), replacing: .none)
+        try await save(projections, changes: .all, replacing: .none)
         return projections
     }
 }
@@ -207,34 +207,9 @@ public enum ProjectionUpdater {
     }
 }
 
-extension ProjectionUpdater {
-    /// Folds a batch that was just appended to `log`. When the saved projections end right where the batch starts
-    /// (its first `prev` is their head's leaf hash), only the batch is folded; otherwise this is a
-    /// ``catchUp(log:into:)``.
-    @discardableResult
-    public static func apply(
-        _ batch: [SignedEvent],
-        log: any EventStore,
-        into store: any ProjectionStore
-    ) async throws(LedgerError) -> Projections {
-        guard let first = batch.first?.event, let saved = try await store.load(), let head = saved.head,
-            first.seq == head.seq + 1, first.prev == head.leafHash
-        else { return try await catchUp(log: log, into: store) }
-        var projections = saved
-        var changes = Projections.Changes()
-        for signed in batch { try projections.apply(signed.event, leafHash: signed.leafHash, changes: &changes) }
-        do {
-            try await store.save(projections, changes: changes, replacing: .some(head))
-            return projections
-        } catch  where error.code == .conflict {
-            return try await catchUp(log: log, into: store)
-        }
-    }
-}
-
 /// Keeps a ``ProjectionStore`` in step with the appends of one process, holding the projections in memory between
-/// batches so that each append costs only its own rows (``ProjectionUpdater/apply(_:log:into:)`` would load every
-/// row first). If another process moved the tables on, it reloads them.
+/// batches so that each append costs only its own rows rather than a load of every row. When it holds nothing yet,
+/// or another process moved the tables on, it catches them up with the log instead.
 public actor ProjectionFollower {
     private let log: any EventStore
     private let store: any ProjectionStore
@@ -250,8 +225,9 @@ public actor ProjectionFollower {
         guard var projections = current, let head = projections.head, let first = batch.first?.event,
             first.seq == head.seq + 1, first.prev == head.leafHash
         else {
+            // The log already holds `batch`, so catching up folds it.
             current = nil
-            current = try await ProjectionUpdater.apply(batch, log: log, into: store)
+            current = try await ProjectionUpdater.catchUp(log: log, into: store)
             return
         }
         var changes = Projections.Changes()

@@ -46,16 +46,14 @@ public struct Projections: Sendable, Hashable {
 
         /// Every row: what a rebuild writes.
         public var everything = false
-        /// With ``everything``: the lineage and drift rows, which never change once made, are already written.
-        public var appendOnlyWritten = false
 
-        /// Every row of `projections`: what a rebuild writes.
-        public static func all(of projections: Projections) -> Changes {
+        /// Every row of the projections saved with it: what a rebuild writes.
+        public static let all: Changes = {
             var changes = Changes(recording: false)
             changes.everything = true
             changes.context = true
             return changes
-        }
+        }()
     }
 
     public internal(set) var head: Head?

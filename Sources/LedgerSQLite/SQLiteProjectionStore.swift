@@ -172,9 +172,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
                             try Documents.writeLineage(lineage, db)
                             try Documents.writeDrift(drift, db)
                         case .done(let projections):
-                            var changes = Projections.Changes.all(of: projections)
-                            changes.appendOnlyWritten = true
-                            try Documents(projections, changes).write(to: db)
+                            try Documents(projections, .all, appendOnlyWritten: true).write(to: db)
                             try Self.writeHeads(projections.head, db)
                         }
                     }
@@ -279,13 +277,15 @@ private struct Documents: Sendable {
     var lineage: [LineageNode] = []
     var drift: [DriftRecord] = []
 
-    init(_ projections: Projections, _ changes: Projections.Changes) {
+    /// - Parameter appendOnlyWritten: with `changes.everything`, the lineage and drift rows (which never change once
+    ///   made) were already written while the rebuild folded, so they are left out.
+    init(_ projections: Projections, _ changes: Projections.Changes, appendOnlyWritten: Bool = false) {
         if changes.everything {
             context = projections.contextJSON
             registry = projections.registry.sorted { $0.key < $1.key }.map(\.value)
             deployments = projections.deployments.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             runs = projections.runs.sorted { $0.key < $1.key }.map(\.value)
-            if !changes.appendOnlyWritten {
+            if !appendOnlyWritten {
                 lineage = projections.lineage.sorted { $0.key < $1.key }.map(\.value)
                 drift = projections.drift.sorted { $0.key < $1.key }.map(\.value)
             }

@@ -222,7 +222,6 @@ public struct GovernanceSimulator {
     }
 
     private mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next() % UInt64(items.count))] }
-    private mutating func unit() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
 
     private mutating func extract() -> ([EventDraft], SigningKey)? {
         pipeline(
@@ -467,20 +466,5 @@ public struct GovernanceSimulator {
                 "verdict": .string(verdict),
             ]
         )
-    }
-}
-
-/// SplitMix64: small, fast and fully determined by its seed.
-struct SeededRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerCore
+import LedgerTesting
 import Testing
 
 // Known-answer, adversarial and randomized tests for the RFC 9162 Merkle tree.
@@ -165,21 +166,8 @@ private func merkleTestConsistencyCases() throws -> [MerkleTestConsistencyCase] 
 
 // MARK: - Deterministic randomness and an independent reference
 
-/// SplitMix64 (Steele, Lea and Flood 2014): a tiny seeded generator so every run uses the same "random" leaves.
-private struct MerkleTestSplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 private func merkleTestRandomLeafHashes(count: Int, seed: UInt64) -> [Hash256] {
-    var generator = MerkleTestSplitMix64(state: seed)
+    var generator = SeededRandom(seed: seed)
     return (0..<count).map { _ in
         let length = Int(generator.next() % 40)
         let leaf = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }

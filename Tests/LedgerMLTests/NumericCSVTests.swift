@@ -1,5 +1,6 @@
 import Foundation
 import LedgerML
+import LedgerTesting
 import Testing
 
 @Suite("NumericCSV")

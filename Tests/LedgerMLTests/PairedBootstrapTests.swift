@@ -1,4 +1,5 @@
 import LedgerML
+import LedgerTesting
 import Testing
 
 @Suite("PairedBootstrap")

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerML
+import LedgerTesting
 import Testing
 
 /// The Python peer (Tests/Peers/sklearn_metrics_peer.py) and how to reach it.

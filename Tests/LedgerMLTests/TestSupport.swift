@@ -1,24 +1,12 @@
 import Foundation
 import LedgerML
+import LedgerTesting
 import Testing
 
-/// A small seeded generator for test data (SplitMix64), independent of the module's own.
-struct TestRandom {
-    private var state: UInt64
+/// The seeded generator for test data (SplitMix64 from LedgerTesting), independent of the module's own.
+typealias TestRandom = SeededRandom
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-
+extension SeededRandom {
     /// Standard normal (Box–Muller).
     mutating func normal() -> Double {
         let u = max(unit(), 0x1.0p-60)
