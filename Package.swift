@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "LedgerMLTests", dependencies: ["LedgerML", "LedgerTesting"], swiftSettings: strictSettings),
         .testTarget(
             name: "LedgerPipelineTests",
-            dependencies: ["LedgerPipeline", "LedgerTesting"],
+            dependencies: ["LedgerPipeline", "LedgerAudit", "LedgerTesting"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -74,6 +74,13 @@ public enum DatasetBuilder {
     /// The CSV's columns: `holdout` (0 or 1), the features, then `label` (1 anomalous, 0 benign, empty unlabeled).
     public static let columns = ["holdout"] + featureNames + ["label"]
 
+    /// The history lookback of spec version 1 in milliseconds: an extract must start this long before the first
+    /// hour that becomes a dataset row.
+    public static var lookbackV1: Int64 {
+        // The built-in spec always parses; its tests pin that.
+        ((try? FeatureSpecV1(featureSpecV1))?.lookbackDays ?? 14) * millisecondsPerDay
+    }
+
     static let millisecondsPerHour: Int64 = 3_600_000
     static let millisecondsPerDay: Int64 = 86_400_000
     static let millisecondsPerQuarterHour: Int64 = 900_000

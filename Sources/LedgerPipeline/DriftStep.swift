@@ -15,56 +15,74 @@ public struct DriftThresholds: Sendable, Hashable {
     }
 }
 
-extension ModelSteps {
+/// The drift of a dataset against a champion's training data, computed but not yet recorded.
+public struct DriftComparison: Sendable {
+    /// The dataset the champion was trained on: `(seq of its dataset.built, digest)`.
+    public let reference: (seq: Int64, sha256: Hash256)
+    public let champion: ModelRules.Version
+    /// Per feature, in the dataset's order.
+    public let features: [(name: String, statistics: DriftStatistics.Comparison)]
+    /// The champion's anomaly scores on the reference against those on the current rows.
+    public let scores: DriftStatistics.Comparison
+    public let thresholds: DriftThresholds
+
+    /// `significant` when any PSI (features or scores) reaches `thresholds.significant`, `moderate` when any
+    /// reaches `thresholds.moderate`, else `stable`. The rules recompute it from the recorded numbers.
+    public var verdict: String {
+        let worst = (features.map(\.statistics.psi) + [scores.psi]).max() ?? 0
+        return worst >= thresholds.significant ? "significant" : worst >= thresholds.moderate ? "moderate" : "stable"
+    }
+
+    /// The order of verdicts: stable < moderate < significant.
+    public static func rank(_ verdict: String) -> Int {
+        ["stable", "moderate", "significant"].firstIndex(of: verdict) ?? 0
+    }
+}
+
+extension PipelineSteps {
     /// What ``measureDrift(current:against:thresholds:run:)`` recorded.
     public struct DriftMeasured: Sendable {
         public let seq: UInt64
-        /// Per feature, in the dataset's order, then the champion's anomaly scores.
-        public let features: [(name: String, statistics: DriftStatistics.Comparison)]
-        public let scores: DriftStatistics.Comparison
-        public let verdict: String
+        public let comparison: DriftComparison
+        public var verdict: String { comparison.verdict }
     }
 
-    /// Compares the training rows of the dataset `current` with those of the dataset `champion` was trained on,
-    /// feature by feature and through the champion's anomaly scores on both, and appends `drift.measured`.
-    ///
-    /// The verdict is `significant` when any PSI reaches `thresholds.significant`, `moderate` when any reaches
-    /// `thresholds.moderate`, else `stable`; the rules recompute it from the recorded numbers.
-    public func measureDrift(
-        current: ArtifactDigest,
+    /// Compares the rows `current` (training rows of a new dataset) with the training rows of the dataset
+    /// `champion` was trained on, feature by feature and through the champion's anomaly scores on both. Appends
+    /// nothing: ``measureDrift(current:against:thresholds:run:)`` records it.
+    public func compareDrift(
+        current: FeatureMatrix,
+        featureNames: [String],
         against champion: ModelRules.Version,
-        thresholds: DriftThresholds = DriftThresholds(),
-        run: String? = nil
-    ) async throws(LedgerError) -> DriftMeasured {
+        thresholds: DriftThresholds = DriftThresholds()
+    ) async throws(LedgerError) -> DriftComparison {
         guard thresholds.moderate >= 0, thresholds.moderate <= thresholds.significant, thresholds.significant <= 100
         else {
             throw LedgerError(.invalidArgument, "the drift thresholds must satisfy 0 <= moderate <= significant <= 100")
         }
-        let state = await ledger.state
-        guard let currentSeq = state.models.datasetSeq(of: current.sha256) else {
-            throw LedgerError(.invalidArgument, "no dataset.built event in the log recorded the dataset \(current)")
-        }
-        let log = LogReader(store: ledger.store)
-        let trained = try await log.event(at: champion.trainedAt, ofType: "model.trained")
+        let trained = try await LogReader(store: ledger.store).event(at: champion.trainedAt, ofType: "model.trained")
         guard let referenceSeq = trained.data["dataset"]?["seq"]?.integerValue,
             let referenceHash = trained.data["dataset"]?["sha256"]?.stringValue.flatMap(Hash256.init(hex:))
         else { throw LedgerError(.malformed, "the model.trained event at seq \(trained.seq) names no dataset") }
-        let reference = try TrainingData(csv: try await artifacts.get(ArtifactDigest(sha256: referenceHash))).train
-        let now = try TrainingData(csv: try await artifacts.get(current)).train
-        guard reference.featureNames == now.featureNames else {
+        let referenceData = try TrainingData(csv: try await artifacts.get(ArtifactDigest(sha256: referenceHash)))
+        guard referenceData.featureNames == featureNames else {
             throw LedgerError(
                 .invalidArgument,
-                "the dataset \(current) has other features than \(champion.name)@\(champion.version) was trained on"
+                "the current rows have other features than \(champion.name)@\(champion.version) was trained on"
             )
         }
+        let reference = referenceData.train
         var features: [(name: String, statistics: DriftStatistics.Comparison)] = []
         var scores: DriftStatistics.Comparison
         do {
-            for (column, name) in reference.featureNames.enumerated() {
+            for (column, name) in featureNames.enumerated() {
                 features.append(
                     (
                         name,
-                        try DriftStatistics.compare(reference: reference.column(column), current: now.column(column))
+                        try DriftStatistics.compare(
+                            reference: reference.column(column),
+                            current: current.column(column)
+                        )
                     )
                 )
             }
@@ -72,7 +90,7 @@ extension ModelSteps {
             let model = try await artifacts.get(ArtifactDigest(sha256: champion.artifact))
             scores = try DriftStatistics.compare(
                 reference: try scorer.scores(model: model, rows: reference),
-                current: try scorer.scores(model: model, rows: now)
+                current: try scorer.scores(model: model, rows: current)
             )
         } catch let error as MLError {
             throw LedgerError(.invalidArgument, "cannot measure drift: \(error.reason)")
@@ -81,9 +99,34 @@ extension ModelSteps {
         } catch {
             throw LedgerError(.invalidArgument, "cannot measure drift: \(error)")
         }
-        let worst = (features.map(\.statistics.psi) + [scores.psi]).max() ?? 0
-        let verdict =
-            worst >= thresholds.significant ? "significant" : worst >= thresholds.moderate ? "moderate" : "stable"
+        return DriftComparison(
+            reference: (referenceSeq, referenceHash),
+            champion: champion,
+            features: features,
+            scores: scores,
+            thresholds: thresholds
+        )
+    }
+
+    /// Compares the training rows of the dataset `current` with those of the dataset `champion` was trained on
+    /// (see ``compareDrift(current:featureNames:against:thresholds:)``) and appends `drift.measured`.
+    public func measureDrift(
+        current: ArtifactDigest,
+        against champion: ModelRules.Version,
+        thresholds: DriftThresholds = DriftThresholds(),
+        run: String? = nil
+    ) async throws(LedgerError) -> DriftMeasured {
+        let state = await ledger.state
+        guard let currentSeq = state.models.datasetSeq(of: current.sha256) else {
+            throw LedgerError(.invalidArgument, "no dataset.built event in the log recorded the dataset \(current)")
+        }
+        let now = try TrainingData(csv: try await artifacts.get(current))
+        let comparison = try await compareDrift(
+            current: now.train,
+            featureNames: now.featureNames,
+            against: champion,
+            thresholds: thresholds
+        )
         func statistics(_ comparison: DriftStatistics.Comparison) -> [String: JSONValue] {
             [
                 "psi": .number(comparison.psi),
@@ -92,13 +135,17 @@ extension ModelSteps {
             ]
         }
         var data: [String: JSONValue] = [
-            "reference": ["dataset": ["seq": .int(referenceSeq), "sha256": .string(referenceHash.hex)]],
+            "reference": [
+                "dataset": ["seq": .int(comparison.reference.seq), "sha256": .string(comparison.reference.sha256.hex)]
+            ],
             "current": ["dataset": ["seq": .int(currentSeq), "sha256": .string(current.sha256.hex)]],
             "features": .array(
-                features.map { .object(statistics($0.statistics).merging(["name": .string($0.name)]) { $1 }) }
+                comparison.features.map {
+                    .object(statistics($0.statistics).merging(["name": .string($0.name)]) { $1 })
+                }
             ),
             "scores": .object(
-                statistics(scores).merging([
+                statistics(comparison.scores).merging([
                     "model": [
                         "name": .string(champion.name), "version": .int(champion.version),
                         "sha256": .string(champion.artifact.hex),
@@ -106,20 +153,17 @@ extension ModelSteps {
                 ]) { $1 }
             ),
             "thresholds": ["moderate": .number(thresholds.moderate), "significant": .number(thresholds.significant)],
-            "verdict": .string(verdict),
+            "verdict": .string(comparison.verdict),
         ]
         if let run { data["run"] = .string(run) }
-        let appended = try await ledger.append(
-            [
-                EventDraft(
-                    type: "drift.measured",
-                    subject: [Subject(name: "dataset", sha256: current.sha256)],
-                    data: .object(data)
-                )
-            ],
-            signedBy: signer
+        let seq = try await appendOne(
+            EventDraft(
+                type: "drift.measured",
+                subject: [Subject(name: "dataset", sha256: current.sha256)],
+                data: .object(data)
+            )
         )
-        return DriftMeasured(seq: appended.first?.event.seq ?? 0, features: features, scores: scores, verdict: verdict)
+        return DriftMeasured(seq: seq, comparison: comparison)
     }
 }
 

@@ -48,7 +48,7 @@ enum SyntheticDataset {
 struct ModelFixture {
     let ledger: Ledger
     let artifacts = InMemoryArtifactStore()
-    let steps: ModelSteps
+    let steps: PipelineSteps
 
     init(policy: Policy = Policy()) async throws {
         ledger = try await TestLogs.make(notes: 0)
@@ -58,7 +58,7 @@ struct ModelFixture {
                 signedBy: TestKeys.admin
             )
         }
-        steps = ModelSteps(ledger: ledger, artifacts: artifacts, signer: TestKeys.pipeline, workingDirectory: "/tmp")
+        steps = PipelineSteps(ledger: ledger, artifacts: artifacts, signer: TestKeys.pipeline, workingDirectory: "/tmp")
     }
 
     /// Stores `csv` and appends a `data.extracted` (of a snapshot that is not stored) and a `dataset.built` that
@@ -101,7 +101,7 @@ struct ModelFixture {
         _ csv: [UInt8] = SyntheticDataset.csv(),
         trainer: any Trainer = IsolationForestTrainer(),
         seed: UInt64? = 1
-    ) async throws -> (dataset: ArtifactDigest, trained: ModelSteps.Trained, evaluated: ModelSteps.Evaluated) {
+    ) async throws -> (dataset: ArtifactDigest, trained: PipelineSteps.Trained, evaluated: PipelineSteps.Evaluated) {
         let dataset = try await record(dataset: csv)
         let trained = try await steps.train(dataset: dataset, trainer: trainer, seed: seed)
         let evaluated = try await steps.evaluate(

@@ -98,25 +98,38 @@ struct DriftMeasureCommand: AsyncParsableCommand {
                 significant: significant ?? workspace.model.drift.significant
             )
         )
+        DriftReport(comparison: measured.comparison).show(json: json, extra: ["seq": .int(measured.seq)])
+        if !json { Console.current.out("appended seq \(measured.seq) drift.measured") }
+    }
+}
+
+/// Prints a drift comparison as a table or JSON; shared by `drift measure` and `drift check`.
+struct DriftReport {
+    let comparison: DriftComparison
+
+    func show(json: Bool, extra: [String: JSONValue] = [:]) {
         let console = Console.current
-        func object(_ comparison: DriftStatistics.Comparison) -> [String: JSONValue] {
+        let champion = comparison.champion
+        func object(_ statistics: DriftStatistics.Comparison) -> [String: JSONValue] {
             [
-                "psi": .number(comparison.psi), "ks": .number(comparison.ks), "ksPValue": .number(comparison.ksPValue),
-                "wasserstein": .number(comparison.wasserstein),
+                "psi": .number(statistics.psi), "ks": .number(statistics.ks), "ksPValue": .number(statistics.ksPValue),
+                "wasserstein": .number(statistics.wasserstein),
             ]
         }
         if json {
-            return console.json([
-                "seq": .int(measured.seq), "verdict": .string(measured.verdict),
-                "reference": .string("\(version.name)@\(version.version)"),
+            let report: [String: JSONValue] = [
+                "verdict": .string(comparison.verdict), "reference": .string("\(champion.name)@\(champion.version)"),
                 "features": .array(
-                    measured.features.map { .object(object($0.statistics).merging(["name": .string($0.name)]) { $1 }) }
+                    comparison.features.map {
+                        .object(object($0.statistics).merging(["name": .string($0.name)]) { $1 })
+                    }
                 ),
-                "scores": .object(object(measured.scores)),
-            ])
+                "scores": .object(object(comparison.scores)),
+            ]
+            return console.json(.object(report.merging(extra) { $1 }))
         }
-        console.out("against the training data of \(version.name)@\(version.version):")
-        let rows = measured.features.map { ($0.name, $0.statistics) } + [("(anomaly scores)", measured.scores)]
+        console.out("against the training data of \(champion.name)@\(champion.version):")
+        let rows = comparison.features.map { ($0.name, $0.statistics) } + [("(anomaly scores)", comparison.scores)]
         console.table(
             ["FEATURE", "PSI", "KS", "KS P", "WASSERSTEIN"],
             rows.map { name, statistics in
@@ -126,7 +139,6 @@ struct DriftMeasureCommand: AsyncParsableCommand {
                 ]
             }
         )
-        console.out("verdict: \(measured.verdict)")
-        console.out("appended seq \(measured.seq) drift.measured")
+        console.out("verdict: \(comparison.verdict)")
     }
 }

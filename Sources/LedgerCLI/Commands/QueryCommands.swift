@@ -335,7 +335,7 @@ struct DriftCommand: AsyncParsableCommand {
               ledger drift --last 5
               ledger drift measure --dataset sha256:4be1...
             """,
-        subcommands: [DriftHistoryCommand.self, DriftMeasureCommand.self],
+        subcommands: [DriftHistoryCommand.self, DriftMeasureCommand.self, DriftCheckCommand.self],
         defaultSubcommand: DriftHistoryCommand.self
     )
 }

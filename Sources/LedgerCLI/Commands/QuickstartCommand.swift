@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import LedgerAudit
 import LedgerCore
+import LedgerPipeline
 import LedgerSQLite
 import LedgerStore
 
@@ -9,7 +11,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         commandName: "quickstart",
         abstract: "Create a demo workspace and walk through the signed log end to end.",
         discussion: """
-            Creates a workspace (default: ./ledger-quickstart) with a key per role, adds a second approver and requires two approvals, generates a demo Audit DB, extracts it, builds a feature dataset, trains an Isolation Forest, evaluates it against the policy's gate, registers it and reproduces it bit for bit (each step signed by the pipeline key), has two approvers approve it and the deployer deploy it, appends signed events, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, and then shows that a tampered copy is caught. Every step prints the command that does the same by hand.
+            Creates a workspace (default: ./ledger-quickstart) with a key per role, adds a second approver and requires two approvals, and generates a demo Audit DB (12 weeks of 300 actors, whose behaviour drifts from week 8). Then it runs the pipeline for every weekly window that has the 14 days of history the features need, as `ledger schedule` would: each run extracts, builds the dataset, measures drift against the deployed model, trains, evaluates against it and registers the model if the gate passes (each step signed by the pipeline key). Every registered version is approved by two approvers (never the key that trained it) and deployed by the deployer. It reproduces the last deployed model bit for bit, signs a checkpoint, exports the log, verifies it against the trust anchor and the checkpoint, shows that tampered copies are caught, and prints the registry, the deployment history and the drift history. Every step prints the command that does the same by hand.
 
             Example:
               swift run -c release ledger quickstart
@@ -23,11 +25,19 @@ struct QuickstartCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Notes to append, to give the log some size.", valueName: "N"))
     var events = 1000
 
+    @Option(help: ArgumentHelp("Weeks of demo activity: 3 to 52; a run for each from the third.", valueName: "N"))
+    var weeks = 12
+
+    @Option(help: ArgumentHelp("Actors in the demo Audit DB: 20 to 5,000.", valueName: "N"))
+    var actors = 300
+
     @Flag(help: "Print a JSON summary instead of the walkthrough.")
     var json = false
 
     func validate() throws {
         guard (1...1_000_000).contains(events) else { throw ValidationError("--events must be 1 to 1,000,000") }
+        guard (3...52).contains(weeks) else { throw ValidationError("--weeks must be 3 to 52") }
+        guard (20...5000).contains(actors) else { throw ValidationError("--actors must be 20 to 5,000") }
     }
 
     func run() async throws {
@@ -84,97 +94,77 @@ struct QuickstartCommand: AsyncParsableCommand {
             "--workspace", root.path,
         ])
 
-        say("4. Make a demo Audit DB (4 weeks, 60 actors) and extract it into a snapshot artifact:")
         let auditPath = root.appendingPathComponent("audit.db").path
-        say("   ledger demo audit-db --out \(shown)/audit.db --weeks 4 --actors 60")
         say(
-            "   ledger extract --source sqlite:\(shown)/audit.db --from 2026-01-05 --to 2026-02-02 --workspace \(shown)"
+            "4. Make a demo Audit DB (\(weeks) weeks, \(actors) actors, behaviour drifting from week 8) and make it the pipeline's source:"
         )
-        try await quiet(["demo", "audit-db", "--out", auditPath, "--weeks", "4", "--actors", "60"])
-        let extracted = try await quiet([
-            "extract", "--source", "sqlite:\(auditPath)", "--from", "2026-01-05", "--to", "2026-02-02", "--json",
-            "--workspace", root.path,
-        ])
-        let extractSeq = extracted["seq"]?.integerValue ?? 0
-        say(
-            "   \(extracted["rows"]?.integerValue ?? 0) rows → \(extracted["snapshotDigest"]?.stringValue ?? "") (seq \(extractSeq))"
-        )
-
-        say("5. Build the feature dataset (per actor and hour, split by time) and record dataset.built:")
-        say("   ledger dataset build --extract \(extractSeq) --workspace \(shown)")
-        let dataset = try await quiet([
-            "dataset", "build", "--extract", String(extractSeq), "--json", "--workspace", root.path,
-        ])
-        say(
-            "   dataset \(dataset["datasetDigest"]?.stringValue ?? ""), manifest \(dataset["manifestDigest"]?.stringValue ?? "")"
+        say("   ledger demo audit-db --out \(shown)/audit.db --weeks \(weeks) --actors \(actors)")
+        say("   (ledger.json: \"pipeline\": {\"source\": \"sqlite:audit.db\"})")
+        try await quiet(["demo", "audit-db", "--out", auditPath, "--weeks", String(weeks), "--actors", String(actors)])
+        var configured = try Workspace.load(root)
+        configured.pipeline.source = "sqlite:audit.db"
+        try Files.writeAtomically(
+            try CanonicalJSON.encode(configured.configJSON) + [0x0a],
+            to: root.appendingPathComponent(Workspace.configName).path
         )
 
-        let datasetDigest = dataset["datasetDigest"]?.stringValue ?? ""
-        say("6. Train the Isolation Forest on the training rows and record model.trained:")
-        say("   ledger train --dataset \(datasetDigest) --workspace \(shown)")
-        let trained = try await quiet(["train", "--dataset", datasetDigest, "--json", "--workspace", root.path])
-        let modelDigest = trained["artifactDigest"]?.stringValue ?? ""
-        say("   model \(modelDigest) (seq \(trained["seq"]?.integerValue ?? 0))")
-
-        say("7. Judge it on the holdout against the policy's gate; registered only if it passes:")
-        say("   ledger evaluate --model \(modelDigest) --workspace \(shown)")
-        let evaluated = try await quiet(["evaluate", "--model", modelDigest, "--json", "--workspace", root.path])
+        let windows = try Self.weeklyWindows(weeks: weeks)
         say(
-            "   verdict \(evaluated["verdict"]?.stringValue ?? "?"): \(evaluated["registered"]?.stringValue ?? "not registered")"
+            "5. Run the pipeline for each of the \(windows.count) weekly windows, as `ledger schedule` would; deploy every version that passes the gate, after two approvals:"
         )
-        for reason in evaluated["reasons"]?.arrayValue ?? [] { say("     \(reason.stringValue ?? "")") }
+        say("   ledger run --window FROM..TO --trigger schedule --workspace \(shown)")
+        say(
+            "   ledger approve MODEL@V --reason TEXT --key \(shown)/keys/approver.key   (and --key \(shown)/keys/alice.key)"
+        )
+        say("   ledger deploy MODEL@V --target production --key \(shown)/keys/deployer.key")
+        let keys = root.appendingPathComponent("keys").path
+        var weekly: [JSONValue] = []
+        var lastDeployed: String?
+        for (index, window) in windows.enumerated() {
+            let ran = try await quiet([
+                "run", "--window", window.description, "--trigger", "schedule", "--json", "--workspace", root.path,
+            ])
+            let history = ran["runs"]?.arrayValue?.last ?? .null
+            let week = try await Self.describe(history, root: root)
+            var entry = week.json
+            if let registered = history["registered"]?.stringValue {
+                for (key, reason) in [("approver", "holdout metrics reviewed"), ("alice", "lineage checked")] {
+                    try await quiet([
+                        "approve", registered, "--reason", reason, "--key", "\(keys)/\(key).key", "--workspace",
+                        root.path,
+                    ])
+                }
+                try await quiet([
+                    "deploy", registered, "--target", "production", "--key", "\(keys)/deployer.key", "--workspace",
+                    root.path,
+                ])
+                lastDeployed = registered
+                entry["deployed"] = .bool(true)
+            }
+            weekly.append(.object(entry))
+            say("   [\(index + 1)/\(windows.count)] \(week.line)")
+        }
 
         var reproduced: JSONValue = .null
-        if let registered = evaluated["registered"]?.stringValue {
-            say("8. Rebuild it from its events and the Audit DB, and compare every digest and metric:")
-            say("   ledger reproduce \(registered) --source sqlite:\(shown)/audit.db --workspace \(shown)")
+        if let lastDeployed {
+            say("6. Rebuild the serving model from its events and the Audit DB, and compare every digest and metric:")
+            say("   ledger reproduce \(lastDeployed) --workspace \(shown)")
             reproduced = try await quiet([
-                "reproduce", registered, "--source", "sqlite:\(auditPath)", "--json", "--workspace", root.path,
+                "reproduce", lastDeployed, "--source", "sqlite:\(auditPath)", "--json", "--workspace", root.path,
             ])
             say("   \(reproduced["identical"] == true ? "identical" : "DIFFERS")")
         }
 
-        var deployed: JSONValue = .null
-        if let registered = evaluated["registered"]?.stringValue {
-            let keys = root.appendingPathComponent("keys").path
-            say(
-                "9. Two approvers approve it (never the key that trained it), as the policy requires, and the deployer deploys it:"
-            )
-            say(
-                "   ledger approve \(registered) --reason \"holdout metrics reviewed\" --key \(shown)/keys/approver.key --workspace \(shown)"
-            )
-            say(
-                "   ledger approve \(registered) --reason \"lineage checked\" --key \(shown)/keys/alice.key --workspace \(shown)"
-            )
-            say(
-                "   ledger deploy \(registered) --target production --key \(shown)/keys/deployer.key --workspace \(shown)"
-            )
-            for (key, reason) in [("approver", "holdout metrics reviewed"), ("alice", "lineage checked")] {
-                try await quiet([
-                    "approve", registered, "--reason", reason, "--key", "\(keys)/\(key).key", "--workspace", root.path,
-                ])
-            }
-            deployed = try await quiet([
-                "deploy", registered, "--target", "production", "--key", "\(keys)/deployer.key", "--json",
-                "--workspace", root.path,
-            ])
-            say(
-                "   \(registered) is \(deployed["status"]?.stringValue ?? "?"); ask the log what served production when:"
-            )
-            say("   ledger deployments --target production --workspace \(shown)")
-            say("   ledger lineage \(registered) --workspace \(shown)")
-        }
-
         let checkpointPath = root.appendingPathComponent("checkpoint.txt").path
         let exportPath = root.appendingPathComponent("log.jsonl").path
-        say("10. Sign a checkpoint (a signed tree head for auditors) and export the log:")
+        say("7. Sign a checkpoint (a signed tree head for auditors) and export the log:")
         say("   ledger checkpoint --out \(shown)/checkpoint.txt --workspace \(shown)")
         say("   ledger export --out \(shown)/log.jsonl --workspace \(shown)")
         try await quiet(["checkpoint", "--out", checkpointPath, "--workspace", root.path])
         try await quiet(["export", "--out", exportPath, "--workspace", root.path])
 
         let verifyCommand = "ledger verify --trust \(workspace.genesis.hex) --checkpoint \(shown)/checkpoint.txt --from"
-        say("11. Verify the export against the trust anchor and the checkpoint, as an auditor would:")
+        say("8. Verify the export against the trust anchor and the checkpoint, as an auditor would:")
         say("   \(verifyCommand) \(shown)/log.jsonl")
         let leaves = try VerifyCommand.readExport(exportPath)
         let verifier = Verifier(
@@ -186,7 +176,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         if let failure = report.failure { throw VerificationFailed(failure: failure) }
         say("   verified \(report.entries) entries, root \(report.root.hex)")
 
-        say("12. Tamper with copies: one note's text changed (tampered.jsonl), and the tail cut off (truncated.jsonl):")
+        say("9. Tamper with copies: one note's text changed (tampered.jsonl), and the tail cut off (truncated.jsonl):")
         // Seq 0 is the genesis, seq 1 adds alice and seq 2 sets the policy; the notes follow.
         let victim = 3 + min(events - 1, 8)
         var tampered = leaves
@@ -214,8 +204,8 @@ struct QuickstartCommand: AsyncParsableCommand {
                 "workspace": .string(root.path), "genesis": .string(workspace.genesis.hex),
                 "entries": .int(report.entries), "root": .string(report.root.hex), "verified": true,
                 "export": .string(exportPath), "checkpoint": .string(checkpointPath),
-                "extract": extracted, "dataset": dataset, "trained": trained, "evaluated": evaluated,
-                "reproduced": reproduced, "deployed": deployed,
+                "weeks": .array(weekly), "reproduced": reproduced,
+                "serving": lastDeployed.map(JSONValue.string) ?? .null,
                 "tampered": [
                     "file": .string(tamperedPath), "seq": caught.failure?.seq.map { .int($0) } ?? .null,
                     "reason": caught.failure.map { .string($0.reason) } ?? .null,
@@ -227,9 +217,112 @@ struct QuickstartCommand: AsyncParsableCommand {
                 "seconds": .number(Bench.round3(seconds)),
             ])
         } else {
+            for (number, title, arguments) in [
+                ("10", "The registry: every version, its status and its approvals", ["registry"]),
+                ("11", "The deployment history of production", ["deployments", "--target", "production"]),
+            ] {
+                say("\(number). \(title):")
+                say("   ledger \(arguments.joined(separator: " ")) --workspace \(shown)")
+                let table = try await captured(arguments + ["--workspace", root.path])
+                for line in table.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                    say("   \(line)")
+                }
+            }
+            say("12. The drift history, one line per run (`ledger drift --workspace \(shown)` shows every feature):")
+            console.table(
+                ["WINDOW", "VERDICT", "LARGEST PSI", "FEATURE", "SCORE PSI", "CANDIDATE AUC", "CHAMPION AUC"],
+                weekly.map { week in
+                    [
+                        week["run"]?.stringValue?.split(separator: "/").last.map(String.init) ?? "",
+                        week["drift"]?.stringValue ?? "-", week["largestPsi"]?.doubleValue.map(Gate.format) ?? "-",
+                        week["largestPsiFeature"]?.stringValue ?? "-",
+                        week["scorePsi"]?.doubleValue.map(Gate.format) ?? "-",
+                        week["candidateAucRoc"]?.doubleValue.map(Gate.format) ?? "-",
+                        week["championAucRoc"]?.doubleValue.map(Gate.format) ?? "-",
+                    ]
+                }
+            )
             say("")
-            say("Done in \(String(format: "%.1f", seconds)) s. Try `ledger log --limit 5 --workspace \(shown)`.")
+            say(
+                "Done in \(String(format: "%.1f", seconds)) s. In \(shown): ledger verify, ledger registry, ledger drift, "
+                    + "ledger runs, ledger lineage \(lastDeployed ?? "MODEL@V"), ledger reproduce \(lastDeployed ?? "MODEL@V")."
+            )
         }
+    }
+
+    /// The weekly windows of the demo that have the features' 14 days of history: from the third week on.
+    static func weeklyWindows(weeks: Int) throws(LedgerError) -> [RunWindow] {
+        let start = DemoAuditConfiguration().start
+        let week: Int64 = 7 * 86_400_000
+        let first = Int((DatasetBuilder.lookbackV1 + week - 1) / week)
+        guard weeks > first else {
+            throw LedgerError(
+                .invalidArgument,
+                "--weeks must be more than \(first): the features need \(first) weeks of history"
+            )
+        }
+        return try (first..<weeks).map { (index) throws(LedgerError) in
+            try RunWindow(
+                from: Timestamp(millisecondsSinceEpoch: start + Int64(index) * week),
+                to: Timestamp(millisecondsSinceEpoch: start + Int64(index + 1) * week)
+            )
+        }
+    }
+
+    /// One week's line and JSON: the drift verdict, the candidate's and the champion's AUC-ROC, and the outcome.
+    static func describe(_ run: JSONValue, root: URL) async throws -> (line: String, json: [String: JSONValue]) {
+        let store = try Workspace.load(root).openStore()
+        let reader = LogReader(store: store)
+        var json: [String: JSONValue] = [
+            "window": run["window"] ?? .null, "run": run["run"] ?? .null, "drift": run["drift"] ?? .null,
+            "verdict": run["verdict"] ?? .null, "registered": run["registered"] ?? .null,
+        ]
+        if let seq = run["steps"]?["drift"]?.integerValue {
+            let drift = try await reader.event(at: UInt64(seq), ofType: "drift.measured").data
+            let largest = (drift["features"]?.arrayValue ?? []).max {
+                ($0["psi"]?.doubleValue ?? 0) < ($1["psi"]?.doubleValue ?? 0)
+            }
+            json["largestPsi"] = largest?["psi"] ?? .null
+            json["largestPsiFeature"] = largest?["name"] ?? .null
+            json["scorePsi"] = drift["scores"]?["psi"] ?? .null
+        }
+        var aucs = ""
+        if let seq = run["steps"]?["evaluate"]?.integerValue {
+            let evaluated = try await reader.event(at: UInt64(seq), ofType: "model.evaluated").data
+            let candidate = evaluated["candidate"]?["aucRoc"]?.doubleValue ?? 0
+            json["candidateAucRoc"] = .number(candidate)
+            aucs = "AUC-ROC \(Gate.format(candidate))"
+            if let champion = evaluated["champion"] {
+                let auc = champion["metrics"]?["aucRoc"]?.doubleValue ?? 0
+                json["championAucRoc"] = .number(auc)
+                aucs +=
+                    " vs \(champion["name"]?.stringValue ?? "")@\(champion["version"]?.integerValue ?? 0) \(Gate.format(auc))"
+            } else {
+                aucs += " (first model)"
+            }
+        }
+        let window =
+            (try? RunWindow(
+                from: run["window"]?["from"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
+                    ?? Timestamp(millisecondsSinceEpoch: 0),
+                to: run["window"]?["to"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
+                    ?? Timestamp(millisecondsSinceEpoch: 1)
+            ))?.description ?? "?"
+        let drift = "drift \(run["drift"]?.stringValue ?? "—")".padding(toLength: 18, withPad: " ", startingAt: 0)
+        let outcome =
+            run["registered"]?.stringValue.map { "pass → \($0), approved twice, deployed" }
+            ?? (run["verdict"]?.stringValue == "fail" ? "gate failed: the champion stays" : "not registered")
+        return ("\(window)  \(drift)\(aucs.padding(toLength: 40, withPad: " ", startingAt: 0)) \(outcome)", json)
+    }
+
+    /// Runs a subcommand and returns its standard output, surfacing its error.
+    private func captured(_ arguments: [String]) async throws -> String {
+        let console = Console(capturing: true)
+        let status = await Console.$current.withValue(console) { await LedgerCommand.run(arguments: arguments) }
+        guard status == 0 else {
+            throw LedgerError(.invalidArgument, "`ledger \(arguments[0])` failed: \(console.standardError)")
+        }
+        return console.standardOutput
     }
 
     /// Runs a subcommand with its output captured, surfacing its error; returns its JSON output, if any.

@@ -41,7 +41,7 @@ struct TrainCommand: AsyncParsableCommand {
         guard ArtifactDigest(dataset) != nil else {
             throw ValidationError("--dataset must be a digest such as sha256:4e12… (64 lowercase hex digits)")
         }
-        if let seed, seed > ModelSteps.maxSeed { throw ValidationError("--seed must be at most 2^53 - 1") }
+        if let seed, seed > PipelineSteps.maxSeed { throw ValidationError("--seed must be at most 2^53 - 1") }
     }
 
     func run() async throws {
@@ -68,10 +68,10 @@ struct TrainCommand: AsyncParsableCommand {
 extension Workspace {
     /// The train/evaluate steps over this workspace's log and artifact folder, signing with `key` or the
     /// workspace's pipeline key.
-    func modelSteps(key: String?, threads: Int) async throws -> ModelSteps {
+    func modelSteps(key: String?, threads: Int) async throws -> PipelineSteps {
         let signer = try KeyFiles.loadPrivateKey(try key ?? keyFile(for: .pipeline))
         let artifacts = try FileArtifactStore.url(artifactsURL, relativeTo: root.path)
-        return ModelSteps(
+        return PipelineSteps(
             ledger: try await openLedger(),
             artifacts: artifacts,
             signer: signer,

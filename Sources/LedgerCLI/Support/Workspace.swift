@@ -25,6 +25,8 @@ struct Workspace {
     var qualityPolicy = "refuse"
     /// The model the pipeline trains, judges and registers (the `"model"` member).
     var model = ModelSettings()
+    /// Where runs read from, their windows, schedule and retries (the `"pipeline"` member).
+    var pipeline = PipelineConfig()
 
     var adminKeyPath: String { keyPaths[.admin] ?? "keys/admin.key" }
     var logKeyPath: String { keyPaths[.log] ?? "keys/log.key" }
@@ -117,6 +119,9 @@ struct Workspace {
             workspace.qualityPolicy = policy
         }
         if let model = json["model"] { workspace.model = try ModelSettings(json: model, configPath: configPath) }
+        if let pipeline = json["pipeline"] {
+            workspace.pipeline = try PipelineConfig(json: pipeline, configPath: configPath)
+        }
         return workspace
     }
 
@@ -124,8 +129,19 @@ struct Workspace {
         .object([
             "version": 1, "logId": .string(logID), "genesis": .string(genesis.hex), "log": .string(logURL),
             "artifacts": .string(artifactsURL), "quality": .string(qualityPolicy), "model": model.jsonValue,
+            "pipeline": pipeline.jsonValue,
             "keys": .object(Dictionary(uniqueKeysWithValues: keyPaths.map { ($0.key.rawValue, .string($0.value)) })),
         ])
+    }
+
+    /// SHA-256 of the RFC 8785 form of what decides a run's result: the `quality`, `model` and `pipeline` members.
+    /// `run.started` records it.
+    var runConfigDigest: Hash256 {
+        let config: JSONValue = [
+            "quality": .string(qualityPolicy), "model": model.jsonValue, "pipeline": pipeline.jsonValue,
+        ]
+        // Settings are strings and finite numbers, which always encode.
+        return Hash256.sha256((try? CanonicalJSON.encode(config)) ?? [])
     }
 
     func openStore() throws(LedgerError) -> SQLiteEventStore {

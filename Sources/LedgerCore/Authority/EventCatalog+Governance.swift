@@ -77,14 +77,25 @@ extension EventCatalog {
         EventKind(
             type: "run.started",
             requiredRole: .pipeline,
-            shape: .object(required: [
-                "run": runID,
-                "trigger": .oneOf(["schedule", "manual", "drift"]),
-                "window": .object(required: ["from": .timestamp, "to": .timestamp]),
-                "config": sha256,
-                "code": .object(required: ["version": .string(minLength: 1, maxLength: 128)]),
-            ]),
-            summary: "A pipeline run began for a window; its id is unique in the log."
+            shape: .object(
+                required: [
+                    "run": runID,
+                    "trigger": .oneOf(["schedule", "manual", "drift"]),
+                    "window": .object(required: ["from": .timestamp, "to": .timestamp]),
+                    "config": sha256,
+                    "code": .object(required: ["version": .string(minLength: 1, maxLength: 128)]),
+                ],
+                optional: [
+                    "retry": .object(required: [
+                        "maxAttempts": .integer(minimum: 1, maximum: 1000),
+                        "initialBackoffMs": .integer(minimum: 0, maximum: 86_400_000),
+                        "maxBackoffMs": .integer(minimum: 0, maximum: 86_400_000),
+                        "seed": .integer(minimum: 0, maximum: 9_007_199_254_740_991),
+                    ])
+                ]
+            ),
+            summary:
+                "A pipeline run began for a window; its id is unique in the log. retry is the policy for its failed steps, with the seed of the backoff jitter."
         ),
         EventKind(
             type: "step.failed",

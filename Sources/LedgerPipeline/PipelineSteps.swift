@@ -3,12 +3,13 @@ public import LedgerCore
 import LedgerML
 public import LedgerStore
 
-/// The train, evaluate and register steps: each reads its inputs from the log and the artifact store, does its
-/// work, stores its artifacts, and appends its events signed with the pipeline key.
+/// The pipeline's steps (extract, build the dataset, measure drift, train, evaluate and register): each reads its
+/// inputs from the log and the artifact store, does its work, stores its artifacts, and appends its events signed
+/// with the pipeline key. A step given a `run` id records it, so that the event counts as that run's step.
 ///
 /// Nothing is appended until a step's work has succeeded and its artifacts are stored, so a failure (a bad
 /// dataset, a trainer that crashes, a holdout without anomalies) leaves the log as it was.
-public struct ModelSteps: Sendable {
+public struct PipelineSteps: Sendable {
     public let ledger: Ledger
     public let artifacts: any ArtifactStore
     public let signer: SigningKey
@@ -16,6 +17,9 @@ public struct ModelSteps: Sendable {
     public let workingDirectory: String
     /// Threads for the built-in trainer and scorer; results never depend on it.
     public let threads: Int
+    /// Called with the event type after a step's work is done and its artifacts are stored, just before its
+    /// event is appended: the last instant at which a crash loses the step. Tests use it to crash there.
+    public var willAppend: (@Sendable (String) async -> Void)?
 
     public init(
         ledger: Ledger,
@@ -51,8 +55,12 @@ public struct ModelSteps: Sendable {
 
     /// Trains `trainer` on the dataset with digest `dataset` (recorded by a `dataset.built` event) and appends
     /// `model.trained`.
-    public func train(dataset: ArtifactDigest, trainer: any Trainer, seed: UInt64?) async throws(LedgerError) -> Trained
-    {
+    public func train(
+        dataset: ArtifactDigest,
+        trainer: any Trainer,
+        seed: UInt64?,
+        run: String? = nil
+    ) async throws(LedgerError) -> Trained {
         let state = await ledger.state
         guard let datasetSeq = state.models.datasetSeq(of: dataset.sha256) else {
             throw LedgerError(.invalidArgument, "no dataset.built event in the log recorded the dataset \(dataset)")
@@ -72,22 +80,24 @@ public struct ModelSteps: Sendable {
         let model = try trainer.train(data, datasetCSV: csv, seed: seed)
         let durationMs = Int((started.duration(to: clock.now).inSeconds * 1000).rounded())
         let artifact = try await artifacts.put(model)
-        let draft = EventDraft(
-            type: "model.trained",
-            subject: [
-                Subject(name: "model", sha256: artifact.sha256), Subject(name: "dataset", sha256: dataset.sha256),
-            ],
-            data: [
-                "algorithm": .string(identity.algorithm), "trainer": identity.jsonValue,
-                "parameters": trainer.parameters,
-                "seed": .int(seed), "dataset": ["seq": .int(datasetSeq), "sha256": .string(dataset.sha256.hex)],
-                "features": .array(data.featureNames.map(JSONValue.string)), "rows": .int(data.train.rows),
-                "artifact": ["sha256": .string(artifact.sha256.hex)], "durationMs": .int(durationMs),
-            ]
+        var event: [String: JSONValue] = [
+            "algorithm": .string(identity.algorithm), "trainer": identity.jsonValue, "parameters": trainer.parameters,
+            "seed": .int(seed), "dataset": ["seq": .int(datasetSeq), "sha256": .string(dataset.sha256.hex)],
+            "features": .array(data.featureNames.map(JSONValue.string)), "rows": .int(data.train.rows),
+            "artifact": ["sha256": .string(artifact.sha256.hex)], "durationMs": .int(durationMs),
+        ]
+        if let run { event["run"] = .string(run) }
+        let seq = try await appendOne(
+            EventDraft(
+                type: "model.trained",
+                subject: [
+                    Subject(name: "model", sha256: artifact.sha256), Subject(name: "dataset", sha256: dataset.sha256),
+                ],
+                data: .object(event)
+            )
         )
-        let appended = try await ledger.append([draft], signedBy: signer)
         return Trained(
-            seq: appended.first?.event.seq ?? 0,
+            seq: seq,
             artifact: artifact,
             dataset: dataset,
             rows: data.train.rows,
@@ -113,7 +123,8 @@ public struct ModelSteps: Sendable {
         model: ArtifactDigest,
         champion: ModelRules.Version?,
         settings: EvaluationSettings,
-        registerAs name: String
+        registerAs name: String,
+        run: String? = nil
     ) async throws(LedgerError) -> Evaluated {
         guard ModelRules.isValidName(name) else {
             throw LedgerError(
@@ -176,6 +187,7 @@ public struct ModelSteps: Sendable {
             "verdict": judgement.verdict.passed ? "pass" : "fail",
             "reasons": .array(judgement.verdict.reasons.map(JSONValue.string)),
         ]
+        if let run { evaluation["run"] = .string(run) }
         if let champion, let metrics = judgement.champion, let difference = judgement.difference {
             evaluation["champion"] = [
                 "name": .string(champion.name), "version": .int(champion.version),
@@ -197,18 +209,21 @@ public struct ModelSteps: Sendable {
         let nextVersion = (state.models.versions[name]?.count ?? 0) + 1
         let alreadyRegistered = state.models.versions[name]?.first { $0.artifact == model.sha256 }
         if judgement.verdict.passed, alreadyRegistered == nil {
+            var registration: [String: JSONValue] = [
+                "name": .string(name), "version": .int(nextVersion),
+                "model": ["seq": .int(trainedSeq), "sha256": .string(model.sha256.hex)],
+                "evaluation": ["seq": .int(state.size)],
+            ]
+            if let run { registration["run"] = .string(run) }
             drafts.append(
                 EventDraft(
                     type: "model.registered",
                     subject: [Subject(name: "model", sha256: model.sha256)],
-                    data: [
-                        "name": .string(name), "version": .int(nextVersion),
-                        "model": ["seq": .int(trainedSeq), "sha256": .string(model.sha256.hex)],
-                        "evaluation": ["seq": .int(state.size)],
-                    ]
+                    data: .object(registration)
                 )
             )
         }
+        await willAppend?("model.evaluated")
         let appended = try await ledger.append(drafts, signedBy: signer)
         let evaluatedSeq = appended.first?.event.seq ?? 0
         return Evaluated(
@@ -217,6 +232,12 @@ public struct ModelSteps: Sendable {
             registered: appended.count == 2 ? (name, nextVersion, evaluatedSeq + 1) : nil,
             alreadyRegistered: alreadyRegistered
         )
+    }
+
+    /// Appends one step's event, after telling ``willAppend``; returns its seq.
+    func appendOne(_ draft: EventDraft) async throws(LedgerError) -> UInt64 {
+        await willAppend?(draft.type)
+        return try await ledger.append([draft], signedBy: signer).first?.event.seq ?? 0
     }
 
     /// The trainer that can score a model, as its `model.trained` event names it.

@@ -1,0 +1,161 @@
+import ArgumentParser
+import LedgerArtifacts
+import LedgerAudit
+import LedgerCore
+import LedgerML
+import LedgerPipeline
+import LedgerStore
+
+struct DriftCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract:
+            "Measure drift on recent data between scheduled runs; start a drift-triggered run if it crosses the trigger.",
+        discussion: """
+            Extracts the window (default: the last pipeline.windowDays days up to the current whole UTC hour) from the Audit DB into memory, builds its features, and compares them and the champion's anomaly scores with the training data of the model serving the target, as `ledger drift measure` does. Nothing is stored or appended for the check itself.
+
+            If the verdict reaches pipeline.driftTrigger ("significant" by default; "moderate" also possible), it starts `ledger run` for that window with trigger drift, which records drift.measured, retrains, evaluates and registers as usual. It does not start one if a drift-triggered run already ran since the serving model was deployed: that run's model awaits approval. --dry-run only reports.
+
+            Exit status: 0 whether or not drift was found; 1 on an error or a failed run. Use --json to read the verdict.
+
+            Example:
+              ledger drift check --source sqlite:audit.db
+              ledger drift check --window 2026-03-02..2026-03-09 --dry-run --json
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Option(
+        help: ArgumentHelp("The window to check (default: the last pipeline.windowDays days).", valueName: "FROM..TO")
+    )
+    var window: String?
+
+    @Option(help: ArgumentHelp("The Audit DB (default: ledger.json's pipeline.source).", valueName: "sqlite:PATH"))
+    var source: String?
+
+    @Flag(help: "Report the drift, but start no run.")
+    var dryRun = false
+
+    @OptionGroup var threading: ThreadsOption
+
+    @Flag(help: "Print {\"verdict\",\"features\",\"scores\",\"triggered\",\"run\"} as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let window, RunWindow(parsing: window) == nil {
+            throw ValidationError("--window must be FROM..TO with FROM before TO, such as 2026-03-02..2026-03-09")
+        }
+        if let source, AuditSource(source) == nil { throw ValidationError("--source must be sqlite:PATH") }
+    }
+
+    func run() async throws {
+        let workspace = try workspace.locate()
+        let console = Console.current
+        let clock = SystemClock()
+        let window = try self.window.flatMap(RunWindow.init(parsing:)) ?? Self.recentWindow(workspace, now: clock.now())
+        let runner = try await workspace.pipelineRunner(source: source, threads: threading.threads) { [json] notice in
+            if !json { for line in RunReporter(console: console).lines(for: notice) { console.out(line) } }
+        }
+        let ledger = runner.steps.ledger
+        let models = await ledger.state.models
+        guard let serving = models.targets[workspace.model.target]?.current,
+            let champion = models.version(serving.name, serving.version)
+        else {
+            throw LedgerError(
+                .invalidArgument,
+                "nothing serves \(workspace.model.target), so there is no reference to measure drift against"
+            )
+        }
+        let data = try Self.features(of: window, runner: runner, now: clock.now())
+        let comparison = try await runner.steps.compareDrift(
+            current: data.train,
+            featureNames: data.featureNames,
+            against: champion,
+            thresholds: workspace.model.drift
+        )
+        let crossed =
+            DriftComparison.rank(comparison.verdict) >= DriftComparison.rank(workspace.pipeline.driftTrigger)
+        let earlier = crossed ? try await Self.driftRun(since: serving.seq, runner: runner) : nil
+        var outcome: RunOutcome?
+        if crossed, !dryRun, earlier == nil {
+            let lock = try await RunLock.acquire(at: workspace.runLockPath, purpose: "ledger drift check")
+            defer { lock.release() }
+            outcome = try await runner.trigger(window, by: "drift")
+        }
+        let extra: [String: JSONValue] = [
+            "window": .string(window.description), "trigger": .string(workspace.pipeline.driftTrigger),
+            "triggered": .bool(outcome != nil),
+            "run": outcome.map { .string($0.history.run) } ?? earlier.map(JSONValue.string) ?? .null,
+            "disposition": outcome.map { .string($0.disposition.rawValue) } ?? .null,
+        ]
+        if !json { console.out("window \(window):") }
+        DriftReport(comparison: comparison).show(json: json, extra: extra)
+        if !json {
+            if !crossed {
+                console.out("below the trigger (\(workspace.pipeline.driftTrigger)): no run")
+            } else if let earlier {
+                console.out(
+                    "at or above the trigger, but the drift run \(earlier) already retrained since \(serving.name)@\(serving.version) was deployed: approve and deploy its model"
+                )
+            } else if dryRun {
+                console.out("at or above the trigger (\(workspace.pipeline.driftTrigger)): --dry-run, so no run")
+            } else if let outcome {
+                RunCommand.explain(outcome, console: console)
+            }
+        }
+        if let outcome, [.failed, .alreadyFailed].contains(outcome.disposition) {
+            throw LedgerError(
+                .runFailed,
+                "the drift run \(outcome.history.run) failed; see `ledger runs \(outcome.history.run)`"
+            )
+        }
+    }
+
+    /// The last `windowDays` days up to the whole UTC hour at or before `now`.
+    static func recentWindow(_ workspace: Workspace, now: Timestamp) throws(LedgerError) -> RunWindow {
+        let hour: Int64 = 3_600_000
+        let end = now.millisecondsSinceEpoch - ((now.millisecondsSinceEpoch % hour) + hour) % hour
+        return try RunWindow(
+            from: Timestamp(millisecondsSinceEpoch: end - Int64(workspace.pipeline.windowDays) * 86_400_000),
+            to: Timestamp(millisecondsSinceEpoch: end)
+        )
+    }
+
+    /// The training rows of `window`, extracted and built in memory, as a run would build them.
+    static func features(of window: RunWindow, runner: PipelineRunner, now: Timestamp) throws -> TrainingData {
+        var snapshot: [UInt8] = []
+        let from = Timestamp(millisecondsSinceEpoch: window.from.millisecondsSinceEpoch - DatasetBuilder.lookbackV1)
+        _ = try AuditExtractor.extract(
+            sqlitePath: runner.settings.auditDatabase,
+            from: from,
+            to: window.to,
+            now: now,
+            policy: runner.settings.quality,
+            sink: { snapshot.append(contentsOf: $0) }
+        )
+        let built = try DatasetBuilder.build(
+            snapshot: snapshot,
+            from: from,
+            to: window.to,
+            featureSpec: DatasetBuilder.featureSpecV1,
+            holdoutFraction: Double(runner.settings.holdoutPercent) / 100
+        )
+        return try TrainingData(csv: built.csv)
+    }
+
+    /// A drift-triggered run of the pipeline that started after seq `deployed`, if any.
+    static func driftRun(since deployed: UInt64, runner: PipelineRunner) async throws -> String? {
+        let ledger = runner.steps.ledger
+        let size = await ledger.state.size
+        for entry in try await ledger.store.entries(in: deployed..<size).reversed() where entry.type == "run.started" {
+            let data = try SignedEvent(leaf: entry.leaf).event.data
+            if data["trigger"] == "drift", let run = data["run"]?.stringValue,
+                run.hasPrefix("\(runner.settings.pipeline)/")
+            {
+                return run
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import LedgerCore
+import LedgerPipeline
+import LedgerStore
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the pipeline for a window: extract, dataset, drift, train, evaluate, register.",
+        discussion: """
+            One run per window: the run id is the model name and the window (access-anomaly/2026-03-02..2026-03-09), so triggering a window whose run completed does nothing and says so. Each step appends one event signed with the pipeline key and naming the run: data.extracted (the window plus the 14 days before it, which the features' history needs), dataset.built (one row per actor and hour of the window, the last holdoutPercent of it the holdout), drift.measured (against the training data of the model serving the target; skipped while nothing is deployed), model.trained, model.evaluated against that champion, and model.registered if the policy's gate passes. run.completed ends it.
+
+            A transient failure (the store or the Audit DB unreachable, an external trainer that died) is retried with jittered exponential backoff, "pipeline": {"retry": …} in ledger.json; every failed attempt appends step.failed, and giving up appends run.failed. After a crash, `ledger run --resume RUN` or the next `ledger run` (which resumes unfinished runs first) finishes the run without repeating a completed step. One run at a time: a second `ledger run` in the workspace refuses, or waits with --wait.
+
+            The window defaults to the one the schedule ("pipeline": {"schedule": "0 3 * * 1", "windowDays": 7}) last fired for: on a Thursday, the week from the Monday before last to last Monday. The Audit DB defaults to "pipeline": {"source": "sqlite:PATH"}. Exits 1 if the run failed.
+
+            Example:
+              ledger run --window 2026-03-02..2026-03-09 --source sqlite:audit.db
+              ledger run --resume access-anomaly/2026-03-02..2026-03-09 --json
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Option(help: ArgumentHelp("The window to run: FROM..TO, dates or RFC 3339 UTC times.", valueName: "FROM..TO"))
+    var window: String?
+
+    @Option(help: ArgumentHelp("The Audit DB (default: ledger.json's pipeline.source).", valueName: "sqlite:PATH"))
+    var source: String?
+
+    @Option(help: ArgumentHelp("Why the run starts: manual, schedule or drift.", valueName: "TRIGGER"))
+    var trigger = "manual"
+
+    @Option(help: ArgumentHelp("Finish this open run instead of starting one.", valueName: "RUN"))
+    var resume: String?
+
+    @Flag(help: "Start a new run (…#2) for a window whose run failed.")
+    var rerun = false
+
+    @Option(
+        help: ArgumentHelp("Wait up to this long for another run to finish (default: refuse).", valueName: "SECONDS")
+    )
+    var wait = 0.0
+
+    @OptionGroup var threading: ThreadsOption
+
+    @Flag(help: "Print {\"runs\": [{\"run\",\"disposition\",\"status\",\"steps\",\"registered\",…}]} as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let window, RunWindow(parsing: window) == nil {
+            throw ValidationError("--window must be FROM..TO with FROM before TO, such as 2026-03-02..2026-03-09")
+        }
+        if let source, AuditSource(source) == nil { throw ValidationError("--source must be sqlite:PATH") }
+        guard ["manual", "schedule", "drift"].contains(trigger) else {
+            throw ValidationError("--trigger must be manual, schedule or drift")
+        }
+        if resume != nil, window != nil || rerun {
+            throw ValidationError("--resume finishes a run that exists: it takes no --window or --rerun")
+        }
+        guard wait >= 0, wait <= 86_400 else { throw ValidationError("--wait must be 0 to 86400 seconds") }
+    }
+
+    func run() async throws {
+        let workspace = try workspace.locate()
+        let console = Console.current
+        let reporter = RunReporter(console: console)
+        let lock = try await RunLock.acquire(at: workspace.runLockPath, purpose: "ledger run", waitSeconds: wait)
+        defer { lock.release() }
+        let runner = try await workspace.pipelineRunner(source: source, threads: threading.threads) { [json] notice in
+            if !json { for line in reporter.lines(for: notice) { console.out(line) } }
+        }
+        var outcomes: [RunOutcome] = []
+        if let resume {
+            outcomes.append(try await runner.resume(resume))
+        } else {
+            let window = try self.window.flatMap(RunWindow.init(parsing:)) ?? workspace.defaultWindow()
+            let target = runner.settings.runID(for: window)
+            for open in await runner.openRuns() where !open.hasPrefix(target) {
+                outcomes.append(try await runner.resume(open))
+            }
+            outcomes.append(try await runner.trigger(window, by: trigger, rerunFailed: rerun))
+        }
+        if json {
+            console.json([
+                "runs": .array(
+                    outcomes.map { outcome in
+                        var summary = outcome.history.jsonValue.objectValue ?? [:]
+                        summary["disposition"] = .string(outcome.disposition.rawValue)
+                        summary["resumed"] = .bool(outcome.resumed)
+                        return .object(summary)
+                    }
+                )
+            ])
+        } else {
+            for outcome in outcomes { Self.explain(outcome, console: console) }
+        }
+        if let failed = outcomes.first(where: { [.failed, .alreadyFailed].contains($0.disposition) }) {
+            let error = failed.history.ended?.data["error"]
+            throw LedgerError(
+                .runFailed,
+                "run \(failed.history.run) failed at \(failed.history.ended?.data["step"]?.stringValue ?? "?"): "
+                    + "\(error?["message"]?.stringValue ?? "unknown error"); fix the cause, then "
+                    + "`ledger run --window \(failed.history.window) --rerun`"
+            )
+        }
+    }
+
+    /// The last lines for a run this call did not (or did not fully) run itself.
+    static func explain(_ outcome: RunOutcome, console: Console) {
+        let history = outcome.history
+        switch outcome.disposition {
+        case .alreadyCompleted:
+            console.out(
+                "run \(history.run) already completed at seq \(history.ended?.seq ?? 0)"
+                    + (history.registered.map { ", registering \($0)" } ?? "") + ": nothing to do"
+            )
+        case .alreadyFailed:
+            console.out("run \(history.run) already failed at seq \(history.ended?.seq ?? 0)")
+        case .completed:
+            if let registered = history.registered {
+                console.out("next: ledger approve \(registered) --reason TEXT; then ledger deploy \(registered)")
+            }
+        case .failed, .interrupted:
+            break
+        }
+    }
+}
+
+extension Workspace {
+    /// The window of the schedule's last fire time at or before now.
+    func defaultWindow(now: Timestamp = SystemClock().now()) throws(LedgerError) -> RunWindow {
+        let schedule = try CronSchedule(pipeline.schedule)
+        return try scheduledWindow(firedAt: schedule.previousFire(atOrBefore: now) ?? now)
+    }
+}

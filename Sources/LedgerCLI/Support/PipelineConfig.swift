@@ -1,0 +1,107 @@
+import LedgerCore
+import LedgerPipeline
+
+/// The `"pipeline"` member of `ledger.json`: where the runs read from, which windows they cover, when the
+/// scheduler fires, how failed steps are retried, and which drift starts a run between schedules.
+///
+/// Every member is optional; `ledger init` writes the defaults out so they can be edited:
+///
+/// ```json
+/// "pipeline": {"source": "sqlite:audit.db", "schedule": "0 3 * * 1", "windowDays": 7, "holdoutPercent": 20,
+///              "retry": {"maxAttempts": 3, "initialBackoffMs": 2000, "maxBackoffMs": 60000},
+///              "driftTrigger": "significant"}
+/// ```
+///
+/// `source` is the Audit DB (`sqlite:PATH`, relative to the workspace); it has no default. A run's window is the
+/// `windowDays` days that end at the UTC midnight at or before the schedule's fire time, so the default schedule
+/// (Mondays at 03:00 UTC) runs the week from Monday to Monday.
+struct PipelineConfig: Sendable {
+    var source: String?
+    var schedule = CronSchedule.defaultExpression
+    var windowDays = 7
+    var holdoutPercent = 20
+    var retry = RetryPolicy()
+    /// The drift verdict at which `ledger drift check` starts a run: `moderate` or `significant`.
+    var driftTrigger = "significant"
+
+    init() {}
+
+    init(json: JSONValue, configPath: String) throws(LedgerError) {
+        func fail(_ reason: String) -> LedgerError { LedgerError(.file, "\(configPath): pipeline.\(reason)") }
+        guard let members = json.objectValue else {
+            throw LedgerError(.file, "\(configPath): \"pipeline\" must be an object")
+        }
+        let known: Set = ["source", "schedule", "windowDays", "holdoutPercent", "retry", "driftTrigger"]
+        if let unknown = members.keys.filter({ !known.contains($0) }).sorted().first {
+            throw fail("\(unknown) is not a setting (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        if let value = members["source"] {
+            guard let source = value.stringValue, AuditSource(source) != nil else {
+                throw fail("source must be sqlite:PATH, such as \"sqlite:audit.db\"")
+            }
+            self.source = source
+        }
+        if let value = members["schedule"] {
+            guard let text = value.stringValue else { throw fail("schedule must be a cron expression") }
+            do { _ = try CronSchedule(text) } catch { throw fail("schedule: \(error.reason)") }
+            schedule = text
+        }
+        if let value = members["windowDays"] {
+            guard let days = value.integerValue, (1...366).contains(days) else {
+                throw fail("windowDays must be 1 to 366")
+            }
+            windowDays = Int(days)
+        }
+        if let value = members["holdoutPercent"] {
+            guard let percent = value.integerValue, (1...99).contains(percent) else {
+                throw fail("holdoutPercent must be 1 to 99")
+            }
+            holdoutPercent = Int(percent)
+        }
+        if let value = members["retry"] {
+            let attempts = value["maxAttempts"]?.integerValue ?? Int64(retry.maxAttempts)
+            let initial = value["initialBackoffMs"]?.integerValue ?? Int64(retry.initialBackoffMs)
+            let maximum = value["maxBackoffMs"]?.integerValue ?? Int64(retry.maxBackoffMs)
+            guard value.objectValue != nil, RetryPolicy.attemptRange.contains(Int(attempts)), initial >= 0,
+                initial <= maximum, maximum <= 86_400_000
+            else {
+                throw fail(
+                    "retry takes maxAttempts (1 to 1000), initialBackoffMs and maxBackoffMs "
+                        + "(0 <= initial <= max <= 86400000)"
+                )
+            }
+            retry = RetryPolicy(maxAttempts: Int(attempts), initialBackoffMs: Int(initial), maxBackoffMs: Int(maximum))
+        }
+        if let value = members["driftTrigger"] {
+            guard let level = value.stringValue, ["moderate", "significant"].contains(level) else {
+                throw fail("driftTrigger must be \"moderate\" or \"significant\"")
+            }
+            driftTrigger = level
+        }
+    }
+
+    var jsonValue: JSONValue {
+        var members: [String: JSONValue] = [
+            "schedule": .string(schedule), "windowDays": .int(windowDays), "holdoutPercent": .int(holdoutPercent),
+            "retry": [
+                "maxAttempts": .int(retry.maxAttempts), "initialBackoffMs": .int(retry.initialBackoffMs),
+                "maxBackoffMs": .int(retry.maxBackoffMs),
+            ],
+            "driftTrigger": .string(driftTrigger),
+        ]
+        if let source { members["source"] = .string(source) }
+        return .object(members)
+    }
+}
+
+/// An Audit DB URL: `sqlite:PATH` (PostgreSQL sources come with the PostgreSQL backend).
+struct AuditSource: Sendable, Hashable {
+    let path: String
+
+    init(path: String) { self.path = path }
+
+    init?(_ url: String) {
+        guard url.hasPrefix("sqlite:"), url.count > "sqlite:".count else { return nil }
+        path = String(url.dropFirst("sqlite:".count))
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import LedgerArtifacts
+import LedgerAudit
+import LedgerCore
+import LedgerPipeline
+import LedgerStore
+
+extension Workspace {
+    /// The pipeline's run lock: `run.lock` in the workspace folder.
+    var runLockPath: String { root.appendingPathComponent("run.lock").path }
+
+    /// The Audit DB of `--source`, else of `pipeline.source`.
+    func auditSource(_ explicit: String?) throws(LedgerError) -> AuditSource {
+        guard let url = explicit ?? pipeline.source else {
+            throw LedgerError(
+                .invalidArgument,
+                "no Audit DB: pass --source sqlite:PATH, or set \"pipeline\": {\"source\": \"sqlite:PATH\"} in \(Self.configName)"
+            )
+        }
+        guard let source = AuditSource(url) else {
+            throw LedgerError(.invalidArgument, "the source must be sqlite:PATH, not \(url)")
+        }
+        return AuditSource(path: path(source.path))
+    }
+
+    /// A runner over this workspace's log and artifacts, signing with the pipeline key, with the faults of
+    /// `LEDGER_FAULTS` installed (see ``FaultInjection``).
+    func pipelineRunner(
+        source: String?,
+        threads: Int,
+        stop: StopSignal = StopSignal(),
+        notify: @escaping @Sendable (RunNotice) -> Void
+    ) async throws -> PipelineRunner {
+        var steps = try await modelSteps(key: nil, threads: threads)
+        let settings = PipelineSettings(
+            pipeline: model.name,
+            target: model.target,
+            auditDatabase: try auditSource(source).path,
+            quality: DataQualityPolicy(rawValue: qualityPolicy) ?? .refuse,
+            holdoutPercent: pipeline.holdoutPercent,
+            trainer: try model.makeTrainer(root: root.path, threads: threads),
+            evaluation: model.evaluation,
+            drift: model.drift,
+            retry: pipeline.retry,
+            configDigest: runConfigDigest,
+            codeVersion: LedgerVersion.current
+        )
+        let faults = try FaultInjection(ProcessInfo.processInfo.environment["LEDGER_FAULTS"] ?? "")
+        steps.willAppend = faults.willAppend
+        var runner = PipelineRunner(steps: steps, settings: settings, clock: SystemClock(), stop: stop, notify: notify)
+        runner.beforeAttempt = faults.beforeAttempt
+        runner.afterStep = faults.afterStep
+        return runner
+    }
+
+    /// The window a schedule firing at `time` runs: `pipeline.windowDays` days up to the UTC midnight at or
+    /// before the last fire time at or before `time`.
+    func scheduledWindow(firedAt time: Timestamp) throws(LedgerError) -> RunWindow {
+        try RunWindow.ending(atMidnightBefore: time, days: pipeline.windowDays)
+    }
+}
+
+/// Faults for the crash and retry tests, from the environment variable `LEDGER_FAULTS`: a comma-separated list of
+///
+/// - `kill-before:STEP`: SIGKILL this process just before the step's first attempt,
+/// - `kill-inside:STEP`: SIGKILL it after the step's work and artifacts, just before its event is appended,
+/// - `kill-after:STEP`: SIGKILL it just after the step's event is appended,
+/// - `fail:STEP:N`: make the step's first N attempts fail with a transient `store.failure`,
+/// - `fail-permanent:STEP`: make the step fail with a permanent `argument.invalid`.
+///
+/// Never set it outside tests; an unknown entry is an error, so a typo cannot pass silently.
+struct FaultInjection: Sendable {
+    private var killBefore: Set<RunStep> = []
+    private var killInside: Set<String> = []
+    private var killAfter: Set<RunStep> = []
+    private var failures: [RunStep: Int] = [:]
+    private var permanent: Set<RunStep> = []
+
+    init(_ text: String) throws(LedgerError) {
+        for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+            let parts = item.split(separator: ":").map(String.init)
+            guard parts.count >= 2, let step = RunStep(rawValue: parts[1]) else {
+                throw LedgerError(.invalidArgument, "LEDGER_FAULTS: \(item) is not a fault")
+            }
+            switch (parts[0], parts.count) {
+            case ("kill-before", 2): killBefore.insert(step)
+            case ("kill-inside", 2): killInside.insert(step.eventType)
+            case ("kill-after", 2): killAfter.insert(step)
+            case ("fail-permanent", 2): permanent.insert(step)
+            case ("fail", 3):
+                guard let count = Int(parts[2]), count > 0 else {
+                    throw LedgerError(.invalidArgument, "LEDGER_FAULTS: \(item) needs a count, such as fail:train:2")
+                }
+                failures[step] = count
+            default: throw LedgerError(.invalidArgument, "LEDGER_FAULTS: \(item) is not a fault")
+            }
+        }
+    }
+
+    private static func kill() -> Never {
+        _ = Foundation.kill(getpid(), SIGKILL)
+        fatalError("SIGKILL did not stop the process")
+    }
+
+    var beforeAttempt: (@Sendable (RunStep, Int) async throws(LedgerError) -> Void)? {
+        guard !killBefore.isEmpty || !failures.isEmpty || !permanent.isEmpty else { return nil }
+        return { [self] (step, attempt) throws(LedgerError) in
+            if killBefore.contains(step) { Self.kill() }
+            if permanent.contains(step) { throw LedgerError(.invalidArgument, "injected permanent fault") }
+            if attempt <= failures[step, default: 0] {
+                throw LedgerError(.storage, "injected transient fault, attempt \(attempt)")
+            }
+        }
+    }
+
+    var willAppend: (@Sendable (String) async -> Void)? {
+        guard !killInside.isEmpty else { return nil }
+        return { [killInside] type in if killInside.contains(type) { Self.kill() } }
+    }
+
+    var afterStep: (@Sendable (RunStep) async -> Void)? {
+        guard !killAfter.isEmpty else { return nil }
+        return { [killAfter] step in if killAfter.contains(step) { Self.kill() } }
+    }
+}
+
+/// Turns a runner's notices into progress lines.
+struct RunReporter: Sendable {
+    let console: Console
+
+    func lines(for notice: RunNotice) -> [String] {
+        switch notice {
+        case .started(let run, let trigger, _): return ["run \(run) started (trigger: \(trigger))"]
+        case .resumed(let run, let next): return ["run \(run) was left open: resuming at \(next.rawValue)"]
+        case .attempt(_, let step, let attempt):
+            return attempt > 1 ? ["  \(pad(step)) attempt \(attempt)"] : []
+        case .completed(_, let step, let events):
+            return events.map { "  \(pad(step)) seq \($0.seq)  \(Self.summary(of: $0))" }
+        case .skipped(_, let step, let reason): return ["  \(pad(step)) skipped: \(reason)"]
+        case .failed(_, let step, let attempt, let failure, let retryInMs):
+            let next = retryInMs.map { "retrying in \(String(format: "%.1f", Double($0) / 1000)) s" } ?? "giving up"
+            return [
+                "  \(pad(step)) attempt \(attempt) failed (\(failure.transient ? "transient" : "permanent") "
+                    + "\(failure.code): \(failure.message)); \(next)"
+            ]
+        case .finished(let run, let status): return ["run \(run) \(status)"]
+        case .interrupted(let run, let next):
+            return ["run \(run) stopped before \(next.rawValue); `ledger run --resume \(run)` finishes it"]
+        }
+    }
+
+    private func pad(_ step: RunStep) -> String { step.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) }
+
+    /// One line on what a step's event says.
+    static func summary(of event: Event) -> String {
+        let data = event.data
+        switch event.type {
+        case "data.extracted":
+            return "\(data["rows"]?.integerValue ?? 0) rows → snapshot sha256:\(short(data["snapshot"]))"
+        case "dataset.built":
+            return "\(data["rows"]?["train"]?.integerValue ?? 0) train and "
+                + "\(data["rows"]?["holdout"]?.integerValue ?? 0) holdout rows → dataset sha256:\(short(data["dataset"]))"
+        case "drift.measured":
+            let worst = (data["features"]?.arrayValue ?? []).max {
+                ($0["psi"]?.doubleValue ?? 0) < ($1["psi"]?.doubleValue ?? 0)
+            }
+            return
+                "\(data["verdict"]?.stringValue ?? "?") (largest PSI \(Gate.format(worst?["psi"]?.doubleValue ?? 0)) "
+                + "on \(worst?["name"]?.stringValue ?? "?"); scores \(Gate.format(data["scores"]?["psi"]?.doubleValue ?? 0)))"
+        case "model.trained":
+            return "model sha256:\(short(data["artifact"])) on \(data["rows"]?.integerValue ?? 0) rows "
+                + "in \(data["durationMs"]?.integerValue ?? 0) ms"
+        case "model.evaluated":
+            var line = "AUC-ROC \(Gate.format(data["candidate"]?["aucRoc"]?.doubleValue ?? 0))"
+            if let champion = data["champion"] {
+                line +=
+                    " vs \(champion["name"]?.stringValue ?? "")@\(champion["version"]?.integerValue ?? 0) "
+                    + "\(Gate.format(champion["metrics"]?["aucRoc"]?.doubleValue ?? 0))"
+            }
+            return line + ": \(data["verdict"]?.stringValue ?? "?")"
+        case "model.registered":
+            return "registered \(data["name"]?.stringValue ?? "")@\(data["version"]?.integerValue ?? 0)"
+        default:
+            return event.type
+        }
+    }
+
+    private static func short(_ artifact: JSONValue?) -> String {
+        String((artifact?["sha256"]?.stringValue ?? "").prefix(12)) + "…"
+    }
+}

@@ -1,0 +1,81 @@
+public import LedgerCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An exclusive lock on a pipeline, held by at most one process of this machine at a time: an advisory `flock`
+/// on a file. The kernel releases it when the process exits, however it exits (a SIGKILL included), so a crash
+/// never leaves a stale lock behind.
+///
+/// The file holds the holder's process id and purpose, so that a refused caller can say who holds it.
+public final class RunLock: Sendable {
+    public let path: String
+    private let descriptor: Int32
+
+    private init(path: String, descriptor: Int32) {
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
+
+    /// Takes the lock at `path`, creating the file if needed.
+    ///
+    /// - Parameters:
+    ///   - purpose: a short text such as `ledger run`, written into the file for whoever is refused.
+    ///   - waitSeconds: how long to wait for a holder to let go; 0 refuses at once.
+    /// - Throws: `run.locked`, naming the holder, if the lock is still held after `waitSeconds`;
+    ///   `store.failure` if the file cannot be opened.
+    public static func acquire(
+        at path: String,
+        purpose: String,
+        waitSeconds: Double = 0
+    ) async throws(LedgerError)
+        -> RunLock
+    {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw LedgerError(.storage, "cannot open the run lock \(path): \(String(cString: strerror(errno)))")
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, waitSeconds) * 1000))
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, ContinuousClock.now < deadline else {
+                let holder = Self.holder(descriptor)
+                close(descriptor)
+                throw LedgerError(
+                    .runLocked,
+                    "another process holds the pipeline's run lock (\(holder)); wait for it to finish, or pass "
+                        + "--wait SECONDS to wait for it"
+                )
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        let note = Array("pid \(getpid()): \(purpose)\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = note.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        return RunLock(path: path, descriptor: descriptor)
+    }
+
+    /// Lets go of the lock; releasing the object does the same.
+    public func release() {
+        _ = ftruncate(descriptor, 0)
+        _ = flock(descriptor, LOCK_UN)
+    }
+
+    private static func holder(_ descriptor: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        let text = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+        return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? "unknown process"
+    }
+}
+
+extension LedgerError.Code {
+    /// Another process is running the pipeline.
+    public static let runLocked = Self(rawValue: "run.locked")
+    /// A pipeline run gave up at a step.
+    public static let runFailed = Self(rawValue: "run.failed")
+}
