@@ -71,6 +71,10 @@ struct TestWorkspace {
     }
 
     func run(_ arguments: String...) async -> CLIResult {
+        await run(arguments)
+    }
+
+    func run(_ arguments: [String]) async -> CLIResult {
         await ledger(arguments + ["--workspace", root])
     }
 

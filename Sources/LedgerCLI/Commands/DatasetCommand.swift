@@ -65,62 +65,23 @@ struct DatasetBuildCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try workspace.locate()
-        let ledger = try await workspace.openLedger()
-        let signer = try KeyFiles.loadPrivateKey(try key ?? workspace.keyFile(for: .pipeline))
-        let artifacts = try FileArtifactStore.url(workspace.artifactsURL, relativeTo: workspace.root.path)
+        let steps = try await workspace.modelSteps(key: key, threads: 1)
         guard let percent = holdoutPercent else { return }
-
         let recorded = try RecordedExtract(
-            try await LogReader(store: ledger.store).event(at: extract, ofType: "data.extracted")
+            try await LogReader(store: steps.ledger.store).event(at: extract, ofType: "data.extracted")
         )
-        let snapshotHash = recorded.snapshot
-        let snapshot = try artifacts.get(ArtifactDigest(sha256: snapshotHash))
-        let built = try DatasetBuilder.build(
-            snapshot: snapshot,
-            from: recorded.from,
-            to: recorded.to,
-            featureSpec: DatasetBuilder.featureSpecV1,
-            holdoutFraction: Double(percent) / 100
-        )
-        let dataset = try artifacts.put(built.csv)
-        let manifest = try artifacts.put(built.manifest)
-        func counts(_ counts: LabelCounts) -> JSONValue {
-            ["anomalous": .int(counts.anomalous), "benign": .int(counts.benign)]
-        }
-        let data: JSONValue = [
-            "extract": ["seq": .int(Int(extract)), "snapshot": ["sha256": .string(snapshotHash.hex)]],
-            "featureSpec": ["version": 1, "sha256": .string(built.featureSpecDigest.hex)],
-            "dataset": ["sha256": .string(dataset.sha256.hex)],
-            "manifest": ["sha256": .string(manifest.sha256.hex)],
-            "split": ["holdoutFrom": .string(built.split.holdoutFrom.rfc3339), "holdoutPercent": .int(percent)],
-            "rows": ["train": .int(built.trainRows), "holdout": .int(built.holdoutRows)],
-            "labelled": ["train": counts(built.labelled.train), "holdout": counts(built.labelled.holdout)],
-        ]
-        let appended = try await ledger.append(
-            [
-                EventDraft(
-                    type: "dataset.built",
-                    subject: [
-                        Subject(name: "dataset", sha256: dataset.sha256),
-                        Subject(name: "manifest", sha256: manifest.sha256),
-                    ],
-                    data: data
-                )
-            ],
-            signedBy: signer
-        )
-        let seq = appended.first?.event.seq ?? 0
+        let built = try await steps.buildDataset(from: recorded, holdoutPercent: percent)
         if json {
             Console.current.json([
-                "seq": .int(seq), "datasetDigest": .string(dataset.description),
-                "manifestDigest": .string(manifest.description),
+                "seq": .int(built.seq), "datasetDigest": .string(built.dataset.description),
+                "manifestDigest": .string(built.manifest.description),
             ])
         } else {
             Console.current.out(
-                "built \(built.trainRows) train and \(built.holdoutRows) holdout rows (holdout from "
-                    + "\(built.split.holdoutFrom)) into \(dataset), manifest \(manifest)"
+                "built \(built.result.trainRows) train and \(built.result.holdoutRows) holdout rows (holdout from "
+                    + "\(built.result.split.holdoutFrom)) into \(built.dataset), manifest \(built.manifest)"
             )
-            Console.current.out("appended seq \(seq) dataset.built")
+            Console.current.out("appended seq \(built.seq) dataset.built")
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import LedgerArtifacts
 import LedgerAudit
 import LedgerCore
+import LedgerPipeline
 import LedgerStore
 
 struct ExtractCommand: AsyncParsableCommand {
@@ -63,62 +64,32 @@ struct ExtractCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try workspace.locate()
-        let ledger = try await workspace.openLedger()
-        let signer = try KeyFiles.loadPrivateKey(try key ?? workspace.keyFile(for: .pipeline))
-        let artifacts = try FileArtifactStore.url(workspace.artifactsURL, relativeTo: workspace.root.path)
-        let path = String(source.dropFirst("sqlite:".count))
+        let steps = try await workspace.modelSteps(key: key, threads: 1)
+        let path = workspace.path(String(source.dropFirst("sqlite:".count)))
         guard let start = Self.time(from), let end = Self.time(to),
             let policy = DataQualityPolicy(rawValue: policy ?? workspace.qualityPolicy)
         else { return }
-
-        let writer = try artifacts.makeWriter()
-        let extraction: AuditExtraction
-        let snapshot: ArtifactDigest
-        do {
-            extraction = try AuditExtractor.extract(
-                sqlitePath: path,
-                from: start,
-                to: end,
-                now: SystemClock().now(),
-                policy: policy,
-                sink: { chunk in try writer.write(Array(chunk)) }
-            )
-            snapshot = try writer.commit()
-        } catch {
-            writer.abandon()
-            throw error
-        }
-        var quarantined: [String: JSONValue] = [:]
-        for (issue, count) in extraction.quarantined { quarantined[issue.rawValue] = .int(count) }
-        let data: JSONValue = [
-            "source": ["kind": "sqlite"], "queryDigest": .string(extraction.queryDigest.hex),
-            "window": ["from": .string(start.rfc3339), "to": .string(end.rfc3339)], "rows": .int(extraction.rows),
-            "snapshot": ["sha256": .string(snapshot.sha256.hex)], "policy": .string(policy.rawValue),
-            "quarantined": .object(quarantined),
-        ]
-        let appended = try await ledger.append(
-            [
-                EventDraft(
-                    type: "data.extracted",
-                    subject: [Subject(name: "snapshot", sha256: snapshot.sha256)],
-                    data: data
-                )
-            ],
-            signedBy: signer
+        let extracted = try await steps.extract(
+            sqlitePath: path,
+            from: start,
+            to: end,
+            policy: policy,
+            now: SystemClock().now()
         )
-        let seq = appended.first?.event.seq ?? 0
+        var quarantined: [String: JSONValue] = [:]
+        for (issue, count) in extracted.quarantined { quarantined[issue.rawValue] = .int(count) }
         if json {
             Console.current.json([
-                "seq": .int(seq), "snapshotDigest": .string(snapshot.description), "rows": .int(extraction.rows),
-                "quarantined": .object(quarantined),
+                "seq": .int(extracted.seq), "snapshotDigest": .string(extracted.snapshot.description),
+                "rows": .int(extracted.rows), "quarantined": .object(quarantined),
             ])
         } else {
-            let skipped = extraction.quarantined.values.reduce(0, +)
+            let skipped = extracted.quarantined.values.reduce(0, +)
             Console.current.out(
-                "extracted \(extraction.rows) rows of \(start) ..< \(end) into \(snapshot)"
+                "extracted \(extracted.rows) rows of \(start) ..< \(end) into \(extracted.snapshot)"
                     + (skipped > 0 ? " (\(skipped) rows quarantined)" : "")
             )
-            Console.current.out("appended seq \(seq) data.extracted")
+            Console.current.out("appended seq \(extracted.seq) data.extracted")
         }
     }
 }

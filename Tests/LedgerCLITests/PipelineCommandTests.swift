@@ -1,0 +1,255 @@
+import Foundation
+import LedgerCore
+import LedgerPipeline
+import Testing
+
+/// `ledger run`, `ledger schedule` and `ledger drift check` as a user runs them, including real processes that
+/// are killed, race each other, and are asked to stop.
+@Suite("Pipeline commands", .serialized)
+struct PipelineCommandTests {
+    static let week4 = "2026-01-26..2026-02-02"
+    static let week5 = "2026-02-02..2026-02-09"
+
+    /// A workspace over a demo Audit DB (6 weeks, 120 actors, drift from week 5) whose week-4 model is approved and
+    /// deployed, so that a week-5 run has every step, drift included.
+    static func deployedWorkspace() async throws -> (workspace: TestWorkspace, source: String) {
+        let workspace = try await TestWorkspace.make()
+        let audit = workspace.folder.path("audit.db")
+        let demo = await ledger(
+            "demo",
+            "audit-db",
+            "--out",
+            audit,
+            "--weeks",
+            "6",
+            "--actors",
+            "120",
+            "--drift-week",
+            "5"
+        )
+        #expect(demo.status == 0, "\(demo.err)")
+        let source = "sqlite:\(audit)"
+        let first = await workspace.run("run", "--window", week4, "--source", source, "--json")
+        #expect(first.status == 0, "\(first.err)")
+        #expect(first.json?["runs"]?.arrayValue?.first?["registered"] == "access-anomaly@1")
+        #expect(await workspace.run("approve", "access-anomaly@1", "--reason", "reviewed").status == 0)
+        #expect(await workspace.run("deploy", "access-anomaly@1", "--target", "production").status == 0)
+        return (workspace, source)
+    }
+
+    /// A copy of `workspace`'s folder (log, projections, artifacts, keys), sharing nothing with it.
+    static func copy(_ workspace: TestWorkspace) throws -> TestWorkspace {
+        let folder = try TemporaryFolder()
+        let root = folder.path("ws")
+        try FileManager.default.copyItem(atPath: workspace.root, toPath: root)
+        return TestWorkspace(
+            folder: folder,
+            root: root,
+            genesis: workspace.genesis,
+            adminKey: workspace.adminKey,
+            logKey: workspace.logKey,
+            logID: workspace.logID
+        )
+    }
+
+    /// The events of `run`, as `ledger log --json` prints them.
+    static func events(of run: String, in workspace: TestWorkspace) async -> [JSONValue] {
+        let log = await workspace.run("log", "--json")
+        return (log.json?.arrayValue ?? []).filter { $0["data"]?["run"]?.stringValue == run }
+    }
+
+    @Test(
+        "SIGKILL at every step boundary and inside every step, then resume: each step once, the same digests",
+        .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
+    )
+    func crashAndResume() async throws {
+        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
+        let (base, source) = try await Self.deployedWorkspace()
+        let reference = try Self.copy(base)
+        let uninterrupted = await reference.run("run", "--window", Self.week5, "--source", source, "--json")
+        let expected = try #require(uninterrupted.json?["runs"]?.arrayValue?.first, "\(uninterrupted.err)")
+        let run = try #require(expected["run"]?.stringValue)
+        #expect(expected["drift"] != nil, "the reference run measured drift")
+
+        // Killing before step N is the same point as killing after step N-1, so "before" is only needed once.
+        let faults =
+            ["kill-before:extract"]
+            + ["extract", "dataset", "drift", "train", "evaluate"].flatMap {
+                ["kill-inside:\($0)", "kill-after:\($0)"]
+            }
+        for (index, fault) in faults.enumerated() {
+            let workspace = try Self.copy(base)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["run", "--window", Self.week5, "--source", source, "--workspace", workspace.root]
+            process.environment = ProcessInfo.processInfo.environment.merging(["LEDGER_FAULTS": fault]) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL, "\(fault)")
+
+            // Alternate between the two ways a run is finished: --resume, and the next trigger.
+            let how = index.isMultiple(of: 2) ? ["--resume", run] : ["--window", Self.week5]
+            let resumed = await workspace.run(["run"] + how + ["--source", source, "--json"])
+            #expect(resumed.status == 0, "\(fault): \(resumed.err)")
+            let outcome = resumed.json?["runs"]?.arrayValue?.last
+            #expect(outcome?["status"] == "completed", "\(fault)")
+            for member in ["snapshot", "dataset", "model", "verdict", "registered", "drift"] {
+                #expect(outcome?[member] == expected[member], "\(fault): \(member)")
+            }
+            let types = await Self.events(of: run, in: workspace).compactMap { $0["type"]?.stringValue }
+            for type in [
+                "run.started", "data.extracted", "dataset.built", "drift.measured", "model.trained",
+                "model.evaluated", "run.completed",
+            ] {
+                #expect(types.count { $0 == type } == 1, "\(fault): \(type) \(types)")
+            }
+            let verify = await workspace.run("verify", "--json")
+            #expect(verify.status == 0, "\(fault): \(verify.out) \(verify.err)")
+        }
+    }
+
+    @Test(
+        "concurrent `ledger run`s of one window: one runs it, the other waits and finds it done",
+        .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
+    )
+    func concurrentRuns() async throws {
+        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
+        let (workspace, source) = try await Self.deployedWorkspace()
+        let outputs = try (0..<3).map { _ in try TemporaryFolder() }
+        let processes = try outputs.map { output in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = [
+                "run", "--window", Self.week5, "--source", source, "--wait", "300", "--json", "--workspace",
+                workspace.root,
+            ]
+            _ = FileManager.default.createFile(atPath: output.path("out"), contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: output.url.appendingPathComponent("out"))
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        for process in processes { process.waitUntilExit() }
+        #expect(processes.map(\.terminationStatus) == [0, 0, 0])
+        let dispositions = try outputs.map { output in
+            let json = try CanonicalJSON.parse(try String(contentsOfFile: output.path("out"), encoding: .utf8))
+            return json["runs"]?.arrayValue?.first?["disposition"]?.stringValue ?? ""
+        }
+        #expect(dispositions.sorted() == ["already-completed", "already-completed", "completed"])
+        let log = await workspace.run("log", "--json")
+        let started = (log.json?.arrayValue ?? []).filter { $0["type"] == "run.started" }
+        #expect(started.count == 2, "the week-4 run and one week-5 run")
+        #expect(await workspace.run("verify").status == 0)
+    }
+
+    @Test("a second `ledger run` while one holds the lock is refused with a message naming the holder")
+    func lockRefusal() async throws {
+        let workspace = try await TestWorkspace.make()
+        let lock = try await RunLock.acquire(
+            at: URL(fileURLWithPath: workspace.root).appendingPathComponent("run.lock").path,
+            purpose: "a test holding the lock"
+        )
+        let before = try await workspace.size()
+        let refused = await workspace.run("run", "--window", Self.week5, "--source", "sqlite:/nonexistent.db")
+        #expect(refused.status == 1)
+        #expect(refused.err.contains("another process holds the pipeline's run lock"))
+        #expect(refused.err.contains("a test holding the lock"))
+        #expect(try await workspace.size() == before)
+        lock.release()
+    }
+
+    @Test("`ledger run` without a source, or with a bad window or trigger, explains itself and appends nothing")
+    func badInput() async throws {
+        let workspace = try await TestWorkspace.make()
+        let before = try await workspace.size()
+        let noSource = await workspace.run("run", "--window", Self.week5)
+        #expect(noSource.status == 1)
+        #expect(noSource.err.contains("no Audit DB: pass --source sqlite:PATH"))
+        for (arguments, message) in [
+            (["run", "--window", "2026-02-09..2026-02-02"], "--window must be FROM..TO"),
+            (["run", "--trigger", "cron"], "--trigger must be manual, schedule or drift"),
+            (["run", "--resume", "x", "--rerun"], "--resume finishes a run that exists"),
+            (["schedule", "--cron", "61 * * * *"], "--cron"),
+        ] {
+            let result = await workspace.run(arguments)
+            #expect(result.status == 2, "\(arguments)")
+            #expect(result.err.contains(message), "\(arguments): \(result.err)")
+        }
+        let missing = await workspace.run("run", "--resume", "access-anomaly/nope", "--source", "sqlite:/x.db")
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("the log has no run access-anomaly/nope"))
+        #expect(try await workspace.size() == before)
+    }
+
+    @Test(
+        "`ledger schedule` logs JSON lines and exits 0 on SIGTERM",
+        .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
+    )
+    func scheduleStopsOnSigterm() async throws {
+        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
+        let workspace = try await TestWorkspace.make()
+        let audit = workspace.folder.path("audit.db")
+        #expect(await ledger("demo", "audit-db", "--out", audit, "--weeks", "3", "--actors", "20").status == 0)
+        let output = workspace.folder.path("schedule.log")
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["schedule", "--source", "sqlite:\(audit)", "--workspace", workspace.root]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The demo has no rows in the latest window, so the catch-up run fails for good; then it sleeps.
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, !(try String(contentsOfFile: output, encoding: .utf8)).contains("sleeping until") {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+        let records = lines.compactMap { try? CanonicalJSON.parse(String($0)) }
+        #expect(records.count == lines.count, "every line is a JSON object")
+        #expect(records.allSatisfy { $0["time"] != nil && $0["level"] != nil && $0["msg"] != nil })
+        let messages = records.compactMap { $0["msg"]?.stringValue }
+        #expect(messages.first == "scheduler started")
+        #expect(messages.contains("run failed"))
+        #expect(messages.last == "scheduler stopped")
+        let failed = records.first { $0["msg"] == "step failed" }
+        #expect(failed?["code"] == "extract.empty")
+        #expect(await workspace.run("verify").status == 0)
+    }
+}
+
+@Suite("Quickstart over the demo's weeks")
+struct QuickstartDriftTests {
+    @Test("drift is flagged from the drift week on and not before; the retrained model beats the stale champion")
+    func driftOnTheDemo() async throws {
+        let folder = try TemporaryFolder()
+        let result = await ledger("quickstart", "--dir", folder.path("qs"), "--events", "10", "--json")
+        #expect(result.status == 0, "\(result.err)")
+        let summary = try #require(result.json)
+        #expect(summary["verified"] == true)
+        #expect(summary["reproduced"]?["identical"] == true)
+        let weeks = try #require(summary["weeks"]?.arrayValue)
+        #expect(weeks.count == 10)
+        let driftStart = try #require(Timestamp(rfc3339: "2026-02-23T00:00:00.000Z"))
+        func from(_ week: JSONValue) -> Timestamp? {
+            week["window"]?["from"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
+        }
+        let before = weeks.filter { from($0).map { $0 < driftStart } == true && $0["drift"]?.stringValue != nil }
+        #expect(!before.isEmpty)
+        #expect(before.allSatisfy { $0["drift"] == "stable" }, "no drift before the drift week: \(before)")
+        let driftWeek = try #require(weeks.first { from($0) == driftStart })
+        #expect(driftWeek["drift"] != "stable", "drift flagged in the drift week")
+        // The first model retrained on drifted data that passes the gate: better than the stale champion.
+        let retrained = try #require(
+            weeks.first { from($0).map { $0 >= driftStart } == true && $0["registered"]?.stringValue != nil },
+            "a model retrained after the drift was registered"
+        )
+        let candidate = try #require(retrained["candidateAucRoc"]?.doubleValue)
+        let champion = try #require(retrained["championAucRoc"]?.doubleValue)
+        #expect(candidate > champion, "retrained \(candidate) vs stale champion \(champion)")
+    }
+}
