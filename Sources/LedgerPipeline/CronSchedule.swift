@@ -449,18 +449,8 @@ private struct ValueSet: Sendable, Hashable {
 
 /// Proleptic Gregorian calendar arithmetic in UTC, on days since 1970-01-01.
 private enum CivilCalendar {
-    /// Howard Hinnant's `civil_from_days`: the year, month (1-12) and day (1-31) of a day since 1970-01-01.
-    /// Exact for every `Int64` day a `Timestamp` can reach.
     static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthPrime = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
-        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        Timestamp.civil(fromDays: days)
     }
 
     /// The day of the week of a day since 1970-01-01, with Sunday 0; 1970-01-01 was a Thursday (4).

@@ -379,25 +379,3 @@ struct EndToEndTests {
         )
     }
 }
-
-@Suite("Quickstart")
-struct QuickstartTests {
-    @Test("quickstart runs end to end: data, a registered model that reproduces, a verified log, caught tampering")
-    func quickstart() async throws {
-        let folder = try TemporaryFolder()
-        let result = await ledger("quickstart", "--dir", folder.path("qs"), "--events", "20", "--json")
-        try #require(result.status == 0, "\(result.err)")
-        let json = try #require(result.json)
-        #expect(json["verified"] == true)
-        #expect(json["tampered"]?["seq"] == 11, "a note: seq 0 is genesis, 1 adds alice, 2 sets the policy")
-        #expect(json["truncated"]?["seq"]?.integerValue != nil)
-        #expect(json["extract"]?["rows"]?.integerValue ?? 0 > 1000)
-        #expect(json["dataset"]?["datasetDigest"]?.stringValue?.hasPrefix("sha256:") == true)
-        #expect(json["evaluated"]?["registered"] == "access-anomaly@1", "\(json["evaluated"] ?? .null)")
-        #expect(json["reproduced"]?["identical"] == true, "\(json["reproduced"] ?? .null)")
-        #expect(json["deployed"]?["status"] == "deployed", "\(json["deployed"] ?? .null)")
-        #expect(json["deployed"]?["approvals"] == 2 && json["deployed"]?["requiredApprovals"] == 2)
-        let again = await ledger("quickstart", "--dir", folder.path("qs"))
-        #expect(again.status == 1, "quickstart refuses a folder that already holds a workspace")
-    }
-}

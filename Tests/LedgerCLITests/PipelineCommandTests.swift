@@ -177,7 +177,11 @@ struct PipelineCommandTests {
             #expect(result.status == 2, "\(arguments)")
             #expect(result.err.contains(message), "\(arguments): \(result.err)")
         }
-        let missing = await workspace.run("run", "--resume", "access-anomaly/nope", "--source", "sqlite:/x.db")
+        let noFile = await workspace.run("run", "--window", Self.week5, "--source", "sqlite:/nonexistent/audit.db")
+        #expect(noFile.status == 1)
+        #expect(noFile.err.contains("no Audit DB at /nonexistent/audit.db"))
+        let audit = try workspace.folder.write("", to: "empty.db")
+        let missing = await workspace.run("run", "--resume", "access-anomaly/nope", "--source", "sqlite:\(audit)")
         #expect(missing.status == 1)
         #expect(missing.err.contains("the log has no run access-anomaly/nope"))
         #expect(try await workspace.size() == before)
@@ -222,16 +226,25 @@ struct PipelineCommandTests {
     }
 }
 
-@Suite("Quickstart over the demo's weeks")
-struct QuickstartDriftTests {
-    @Test("drift is flagged from the drift week on and not before; the retrained model beats the stale champion")
-    func driftOnTheDemo() async throws {
+@Suite("Quickstart")
+struct QuickstartTests {
+    @Test(
+        "quickstart: a verified log, caught tampering, drift flagged from the drift week on, a retrained model that pays off"
+    )
+    func quickstart() async throws {
         let folder = try TemporaryFolder()
-        let result = await ledger("quickstart", "--dir", folder.path("qs"), "--events", "10", "--json")
-        #expect(result.status == 0, "\(result.err)")
+        let result = await ledger("quickstart", "--dir", folder.path("qs"), "--events", "20", "--json")
+        try #require(result.status == 0, "\(result.err)")
         let summary = try #require(result.json)
         #expect(summary["verified"] == true)
-        #expect(summary["reproduced"]?["identical"] == true)
+        #expect(summary["tampered"]?["seq"] == 11, "a note: seq 0 is genesis, 1 adds alice, 2 sets the policy")
+        #expect(summary["truncated"]?["seq"]?.integerValue != nil)
+        #expect(summary["reproduced"]?["identical"] == true, "\(summary["reproduced"] ?? .null)")
+        let serving = try #require(summary["serving"]?.stringValue)
+        let registry = await ledger("registry", serving, "--json", "--workspace", folder.path("qs"))
+        #expect(registry.json?["status"] == "deployed", "\(registry.out)")
+        let again = await ledger("quickstart", "--dir", folder.path("qs"))
+        #expect(again.status == 1, "quickstart refuses a folder that already holds a workspace")
         let weeks = try #require(summary["weeks"]?.arrayValue)
         #expect(weeks.count == 10)
         let driftStart = try #require(Timestamp(rfc3339: "2026-02-23T00:00:00.000Z"))

@@ -65,7 +65,7 @@ struct ExtractCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = try workspace.locate()
         let steps = try await workspace.modelSteps(key: key, threads: 1)
-        let path = workspace.path(String(source.dropFirst("sqlite:".count)))
+        let path = String(source.dropFirst("sqlite:".count))
         guard let start = Self.time(from), let end = Self.time(to),
             let policy = DataQualityPolicy(rawValue: policy ?? workspace.qualityPolicy)
         else { return }

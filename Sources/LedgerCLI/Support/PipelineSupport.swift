@@ -9,7 +9,11 @@ extension Workspace {
     /// The pipeline's run lock: `run.lock` in the workspace folder.
     var runLockPath: String { root.appendingPathComponent("run.lock").path }
 
-    /// The Audit DB of `--source`, else of `pipeline.source`.
+    /// The Audit DB of `--source` (a relative path is from the current folder), else of `pipeline.source` (from
+    /// the workspace folder).
+    ///
+    /// - Throws: `argument.invalid` if neither names one, or if the file does not exist: a missing Audit DB is a
+    ///   mistake to fix, not a failure to retry.
     func auditSource(_ explicit: String?) throws(LedgerError) -> AuditSource {
         guard let url = explicit ?? pipeline.source else {
             throw LedgerError(
@@ -20,7 +24,16 @@ extension Workspace {
         guard let source = AuditSource(url) else {
             throw LedgerError(.invalidArgument, "the source must be sqlite:PATH, not \(url)")
         }
-        return AuditSource(path: path(source.path))
+        let path =
+            explicit == nil
+            ? path(source.path) : URL(fileURLWithPath: source.path).standardizedFileURL.path
+        guard Files.exists(path) else {
+            throw LedgerError(
+                .invalidArgument,
+                "no Audit DB at \(path)" + (explicit == nil ? " (pipeline.source in \(Self.configName))" : "")
+            )
+        }
+        return AuditSource(path: path)
     }
 
     /// A runner over this workspace's log and artifacts, signing with the pipeline key, with the faults of

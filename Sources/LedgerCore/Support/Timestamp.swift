@@ -87,7 +87,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+    /// Howard Hinnant's `civil_from_days`: the proleptic Gregorian year, month (1-12) and day (1-31) of a day
+    /// counted from 1970-01-01. Exact for every day a `Timestamp` can reach.
+    public static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let shifted = days + 719_468
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
         let dayOfEra = shifted - era * 146_097
