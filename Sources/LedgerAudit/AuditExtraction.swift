@@ -120,6 +120,8 @@ public enum AuditExtractor {
             }
         } catch let error as LedgerError {
             throw error
+        } catch let error as DatabaseError where !transientResultCodes.contains(error.resultCode.primaryResultCode) {
+            throw LedgerError(.extractQuery, "the extraction query failed: \(describe(error))")
         } catch {
             throw LedgerError(.extractSource, "the extraction query failed: \(describe(error))")
         }
@@ -139,7 +141,7 @@ public enum AuditExtractor {
         guard statement.columnNames == columns else {
             return .failure(
                 LedgerError(
-                    .extractSource,
+                    .extractQuery,
                     "the query must return the columns \(columns.joined(separator: ", ")); it returns \(statement.columnNames.joined(separator: ", "))"
                 )
             )
@@ -277,6 +279,10 @@ public enum AuditExtractor {
         buffer.append(UInt8(ascii: "\""))
     }
 
+    /// SQLite result codes that say the database was unavailable rather than the query wrong: BUSY, LOCKED,
+    /// IOERR, CANTOPEN.
+    static let transientResultCodes: [ResultCode] = [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_CANTOPEN]
+
     static func describe(_ error: any Error) -> String {
         if let error = error as? DatabaseError { return error.message ?? "SQLite error \(error.resultCode.rawValue)" }
         return "\(type(of: error))"
@@ -284,8 +290,10 @@ public enum AuditExtractor {
 }
 
 extension LedgerError.Code {
-    /// The Audit DB or its query could not be read.
+    /// The Audit DB could not be opened or read (missing, busy, locked, an I/O error): worth retrying.
     public static let extractSource = Self(rawValue: "extract.source")
+    /// The query broke the contract (other columns, an SQL error): retrying cannot help.
+    public static let extractQuery = Self(rawValue: "extract.query")
     /// Rows that break the Audit DB contract, under the refuse policy.
     public static let extractQuality = Self(rawValue: "extract.quality")
     /// A window with no usable rows.

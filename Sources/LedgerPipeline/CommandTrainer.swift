@@ -154,7 +154,7 @@ public struct CommandTrainer: Trainer {
                 ? "exited with status \(process.terminationStatus)"
                 : "was killed by signal \(process.terminationStatus)"
             throw LedgerError(
-                .trainerFailed,
+                .trainerCrashed,
                 "the trainer \(command.joined(separator: " ")) \(how)\(tail.isEmpty ? "" : ":\n\(tail)")"
             )
         }

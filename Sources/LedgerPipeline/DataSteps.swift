@@ -7,6 +7,8 @@ extension PipelineSteps {
     /// What ``extract(sqlitePath:from:to:policy:now:run:)`` recorded.
     public struct Extracted: Sendable {
         public let seq: UInt64
+        /// The `data.extracted` event as stored.
+        public let event: Event
         public let snapshot: ArtifactDigest
         public let rows: Int
         public let quarantined: [DataQualityIssue: Int]
@@ -55,19 +57,27 @@ extension PipelineSteps {
             "quarantined": .object(quarantined),
         ]
         if let run { data["run"] = .string(run) }
-        let seq = try await appendOne(
+        let event = try await appendOne(
             EventDraft(
                 type: "data.extracted",
                 subject: [Subject(name: "snapshot", sha256: snapshot.sha256)],
                 data: .object(data)
             )
         )
-        return Extracted(seq: seq, snapshot: snapshot, rows: extraction.rows, quarantined: extraction.quarantined)
+        return Extracted(
+            seq: event.seq,
+            event: event,
+            snapshot: snapshot,
+            rows: extraction.rows,
+            quarantined: extraction.quarantined
+        )
     }
 
     /// What ``buildDataset(from:holdoutPercent:run:)`` recorded.
     public struct Built: Sendable {
         public let seq: UInt64
+        /// The `dataset.built` event as stored.
+        public let event: Event
         public let dataset: ArtifactDigest
         public let manifest: ArtifactDigest
         public let result: BuiltDataset
@@ -107,7 +117,7 @@ extension PipelineSteps {
             "labelled": ["train": counts(built.labelled.train), "holdout": counts(built.labelled.holdout)],
         ]
         if let run { data["run"] = .string(run) }
-        let seq = try await appendOne(
+        let event = try await appendOne(
             EventDraft(
                 type: "dataset.built",
                 subject: [
@@ -117,6 +127,6 @@ extension PipelineSteps {
                 data: .object(data)
             )
         )
-        return Built(seq: seq, dataset: dataset, manifest: manifest, result: built)
+        return Built(seq: event.seq, event: event, dataset: dataset, manifest: manifest, result: built)
     }
 }

@@ -43,6 +43,8 @@ extension PipelineSteps {
     /// What ``measureDrift(current:against:thresholds:run:)`` recorded.
     public struct DriftMeasured: Sendable {
         public let seq: UInt64
+        /// The `drift.measured` event as stored.
+        public let event: Event
         public let comparison: DriftComparison
         public var verdict: String { comparison.verdict }
     }
@@ -156,14 +158,14 @@ extension PipelineSteps {
             "verdict": .string(comparison.verdict),
         ]
         if let run { data["run"] = .string(run) }
-        let seq = try await appendOne(
+        let event = try await appendOne(
             EventDraft(
                 type: "drift.measured",
                 subject: [Subject(name: "dataset", sha256: current.sha256)],
                 data: .object(data)
             )
         )
-        return DriftMeasured(seq: seq, comparison: comparison)
+        return DriftMeasured(seq: event.seq, event: event, comparison: comparison)
     }
 }
 

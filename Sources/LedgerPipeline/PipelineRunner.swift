@@ -32,20 +32,25 @@ public enum RunNotice: Sendable {
 /// Why one attempt of a step failed, as `step.failed` records it.
 ///
 /// Transient failures are worth retrying: the store was busy or failed (`store.conflict`, `store.failure`), the
-/// Audit DB could not be read (`extract.source`), or an external trainer died (`trainer.failed`). Everything
-/// else is permanent: bad data (`extract.quality`, `extract.empty`, `argument.invalid`), a rule that refuses
-/// the event, a damaged artifact. A permanent failure ends the run at once.
+/// Audit DB could not be opened or read (`extract.source`), or an external trainer exited non-zero or was killed
+/// (`trainer.crashed`). Everything else is permanent: bad data (`extract.quality`, `extract.empty`,
+/// `argument.invalid`), a query that breaks the contract (`extract.query`), a trainer that breaks its contract
+/// (`trainer.failed`), a rule that refuses the event, a damaged artifact. A permanent failure ends the run at once.
+///
+/// The message is the error's first line, at most 1,000 characters: an external trainer's standard error, which
+/// follows on later lines and may quote data, never enters the log.
 public struct StepFailure: Sendable, Hashable {
     public let transient: Bool
     public let code: String
     public let message: String
 
-    static let transientCodes: Set<LedgerError.Code> = [.conflict, .storage, .extractSource, .trainerFailed]
+    static let transientCodes: Set<LedgerError.Code> = [.conflict, .storage, .extractSource, .trainerCrashed]
 
     public init(_ error: LedgerError) {
         transient = Self.transientCodes.contains(error.code)
         code = error.code.rawValue
-        message = String(error.reason.prefix(4000))
+        let line = error.reason.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        message = String((line.isEmpty ? error.code.rawValue : line).prefix(1000))
     }
 
     var jsonValue: JSONValue {
@@ -135,8 +140,9 @@ public struct PipelineRunner: Sendable {
 
     private var ledger: Ledger { steps.ledger }
 
-    /// The runs of this pipeline that started and have not ended, oldest first.
-    public func openRuns() async -> [String] {
+    /// The runs of this pipeline that started and have not ended, oldest first, as the log says now.
+    public func openRuns() async throws(LedgerError) -> [String] {
+        try await ledger.catchUp()
         let runs = await ledger.state.runs
         return runs.started.filter { run, _ in run.hasPrefix("\(settings.pipeline)/") && runs.finished[run] == nil }
             .sorted { $0.value < $1.value }.map(\.key)
@@ -144,11 +150,22 @@ public struct PipelineRunner: Sendable {
 
     /// Runs `window`: starts its run, resumes it if it is open, or does nothing if it completed. A window whose
     /// run failed is left alone unless `rerunFailed`, which starts a new run `…#n` for it.
+    ///
+    /// - Throws: `argument.invalid` for a window that has not ended by the runner's clock (a run covers complete
+    ///   windows only, and a window runs once); whatever stops a step from being recorded.
     public func trigger(
         _ window: RunWindow,
         by trigger: String,
         rerunFailed: Bool = false
     ) async throws(LedgerError) -> RunOutcome {
+        guard window.to <= clock.now() else {
+            throw LedgerError(
+                .invalidArgument,
+                "the window \(window) has not ended yet: a run covers a complete window, and a window runs once"
+            )
+        }
+        // Another process may have moved the log on since this ledger read it.
+        try await ledger.catchUp()
         let started = await ledger.state.runs.started
         var attempt = 1
         while started[settings.runID(for: window, attempt: attempt + 1)] != nil { attempt += 1 }
@@ -169,26 +186,29 @@ public struct PipelineRunner: Sendable {
         let seed = PipelineSteps.defaultSeed(for: Hash256.sha256(Array("retry:\(run)".utf8)))
         var retry = settings.retry.jsonValue.objectValue ?? [:]
         retry["seed"] = .int(seed)
-        _ = try await ledger.append(
-            [
-                EventDraft(
-                    type: "run.started",
-                    data: [
-                        "run": .string(run), "trigger": .string(trigger),
-                        "window": ["from": .string(window.from.rfc3339), "to": .string(window.to.rfc3339)],
-                        "config": ["sha256": .string(settings.configDigest.hex)],
-                        "code": ["version": .string(settings.codeVersion)], "retry": .object(retry),
-                    ]
-                )
-            ],
-            signedBy: steps.signer
-        )
+        var data: [String: JSONValue] = [
+            "run": .string(run), "trigger": .string(trigger),
+            "window": ["from": .string(window.from.rfc3339), "to": .string(window.to.rfc3339)],
+            "config": ["sha256": .string(settings.configDigest.hex)],
+            "code": ["version": .string(settings.codeVersion)], "retry": .object(retry),
+        ]
+        if let champion = await servingVersion() {
+            data["champion"] = [
+                "name": .string(champion.name), "version": .int(champion.version),
+                "sha256": .string(champion.artifact.hex),
+            ]
+        }
+        try await ledger.append([EventDraft(type: "run.started", data: .object(data))], signedBy: steps.signer)
         notify(.started(run: run, trigger: trigger, window: window))
         return try await execute(try await RunHistory(run: run, ledger: ledger), resumed: false)
     }
 
     /// Finishes `run` if it is open; reports how it ended otherwise.
+    ///
+    /// - Throws: `run.changed` if the run started with another configuration or code version: resuming would
+    ///   mix the two. Restore them, or ``abandon(_:reason:)`` the run and run the window again.
     public func resume(_ run: String) async throws(LedgerError) -> RunOutcome {
+        try await ledger.catchUp()
         let history = try await RunHistory(run: run, ledger: ledger)
         switch history.status {
         case nil: return try await execute(history, resumed: true)
@@ -197,18 +217,55 @@ public struct PipelineRunner: Sendable {
         }
     }
 
+    /// Ends the open run `run` with `run.failed` (a permanent `run.abandoned` at its next step), so that its window
+    /// can be run again with a rerun. For a run that cannot be finished as it started, such as after a change of
+    /// configuration.
+    public func abandon(_ run: String, reason: String) async throws(LedgerError) -> RunOutcome {
+        try await ledger.catchUp()
+        var history = try await RunHistory(run: run, ledger: ledger)
+        guard history.status == nil else {
+            throw LedgerError(.invalidArgument, "run \(run) already ended at seq \(history.ended?.seq ?? 0)")
+        }
+        let next = Self.performed.first { history.completed[$0] == nil } ?? .register
+        let error: JSONValue = [
+            "class": "permanent", "code": "run.abandoned", "message": .string(String(reason.prefix(4000))),
+        ]
+        for signed in try await ledger.append(
+            [
+                EventDraft(
+                    type: "run.failed",
+                    data: ["run": .string(run), "step": .string(next.rawValue), "error": error]
+                )
+            ],
+            signedBy: steps.signer
+        ) {
+            history.record(signed.event)
+        }
+        notify(.finished(run: run, status: "failed"))
+        return RunOutcome(disposition: .failed, resumed: false, history: history)
+    }
+
     /// The steps the runner performs itself; `register` happens inside `evaluate`.
     static let performed: [RunStep] = [.extract, .dataset, .drift, .train, .evaluate]
 
     private func execute(_ start: RunHistory, resumed: Bool) async throws(LedgerError) -> RunOutcome {
         var history = start
         let run = history.run
+        if history.configDigest != settings.configDigest.hex || history.codeVersion != settings.codeVersion {
+            throw LedgerError(
+                .runChanged,
+                "run \(run) started with configuration sha256:\(history.configDigest) and code "
+                    + "\(history.codeVersion); they are now sha256:\(settings.configDigest.hex) and "
+                    + "\(settings.codeVersion). Restore them to resume it, or end it with "
+                    + "`ledger run --abandon \(run)` and run the window again with --rerun"
+            )
+        }
         if resumed, let next = Self.performed.first(where: { history.completed[$0] == nil }) {
             notify(.resumed(run: run, next: next))
         }
-        for step in Self.performed where history.completed[step] == nil {
+        for step in Self.performed {
             var attempt = history.failures[step, default: 0] + 1
-            while true {
+            while history.completed[step] == nil {
                 if stop.isStopped {
                     notify(.interrupted(run: run, next: step))
                     return RunOutcome(disposition: .interrupted, resumed: resumed, history: history)
@@ -220,11 +277,18 @@ public struct PipelineRunner: Sendable {
                         for event in events { history.record(event) }
                         notify(.completed(run: run, step: step, events: events))
                     } else {
-                        notify(.skipped(run: run, step: step, reason: "nothing serves \(settings.target) yet"))
+                        notify(
+                            .skipped(run: run, step: step, reason: "nothing served \(settings.target) when it started")
+                        )
                     }
                     await afterStep?(step)
                     break
                 } catch {
+                    // The step's event may be in the log after all (the append was durable, then reading back
+                    // failed), or another process may have recorded it: the log decides, never a second attempt.
+                    try await ledger.catchUp()
+                    history = try await RunHistory(run: run, ledger: ledger)
+                    if history.completed[step] != nil { break }
                     let failure = StepFailure(error)
                     let last = !failure.transient || attempt >= settings.retry.maxAttempts
                     let backoff =
@@ -266,65 +330,70 @@ public struct PipelineRunner: Sendable {
         return RunOutcome(disposition: .completed, resumed: resumed, history: history)
     }
 
-    /// Does one step; returns its events, or nil for a step with nothing to do (drift with no deployed model).
+    /// Does one step; returns its events, or nil for a step with nothing to do (drift when the run started with
+    /// no model deployed).
     private func perform(_ step: RunStep, _ history: RunHistory) async throws(LedgerError) -> [Event]? {
         let run = history.run
-        let reader = LogReader(store: ledger.store)
         switch step {
         case .extract:
-            let extracted = try await steps.extract(
-                sqlitePath: settings.auditDatabase,
-                from: Timestamp(
-                    millisecondsSinceEpoch: history.window.from.millisecondsSinceEpoch
-                        - DatasetBuilder.lookbackV1
-                ),
-                to: history.window.to,
-                policy: settings.quality,
-                now: clock.now(),
-                run: run
-            )
-            return [try await reader.event(at: extracted.seq, ofType: step.eventType)]
+            return [
+                try await steps.extract(
+                    sqlitePath: settings.auditDatabase,
+                    from: Timestamp(
+                        millisecondsSinceEpoch: history.window.from.millisecondsSinceEpoch - DatasetBuilder.lookbackV1
+                    ),
+                    to: history.window.to,
+                    policy: settings.quality,
+                    now: clock.now(),
+                    run: run
+                ).event
+            ]
         case .dataset:
             guard let event = history.completed[.extract] else { throw Self.missing(.extract, run) }
-            let built = try await steps.buildDataset(
-                from: try RecordedExtract(event),
-                holdoutPercent: settings.holdoutPercent,
-                run: run
-            )
-            return [try await reader.event(at: built.seq, ofType: step.eventType)]
+            return [
+                try await steps.buildDataset(
+                    from: try RecordedExtract(event),
+                    holdoutPercent: settings.holdoutPercent,
+                    run: run
+                ).event
+            ]
         case .drift:
             guard let dataset = history.dataset else { throw Self.missing(.dataset, run) }
-            guard let champion = await champion() else { return nil }
-            let measured = try await steps.measureDrift(
-                current: dataset,
-                against: champion,
-                thresholds: settings.drift,
-                run: run
-            )
-            return [try await reader.event(at: measured.seq, ofType: step.eventType)]
+            guard let champion = try await champion(of: history) else { return nil }
+            return [
+                try await steps.measureDrift(current: dataset, against: champion, thresholds: settings.drift, run: run)
+                    .event
+            ]
         case .train:
             guard let dataset = history.dataset else { throw Self.missing(.dataset, run) }
-            let trained = try await steps.train(dataset: dataset, trainer: settings.trainer, seed: nil, run: run)
-            return [try await reader.event(at: trained.seq, ofType: step.eventType)]
+            return [try await steps.train(dataset: dataset, trainer: settings.trainer, seed: nil, run: run).event]
         case .evaluate, .register:
             guard let model = history.model else { throw Self.missing(.train, run) }
-            let evaluated = try await steps.evaluate(
+            return try await steps.evaluate(
                 model: model,
-                champion: await champion(),
+                champion: try await champion(of: history),
                 settings: settings.evaluation,
                 registerAs: settings.pipeline,
                 run: run
-            )
-            var events = [try await reader.event(at: evaluated.seq, ofType: "model.evaluated")]
-            if let registered = evaluated.registered {
-                events.append(try await reader.event(at: registered.seq, ofType: "model.registered"))
-            }
-            return events
+            ).events
         }
     }
 
-    /// The version serving the target: the drift reference and the champion.
-    private func champion() async -> ModelRules.Version? {
+    /// The version `run.started` recorded as serving the target: the run's drift reference and champion, the
+    /// same however often the run is resumed.
+    private func champion(of history: RunHistory) async throws(LedgerError) -> ModelRules.Version? {
+        guard let (name, version) = history.champion else { return nil }
+        guard let champion = await ledger.state.models.version(name, version) else {
+            throw LedgerError(
+                .malformed,
+                "run \(history.run) names the champion \(name)@\(version), which is not registered"
+            )
+        }
+        return champion
+    }
+
+    /// The version serving the target now.
+    private func servingVersion() async -> ModelRules.Version? {
         let models = await ledger.state.models
         guard let serving = models.targets[settings.target]?.current else { return nil }
         return models.version(serving.name, serving.version)

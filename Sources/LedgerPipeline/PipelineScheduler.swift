@@ -54,6 +54,7 @@ public struct PipelineScheduler: Sendable {
             do {
                 try await catchUp(now: now)
             } catch {
+                if stop.isStopped { break }
                 let retry = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + retryAfterErrorMs)
                 log([
                     "level": "error", "msg": "run stopped by an error; retrying", "code": .string(error.code.rawValue),
@@ -76,11 +77,11 @@ public struct PipelineScheduler: Sendable {
     /// Finishes open runs, then runs every window due by `now` that no scheduled run covered yet.
     public func catchUp(now: Timestamp) async throws(LedgerError) {
         let due = try await dueWindows(now: now)
-        let open = await runner.openRuns()
+        let open = try await runner.openRuns()
         guard !due.isEmpty || !open.isEmpty else { return }
         let held = try await lock?()
         defer { held?.release() }
-        for run in await runner.openRuns() {
+        for run in try await runner.openRuns() {
             if stop.isStopped { return }
             report(try await runner.resume(run))
         }

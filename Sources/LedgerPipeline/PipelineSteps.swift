@@ -38,6 +38,8 @@ public struct PipelineSteps: Sendable {
     /// What ``train(dataset:trainer:seed:)`` appended.
     public struct Trained: Sendable {
         public let seq: UInt64
+        /// The `model.trained` event as stored.
+        public let event: Event
         public let artifact: ArtifactDigest
         public let dataset: ArtifactDigest
         public let rows: Int
@@ -80,24 +82,25 @@ public struct PipelineSteps: Sendable {
         let model = try trainer.train(data, datasetCSV: csv, seed: seed)
         let durationMs = Int((started.duration(to: clock.now).inSeconds * 1000).rounded())
         let artifact = try await artifacts.put(model)
-        var event: [String: JSONValue] = [
+        var recorded: [String: JSONValue] = [
             "algorithm": .string(identity.algorithm), "trainer": identity.jsonValue, "parameters": trainer.parameters,
             "seed": .int(seed), "dataset": ["seq": .int(datasetSeq), "sha256": .string(dataset.sha256.hex)],
             "features": .array(data.featureNames.map(JSONValue.string)), "rows": .int(data.train.rows),
             "artifact": ["sha256": .string(artifact.sha256.hex)], "durationMs": .int(durationMs),
         ]
-        if let run { event["run"] = .string(run) }
-        let seq = try await appendOne(
+        if let run { recorded["run"] = .string(run) }
+        let event = try await appendOne(
             EventDraft(
                 type: "model.trained",
                 subject: [
                     Subject(name: "model", sha256: artifact.sha256), Subject(name: "dataset", sha256: dataset.sha256),
                 ],
-                data: .object(event)
+                data: .object(recorded)
             )
         )
         return Trained(
-            seq: seq,
+            seq: event.seq,
+            event: event,
             artifact: artifact,
             dataset: dataset,
             rows: data.train.rows,
@@ -113,6 +116,8 @@ public struct PipelineSteps: Sendable {
         public let registered: (name: String, version: Int, seq: UInt64)?
         /// The version this artifact already had under the name, if any: it is not registered twice.
         public let alreadyRegistered: ModelRules.Version?
+        /// The events appended: `model.evaluated`, then `model.registered` if the gate passed.
+        public let events: [Event]
     }
 
     /// Scores the model with artifact `model` and the champion (if any) on the labelled holdout rows of the model's
@@ -199,45 +204,55 @@ public struct PipelineSteps: Sendable {
                 "replicates": .int(settings.replicates), "seed": .int(bootstrapSeed),
             ]
         }
-        var drafts = [
-            EventDraft(
-                type: "model.evaluated",
-                subject: [Subject(name: "model", sha256: model.sha256)],
-                data: .object(evaluation)
-            )
-        ]
-        let nextVersion = (state.models.versions[name]?.count ?? 0) + 1
-        let alreadyRegistered = state.models.versions[name]?.first { $0.artifact == model.sha256 }
-        if judgement.verdict.passed, alreadyRegistered == nil {
+        let evaluated = EventDraft(
+            type: "model.evaluated",
+            subject: [Subject(name: "model", sha256: model.sha256)],
+            data: .object(evaluation)
+        )
+        await willAppend?("model.evaluated")
+        // The version number and the evaluation's seq come from the state the batch is signed against, so a
+        // concurrent append (an approval, another model) cannot make the registration name the wrong ones.
+        let appended = try await ledger.append(signedBy: signer) { (state) throws(LedgerError) in
+            let versions = state.models.versions[name] ?? []
+            guard judgement.verdict.passed, !versions.contains(where: { $0.artifact == model.sha256 }) else {
+                return [evaluated]
+            }
             var registration: [String: JSONValue] = [
-                "name": .string(name), "version": .int(nextVersion),
+                "name": .string(name), "version": .int(versions.count + 1),
                 "model": ["seq": .int(trainedSeq), "sha256": .string(model.sha256.hex)],
                 "evaluation": ["seq": .int(state.size)],
             ]
             if let run { registration["run"] = .string(run) }
-            drafts.append(
+            return [
+                evaluated,
                 EventDraft(
                     type: "model.registered",
                     subject: [Subject(name: "model", sha256: model.sha256)],
                     data: .object(registration)
-                )
-            )
+                ),
+            ]
         }
-        await willAppend?("model.evaluated")
-        let appended = try await ledger.append(drafts, signedBy: signer)
-        let evaluatedSeq = appended.first?.event.seq ?? 0
+        let events = appended.map(\.event)
+        let registered = events.dropFirst().first.map {
+            (name: name, version: Int($0.data["version"]?.integerValue ?? 0), seq: $0.seq)
+        }
         return Evaluated(
-            seq: evaluatedSeq,
+            seq: events.first?.seq ?? 0,
             judgement: judgement,
-            registered: appended.count == 2 ? (name, nextVersion, evaluatedSeq + 1) : nil,
-            alreadyRegistered: alreadyRegistered
+            registered: registered,
+            alreadyRegistered: registered == nil
+                ? await ledger.state.models.versions[name]?.first { $0.artifact == model.sha256 } : nil,
+            events: events
         )
     }
 
-    /// Appends one step's event, after telling ``willAppend``; returns its seq.
-    func appendOne(_ draft: EventDraft) async throws(LedgerError) -> UInt64 {
+    /// Appends one step's event, after telling ``willAppend``; returns it as stored.
+    func appendOne(_ draft: EventDraft) async throws(LedgerError) -> Event {
         await willAppend?(draft.type)
-        return try await ledger.append([draft], signedBy: signer).first?.event.seq ?? 0
+        guard let event = try await ledger.append([draft], signedBy: signer).first?.event else {
+            throw LedgerError(.storage, "the append of \(draft.type) returned no event")
+        }
+        return event
     }
 
     /// The trainer that can score a model, as its `model.trained` event names it.

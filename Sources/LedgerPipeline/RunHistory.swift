@@ -12,6 +12,11 @@ public struct RunHistory: Sendable {
     public let window: RunWindow
     /// The seed of the retry jitter, as `run.started` recorded it.
     public let seed: UInt64
+    /// The configuration digest (hex) and code version the run started with.
+    public let configDigest: String
+    public let codeVersion: String
+    /// The version that served the target when the run started: its drift reference and champion.
+    public let champion: (name: String, version: Int)?
     /// The step events of the run, by step.
     public private(set) var completed: [RunStep: Event] = [:]
     /// Failed attempts so far, by step.
@@ -26,7 +31,7 @@ public struct RunHistory: Sendable {
         guard let startedSeq = await ledger.state.runs.started[run] else {
             throw LedgerError(.invalidArgument, "the log has no run \(run); see `ledger runs`")
         }
-        let size = await ledger.state.size
+        let size = try await ledger.store.size()
         let entries = try await ledger.store.entries(in: startedSeq..<size)
         guard let first = entries.first else { throw LedgerError(.invalidArgument, "the log has no run \(run)") }
         let started = try SignedEvent(leaf: first.leaf).event
@@ -39,6 +44,15 @@ public struct RunHistory: Sendable {
         self.trigger = started.data["trigger"]?.stringValue ?? "manual"
         self.window = try RunWindow(from: from, to: to)
         self.seed = UInt64(started.data["retry"]?["seed"]?.integerValue ?? 0)
+        self.configDigest = started.data["config"]?["sha256"]?.stringValue ?? ""
+        self.codeVersion = started.data["code"]?["version"]?.stringValue ?? ""
+        if let name = started.data["champion"]?["name"]?.stringValue,
+            let version = started.data["champion"]?["version"]?.integerValue
+        {
+            self.champion = (name, Int(version))
+        } else {
+            self.champion = nil
+        }
         for entry in entries.dropFirst() {
             record(try SignedEvent(leaf: entry.leaf).event)
         }

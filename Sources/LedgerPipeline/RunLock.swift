@@ -27,22 +27,22 @@ public final class RunLock: Sendable {
     /// - Parameters:
     ///   - purpose: a short text such as `ledger run`, written into the file for whoever is refused.
     ///   - waitSeconds: how long to wait for a holder to let go; 0 refuses at once.
-    /// - Throws: `run.locked`, naming the holder, if the lock is still held after `waitSeconds`;
+    ///   - stop: gives up waiting as soon as it stops.
+    /// - Throws: `run.locked`, naming the holder, if the lock is still held after `waitSeconds` or `stop` stopped;
     ///   `store.failure` if the file cannot be opened.
     public static func acquire(
         at path: String,
         purpose: String,
-        waitSeconds: Double = 0
-    ) async throws(LedgerError)
-        -> RunLock
-    {
+        waitSeconds: Double = 0,
+        stop: StopSignal? = nil
+    ) async throws(LedgerError) -> RunLock {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw LedgerError(.storage, "cannot open the run lock \(path): \(String(cString: strerror(errno)))")
         }
         let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, waitSeconds) * 1000))
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR, ContinuousClock.now < deadline else {
+            guard errno == EWOULDBLOCK || errno == EINTR, ContinuousClock.now < deadline, stop?.isStopped != true else {
                 let holder = Self.holder(descriptor)
                 close(descriptor)
                 throw LedgerError(
@@ -78,4 +78,6 @@ extension LedgerError.Code {
     public static let runLocked = Self(rawValue: "run.locked")
     /// A pipeline run gave up at a step.
     public static let runFailed = Self(rawValue: "run.failed")
+    /// An open run that started with another configuration or code version than the runner has now.
+    public static let runChanged = Self(rawValue: "run.changed")
 }

@@ -16,19 +16,31 @@ public struct RunWindow: Sendable, Hashable, CustomStringConvertible {
     /// The window of `days` days that ends at the UTC midnight at or before `time`: the window a schedule that
     /// fires at `time` runs. A run on Monday 03:00 gets the week from the previous Monday to this one.
     public static func ending(atMidnightBefore time: Timestamp, days: Int) throws(LedgerError) -> RunWindow {
-        let day = AuditTimestamp.millisecondsPerDay
-        let midnight = time.millisecondsSinceEpoch - ((time.millisecondsSinceEpoch % day) + day) % day
+        try ending(before: time, alignedTo: AuditTimestamp.millisecondsPerDay, days: days)
+    }
+
+    /// The window of `days` days that ends at the last multiple of `unit` milliseconds (since 1970, UTC) at or
+    /// before `time`: with an hour, the last `days` days up to the whole hour.
+    public static func ending(
+        before time: Timestamp,
+        alignedTo unit: Int64,
+        days: Int
+    ) throws(LedgerError)
+        -> RunWindow
+    {
+        let end = time.millisecondsSinceEpoch - ((time.millisecondsSinceEpoch % unit) + unit) % unit
         return try RunWindow(
-            from: Timestamp(millisecondsSinceEpoch: midnight - Int64(days) * day),
-            to: Timestamp(millisecondsSinceEpoch: midnight)
+            from: Timestamp(millisecondsSinceEpoch: end - Int64(days) * AuditTimestamp.millisecondsPerDay),
+            to: Timestamp(millisecondsSinceEpoch: end)
         )
     }
 
-    /// Reads `FROM..TO`, each an RFC 3339 UTC time or a date (midnight UTC), such as `2026-03-02..2026-03-09`.
+    /// Reads `FROM..TO`, each a time as ``Timestamp/init(userInput:)`` reads it (a date means midnight UTC), such
+    /// as `2026-03-02..2026-03-09`.
     public init?(parsing text: String) {
         let parts = text.split(separator: "..", omittingEmptySubsequences: false)
-        guard parts.count == 2, let from = Self.time(String(parts[0])), let to = Self.time(String(parts[1])),
-            from < to
+        guard parts.count == 2, let from = Timestamp(userInput: String(parts[0])),
+            let to = Timestamp(userInput: String(parts[1])), from < to
         else {
             return nil
         }
@@ -40,11 +52,6 @@ public struct RunWindow: Sendable, Hashable, CustomStringConvertible {
     static func format(_ time: Timestamp) -> String {
         let text = time.rfc3339
         return text.hasSuffix("T00:00:00.000Z") ? String(text.prefix(10)) : text
-    }
-
-    static func time(_ text: String) -> Timestamp? {
-        if text.count == 10, let midnight = Timestamp(rfc3339: text + "T00:00:00.000Z") { return midnight }
-        return Timestamp(rfc3339: text)
     }
 
     /// `FROM..TO`, with dates for midnights: what ``init(parsing:)`` reads back.

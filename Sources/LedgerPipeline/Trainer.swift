@@ -123,8 +123,10 @@ public struct IsolationForestTrainer: Trainer {
 extension LedgerError.Code {
     /// A model artifact that does not parse as its trainer's format.
     public static let modelArtifact = Self(rawValue: "model.artifact")
-    /// An external trainer that failed or broke its contract.
+    /// An external trainer that cannot run or broke its contract: not found, wrong output.
     public static let trainerFailed = Self(rawValue: "trainer.failed")
+    /// An external trainer that exited non-zero or was killed; the message ends with its standard error.
+    public static let trainerCrashed = Self(rawValue: "trainer.crashed")
     /// `ledger reproduce` found a difference.
     public static let notReproduced = Self(rawValue: "reproduce.differs")
 }

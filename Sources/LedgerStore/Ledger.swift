@@ -103,15 +103,35 @@ public actor Ledger {
         try await append(drafts, signedBy: key, logID: nil)
     }
 
+    /// Signs and appends, as one atomic batch, the drafts `build` makes from the state the batch is judged
+    /// against. When another writer appended first, the ledger catches up and calls `build` again, so drafts that
+    /// name the seq they will get, or a count the log keeps (a version number), stay right.
+    @discardableResult
+    public func append(
+        signedBy key: SigningKey,
+        building build: (LedgerState) throws(LedgerError) -> [EventDraft]
+    ) async throws(LedgerError) -> [SignedEvent] {
+        try await append(signedBy: key, logID: nil, building: build)
+    }
+
     private func append(
         _ drafts: [EventDraft],
         signedBy key: SigningKey,
         logID: String?
     ) async throws(LedgerError) -> [SignedEvent] {
-        guard !drafts.isEmpty else { return [] }
+        try await append(signedBy: key, logID: logID) { _ throws(LedgerError) in drafts }
+    }
+
+    private func append(
+        signedBy key: SigningKey,
+        logID: String?,
+        building build: (LedgerState) throws(LedgerError) -> [EventDraft]
+    ) async throws(LedgerError) -> [SignedEvent] {
         var attempt = 0
         while true {
             attempt += 1
+            let drafts = try build(state)
+            guard !drafts.isEmpty else { return [] }
             // One time for the whole batch, never before the log's last event.
             let time = max(clock.now(), state.lastTime ?? Timestamp(millisecondsSinceEpoch: 0))
             let prepared = try PreparedDraft.prepare(

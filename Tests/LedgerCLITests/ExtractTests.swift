@@ -264,7 +264,7 @@ struct ExtractTests {
                 sink: { written += $0.count }
             )
         }
-        #expect(error?.code == .extractSource)
+        #expect(error?.code == .extractQuery)
         #expect(error?.reason.contains("must return the columns") == true)
         #expect(written == 0)
     }

@@ -105,6 +105,8 @@ struct PipelineCommandTests {
             ] {
                 #expect(types.count { $0 == type } == 1, "\(fault): \(type) \(types)")
             }
+            let registrations = types.count { $0 == "model.registered" }
+            #expect(registrations == (expected["registered"]?.stringValue == nil ? 0 : 1), "\(fault)")
             let verify = await workspace.run("verify", "--json")
             #expect(verify.status == 0, "\(fault): \(verify.out) \(verify.err)")
         }
@@ -170,7 +172,8 @@ struct PipelineCommandTests {
         for (arguments, message) in [
             (["run", "--window", "2026-02-09..2026-02-02"], "--window must be FROM..TO"),
             (["run", "--trigger", "cron"], "--trigger must be manual, schedule or drift"),
-            (["run", "--resume", "x", "--rerun"], "--resume finishes a run that exists"),
+            (["run", "--resume", "x", "--rerun"], "--resume and --abandon name a run that exists"),
+            (["run", "--resume", "x", "--abandon", "x"], "pass --resume or --abandon, not both"),
             (["schedule", "--cron", "61 * * * *"], "--cron"),
         ] {
             let result = await workspace.run(arguments)
@@ -185,6 +188,144 @@ struct PipelineCommandTests {
         #expect(missing.status == 1)
         #expect(missing.err.contains("the log has no run access-anomaly/nope"))
         #expect(try await workspace.size() == before)
+    }
+
+    /// Rewrites the workspace's ledger.json with `change` applied to its JSON.
+    static func configure(_ workspace: TestWorkspace, _ change: (inout [String: JSONValue]) -> Void) throws {
+        let path = URL(fileURLWithPath: workspace.root).appendingPathComponent("ledger.json").path
+        var config = try CanonicalJSON.parse(try String(contentsOfFile: path, encoding: .utf8)).objectValue ?? [:]
+        change(&config)
+        try Data(try CanonicalJSON.encode(.object(config))).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test("`ledger drift check` reports stable data, and starts one drift run when the drift crosses the trigger")
+    func driftCheck() async throws {
+        let (workspace, source) = try await Self.deployedWorkspace()
+        let week6 = "2026-02-09..2026-02-16"
+        // The deployed model's own week: stable, no run.
+        let own = await workspace.run("drift", "check", "--window", Self.week4, "--source", source, "--json")
+        #expect(own.status == 0, "\(own.err)")
+        #expect(own.json?["verdict"] == "stable")
+        #expect(own.json?["triggered"] == false)
+        // The drifted week crosses "moderate" but not the default trigger, "significant".
+        let below = await workspace.run("drift", "check", "--window", week6, "--source", source, "--json")
+        #expect(below.json?["verdict"] == "moderate", "\(below.out)")
+        #expect(below.json?["triggered"] == false)
+        let before = try await workspace.size()
+        try Self.configure(workspace) { config in
+            var pipeline = config["pipeline"]?.objectValue ?? [:]
+            pipeline["driftTrigger"] = "moderate"
+            config["pipeline"] = .object(pipeline)
+        }
+        let dry = await workspace.run("drift", "check", "--window", week6, "--source", source, "--dry-run", "--json")
+        #expect(dry.json?["triggered"] == false)
+        #expect(try await workspace.size() == before, "a check and a dry run append nothing")
+
+        let triggered = await workspace.run("drift", "check", "--window", week6, "--source", source, "--json")
+        #expect(triggered.status == 0, "\(triggered.err)")
+        #expect(triggered.json?["triggered"] == true)
+        let run = try #require(triggered.json?["run"]?.stringValue)
+        let events = await Self.events(of: run, in: workspace)
+        #expect(events.first?["data"]?["trigger"] == "drift")
+        #expect(events.contains { $0["type"] == "drift.measured" && $0["data"]?["verdict"] == "moderate" })
+        #expect(events.last?["type"] == "run.completed")
+
+        let again = await workspace.run("drift", "check", "--window", week6, "--source", source, "--json")
+        #expect(again.status == 0, "\(again.err)")
+        let log = await workspace.run("log", "--json")
+        let driftRuns = (log.json?.arrayValue ?? []).filter {
+            $0["type"] == "run.started" && $0["data"]?["trigger"] == "drift"
+        }
+        #expect(driftRuns.count == 1, "a second check starts no second drift run")
+    }
+
+    @Test("a pipeline setting that is not one, or has the wrong type, is refused with the file and the setting named")
+    func badPipelineConfig() async throws {
+        let workspace = try await TestWorkspace.make()
+        for (pipeline, message) in [
+            (["retry": ["maxAttempt": 5]] as JSONValue, "pipeline.retry is an object of whole numbers"),
+            (["retry": ["maxAttempts": "5"]], "pipeline.retry is an object of whole numbers"),
+            (["windowDays": 0], "pipeline.windowDays must be 1 to 366"),
+            (["schedule": "every monday"], "pipeline.schedule"),
+            (["driftTrigger": "high"], "pipeline.driftTrigger must be"),
+            (["sources": "sqlite:a.db"], "pipeline.sources is not a setting"),
+        ] {
+            try Self.configure(workspace) { $0["pipeline"] = pipeline }
+            let result = await workspace.run("run", "--window", Self.week5, "--source", "sqlite:/x.db")
+            #expect(result.status == 1, "\(pipeline)")
+            #expect(result.err.contains(message), "\(pipeline): \(result.err)")
+        }
+    }
+
+    @Test(
+        "SIGTERM mid-run: the step finishes, the run stays open, exit 0; the next start finishes it",
+        .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
+    )
+    func scheduleStopsMidRun() async throws {
+        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
+        let workspace = try await TestWorkspace.make()
+        // Three weeks of demo data ending at the last Monday: the window the schedule picks now has data.
+        let week: Int64 = 7 * 86_400_000
+        let now = Date().timeIntervalSince1970 * 1000
+        let lastMonday = try #require(
+            CronSchedule("0 0 * * 1").previousFire(
+                atOrBefore: Timestamp(millisecondsSinceEpoch: Int64(now))
+            )
+        )
+        let start = Timestamp(millisecondsSinceEpoch: lastMonday.millisecondsSinceEpoch - 3 * week)
+        let audit = workspace.folder.path("audit.db")
+        let demo = await ledger(
+            "demo",
+            "audit-db",
+            "--out",
+            audit,
+            "--weeks",
+            "3",
+            "--actors",
+            "120",
+            "--start",
+            String(start.rfc3339.prefix(10))
+        )
+        #expect(demo.status == 0, "\(demo.err)")
+        let output = workspace.folder.path("schedule.log")
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [
+            "schedule", "--cron", "0 0 * * 1", "--source", "sqlite:\(audit)", "--workspace", workspace.root,
+        ]
+        process.environment = ProcessInfo.processInfo.environment.merging(["LEDGER_FAULTS": "slow:train:3000"]) { $1 }
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait for the dataset step, then stop it while the train step has begun.
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline,
+            !(try String(contentsOfFile: output, encoding: .utf8)).contains("\"step\":\"dataset\"")
+        {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        let records = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").compactMap {
+            try? CanonicalJSON.parse(String($0))
+        }
+        let messages = records.compactMap { $0["msg"]?.stringValue }
+        #expect(messages.contains("stopping: the current step finishes first"))
+        #expect(messages.contains("run stopped; it resumes at the next start"), "\(messages)")
+        #expect(messages.last == "scheduler stopped")
+        let trained = records.first { $0["msg"] == "step completed" && $0["step"] == "train" }
+        #expect(trained != nil, "the step that had begun finished before the stop")
+        let run = try #require(records.first { $0["msg"] == "run started" }?["run"]?.stringValue)
+
+        // The next start resumes the open run first and finishes it.
+        let once = await workspace.run("schedule", "--once", "--cron", "0 0 * * 1", "--source", "sqlite:\(audit)")
+        #expect(once.status == 0, "\(once.err)")
+        let types = await Self.events(of: run, in: workspace).compactMap { $0["type"]?.stringValue }
+        #expect(types.filter { $0 == "model.trained" }.count == 1)
+        #expect(types.last == "run.completed", "\(types)")
+        #expect(await workspace.run("verify").status == 0)
     }
 
     @Test(

@@ -242,11 +242,47 @@ struct ScipyDriftPeerTests {
         arguments: cases.indices
     )
     func agree(index: Int) throws {
-        let python = try #require(ScipyDriftPeer.python, "a Python with SciPy (set LEDGER_PYTHON)")
         let testCase = Self.cases[index]
         var random = TestRandom(seed: testCase.seed)
         let reference = Self.sample(testCase.shape, count: testCase.m, shift: 0, random: &random)
         let current = Self.sample(testCase.shape, count: testCase.n, shift: testCase.shift, random: &random)
+        try Self.compareWithPeer(reference: reference, current: current)
+    }
+
+    /// Real data: columns of ADBench datasets (Benchmarks/datasets/adbench, real measurements), the benign rows
+    /// as the reference and the anomalous rows as the current sample, and the first half of the rows against the
+    /// second half.
+    @Test(
+        "KS, its p-value, Wasserstein and PSI equal SciPy's on real data",
+        .enabled(
+            if: ScipyDriftPeer.python != nil || SklearnPeer.required,
+            "set LEDGER_PYTHON to a Python with SciPy to run Tests/Peers/scipy_drift_peer.py"
+        ),
+        arguments: ["cardio", "annthyroid", "Wilt", "Ionosphere"]
+    )
+    func agreeOnRealData(dataset: String) throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Benchmarks/datasets/adbench/\(dataset).csv").path
+        let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",").compactMap { Double($0) }
+        }
+        let columns = try #require(rows.first?.count) - 1
+        for column in [0, columns / 2, columns - 1] {
+            let benign = rows.filter { $0.last == 0 }.map { $0[column] }
+            let anomalous = rows.filter { $0.last == 1 }.map { $0[column] }
+            try Self.compareWithPeer(reference: benign, current: anomalous)
+            let values = rows.map { $0[column] }
+            try Self.compareWithPeer(
+                reference: Array(values.prefix(values.count / 2)),
+                current: Array(values.suffix(values.count / 2))
+            )
+        }
+    }
+
+    /// Asks the peer for the four statistics of the two samples and requires ours to agree: KS, its p-value and
+    /// Wasserstein to 1e-9 (and the p-value also to 1e-6 relative, for tiny ones), PSI to 1e-9.
+    static func compareWithPeer(reference: [Double], current: [Double]) throws {
+        let python = try #require(ScipyDriftPeer.python, "a Python with SciPy (set LEDGER_PYTHON)")
         let request = try JSONSerialization.data(withJSONObject: ["reference": reference, "current": current])
         let result = try SklearnPeer.run(python, [ScipyDriftPeer.script], input: request)
         try #require(result.status == 0, "peer failed: \(result.err)")
@@ -258,6 +294,7 @@ struct ScipyDriftPeerTests {
 
         let ours = try DriftStatistics.compare(reference: reference, current: current)
         #expect(abs(ours.ks - peerKS) <= 1e-12, "KS ours \(ours.ks), scipy \(peerKS)")
+        #expect(abs(ours.ksPValue - peerP) <= 1e-9, "p ours \(ours.ksPValue), scipy \(peerP)")
         #expect(
             abs(ours.ksPValue - peerP) <= 1e-6 * peerP || abs(ours.ksPValue - peerP) < 1e-300,
             "p ours \(ours.ksPValue), scipy \(peerP)"

@@ -71,6 +71,21 @@ struct RunnerFixture {
         runner.wait = { milliseconds, _ in waits.append(milliseconds) }
     }
 
+    /// A runner as another process would have it: its own ledger over the same store (and so its own view of
+    /// the log), the same artifacts and settings.
+    func secondProcess(settings: PipelineSettings? = nil) async throws -> PipelineRunner {
+        let ledger = try await Ledger.open(store: self.ledger.store, clock: SteppingClock())
+        let steps = PipelineSteps(
+            ledger: ledger,
+            artifacts: artifacts,
+            signer: TestKeys.pipeline,
+            workingDirectory: "/tmp"
+        )
+        var runner = PipelineRunner(steps: steps, settings: settings ?? self.runner.settings, clock: SteppingClock())
+        runner.wait = { _, _ in }
+        return runner
+    }
+
     /// Every event of the log, in order.
     func events() async throws -> [Event] {
         try await ledger.store.allEntries().map { try SignedEvent(leaf: $0.leaf).event }
@@ -210,7 +225,7 @@ struct PipelineRunnerTests {
         #expect(try await fixture.runner.trigger(window, by: "manual").disposition == .alreadyCompleted)
     }
 
-    @Test("a stop between steps leaves an open run; resuming it never repeats a step and gives the same digests")
+    @Test("a stop between steps leaves an open run; another process resumes it, never repeats a step, same digests")
     func stopAndResume() async throws {
         let reference = try await RunnerFixture()
         let uninterrupted = try await reference.runner.trigger(try DemoAudit.week(3), by: "manual")
@@ -221,15 +236,9 @@ struct PipelineRunnerTests {
             fixture.runner.afterStep = { step in if step == stopAfter { stop.stop() } }
             let first = try await fixture.runner.trigger(try DemoAudit.week(3), by: "manual")
             #expect(first.disposition == .interrupted)
-            #expect(await fixture.runner.openRuns() == [first.history.run])
+            #expect(try await fixture.runner.openRuns() == [first.history.run])
 
-            var resumer = try await RunnerFixture()
-            resumer.runner = PipelineRunner(
-                steps: fixture.runner.steps,
-                settings: fixture.runner.settings,
-                clock: SteppingClock()
-            )
-            let resumed = try await resumer.runner.resume(first.history.run)
+            let resumed = try await fixture.secondProcess().resume(first.history.run)
             #expect(resumed.disposition == .completed)
             #expect(resumed.resumed)
             let types = try await fixture.types(of: first.history.run)
@@ -239,8 +248,131 @@ struct PipelineRunnerTests {
             #expect(resumed.history.snapshot == uninterrupted.history.snapshot)
             #expect(resumed.history.dataset == uninterrupted.history.dataset)
             #expect(resumed.history.model == uninterrupted.history.model)
-            #expect(await fixture.runner.openRuns().isEmpty)
+            #expect(try await fixture.runner.openRuns().isEmpty)
         }
+    }
+
+    @Test("a runner whose view of the log is stale resumes after another process moved the run on: no step twice")
+    func staleResume() async throws {
+        var fixture = try await RunnerFixture()
+        let stop = fixture.runner.stop
+        fixture.runner.afterStep = { step in if step == .dataset { stop.stop() } }
+        let run = try await fixture.runner.trigger(try DemoAudit.week(3), by: "manual").history.run
+
+        // Another process takes the run through training, then stops.
+        var other = try await fixture.secondProcess()
+        let otherStop = other.stop
+        other.afterStep = { step in if step == .train { otherStop.stop() } }
+        #expect(try await other.resume(run).disposition == .interrupted)
+
+        // The first runner's ledger still thinks the run ends at its dataset.
+        fixture.runner.afterStep = nil
+        let finished = try await PipelineRunner(
+            steps: fixture.runner.steps,
+            settings: fixture.runner.settings,
+            clock: SteppingClock()
+        ).resume(run)
+        #expect(finished.disposition == .completed)
+        let types = try await fixture.types(of: run)
+        for type in ["data.extracted", "dataset.built", "model.trained", "model.evaluated", "run.completed"] {
+            #expect(types.count { $0 == type } == 1, "\(type): \(types)")
+        }
+        // And the log refuses a second step event for the run outright, from any writer.
+        let trained = try #require(finished.history.completed[.train])
+        await #expect(throws: LedgerError.self) {
+            try await fixture.ledger.append(
+                [EventDraft(type: "model.trained", data: trained.data)],
+                signedBy: TestKeys.pipeline
+            )
+        }
+    }
+
+    @Test("the champion is the one serving when the run started, however late it resumes")
+    func championFixedAtStart() async throws {
+        var fixture = try await RunnerFixture()
+        _ = try #require(try await fixture.runner.trigger(try DemoAudit.week(4), by: "manual").history.registered)
+        let stop = fixture.runner.stop
+        fixture.runner.afterStep = { step in if step == .dataset { stop.stop() } }
+        let run = try await fixture.runner.trigger(try DemoAudit.week(5), by: "manual").history.run
+        // v1 is deployed after the run started: the run still has no champion.
+        try await fixture.deploy("access-anomaly", 1)
+        let resumed = try await fixture.secondProcess().resume(run)
+        #expect(resumed.disposition == .completed)
+        #expect(resumed.history.completed[.drift] == nil, "nothing served when it started: no drift reference")
+        #expect(resumed.history.completed[.evaluate]?.data["champion"] == nil, "judged as a first model")
+        // The next window's run starts with v1 serving: drift against it, evaluated against it.
+        let next = try await fixture.secondProcess().trigger(try DemoAudit.week(6), by: "manual")
+        #expect(next.disposition == .completed)
+        #expect(next.history.completed[.drift]?.data["scores"]?["model"]?["version"] == 1)
+        #expect(next.history.completed[.evaluate]?.data["champion"]?["version"] == 1)
+    }
+
+    @Test("a run resumes only with the configuration it started with; abandon ends it and a rerun starts #2")
+    func configurationChange() async throws {
+        var fixture = try await RunnerFixture()
+        let stop = fixture.runner.stop
+        fixture.runner.afterStep = { step in if step == .extract { stop.stop() } }
+        let run = try await fixture.runner.trigger(try DemoAudit.week(3), by: "manual").history.run
+        var changed = fixture.runner.settings
+        changed.configDigest = Hash256.sha256(Array("another config".utf8))
+        let other = try await fixture.secondProcess(settings: changed)
+        let size = try await fixture.ledger.store.size()
+        let refusal = await #expect(throws: LedgerError.self) { try await other.resume(run) }
+        #expect(refusal?.code == .runChanged)
+        #expect(refusal?.reason.contains("ledger run --abandon \(run)") == true)
+        #expect(try await fixture.ledger.store.size() == size, "a refused resume appends nothing")
+
+        let abandoned = try await other.abandon(run, reason: "the trainer settings changed")
+        #expect(abandoned.disposition == .failed)
+        #expect(abandoned.history.ended?.data["error"]?["code"] == "run.abandoned")
+        #expect(abandoned.history.ended?.data["step"] == "dataset")
+        let rerun = try await other.trigger(try DemoAudit.week(3), by: "manual", rerunFailed: true)
+        #expect(rerun.history.run == run + "#2")
+        #expect(rerun.disposition == .completed)
+    }
+
+    @Test("a window that has not ended is refused and nothing is appended")
+    func futureWindow() async throws {
+        let fixture = try await RunnerFixture()
+        let size = try await fixture.ledger.store.size()
+        // The fixture's clock starts on 2026-03-03 at 09:00 UTC.
+        let open = try RunWindow(
+            from: try #require(Timestamp(rfc3339: "2026-03-02T00:00:00.000Z")),
+            to: try #require(Timestamp(rfc3339: "2026-03-09T00:00:00.000Z"))
+        )
+        let error = await #expect(throws: LedgerError.self) { try await fixture.runner.trigger(open, by: "manual") }
+        #expect(error?.reason.contains("has not ended yet") == true)
+        #expect(try await fixture.ledger.store.size() == size)
+    }
+
+    @Test("a registration stays right when another writer appends while the candidate is evaluated")
+    func registrationUnderConcurrency() async throws {
+        var fixture = try await RunnerFixture()
+        let other = try await fixture.secondProcess()
+        // Just before the evaluation is appended, another process appends: this runner's view is then stale.
+        fixture.runner = PipelineRunner(
+            steps: {
+                var steps = fixture.runner.steps
+                steps.willAppend = { type in
+                    if type == "model.evaluated" {
+                        _ = try? await other.steps.ledger.append(
+                            [TestLogs.note("meanwhile")],
+                            signedBy: TestKeys.pipeline
+                        )
+                    }
+                }
+                return steps
+            }(),
+            settings: fixture.runner.settings,
+            clock: SteppingClock()
+        )
+        let outcome = try await fixture.runner.trigger(try DemoAudit.week(4), by: "manual")
+        #expect(outcome.disposition == .completed)
+        let evaluated = try #require(outcome.history.completed[.evaluate])
+        let registered = try #require(outcome.history.completed[.register], "the gate passed and it registered")
+        #expect(registered.data["evaluation"]?["seq"]?.integerValue == Int64(evaluated.seq))
+        let notes = try await fixture.events().filter { $0.type == "note.added" }
+        #expect(notes.count == 1 && notes[0].seq < evaluated.seq)
     }
 
     @Test("backoff grows exponentially with jitter in [b/2, b), is capped, and is the same for the same inputs")

@@ -13,6 +13,8 @@ struct GovernanceRulesTests {
     /// A key with both the pipeline and the approver role: it may train a version, but not approve that version.
     static let dual = TestKeys.key("governance-dual")
     static let finishedRun = "access-anomaly/run-1"
+    /// A run that started and trained, and is still open.
+    static let openRun = "access-anomaly/run-2"
 
     /// An earlier event and the digest it recorded.
     struct Reference: Sendable, Hashable {
@@ -298,6 +300,12 @@ struct GovernanceRulesTests {
         _ = try await writer.extract(by: Keys.pipeline, run: finishedRun)
         try await writer.append("step.failed", stepFailed(finishedRun), by: Keys.pipeline)
         try await writer.append("run.completed", ["run": .string(finishedRun)], by: Keys.pipeline)
+        try await writer.append("run.started", runStarted(openRun), by: Keys.pipeline)
+        try await writer.append(
+            "model.trained",
+            trained(on: datasets[0], artifact: digest("run 2's model"), run: openRun),
+            by: Keys.pipeline
+        )
 
         try await writer.append(
             "policy.set",
@@ -471,6 +479,14 @@ struct GovernanceRulesTests {
             reason: "which finished at seq"
         ) { base in
             trained(on: base.datasets[0], artifact: digest("late model"), run: finishedRun)
+        },
+        RuleCase(
+            "a second model.trained for a run that already trained",
+            "model.trained",
+            by: Keys.pipeline,
+            reason: "already has its model.trained"
+        ) { base in
+            trained(on: base.datasets[0], artifact: digest("run 2's second model"), run: openRun)
         },
         RuleCase(
             "a drift.measured whose verdict does not follow from its PSIs",

@@ -20,13 +20,14 @@ struct DemoAuditDBCommand: AsyncParsableCommand {
         commandName: "audit-db",
         abstract: "Write a realistic, deterministic demo Audit DB (SQLite) to a new file.",
         discussion: """
-            The file follows the Audit DB contract in audit/ (tables audit_events and audit_labels). People work their own hours in their own time zones with habitual actions, resources, addresses and countries; services run around the clock. About 0.75% of events belong to injected incidents: credential stuffing, exfiltration, privilege misuse, access from a new country and off-hours sessions. Analysts label about 30% of anomalous and 2% of benign events, with a few mistakes. From --drift-week on, a new product feature changes the action mix and volumes, and a new office adds a country. Activity starts on Monday 2026-01-05 (UTC).
+            The file follows the Audit DB contract in audit/ (tables audit_events and audit_labels). People work their own hours in their own time zones with habitual actions, resources, addresses and countries; services run around the clock. About 0.75% of events belong to injected incidents: credential stuffing, exfiltration, privilege misuse, access from a new country and off-hours sessions. Analysts label about 30% of anomalous and 2% of benign events, with a few mistakes. From --drift-week on, a new product feature changes the action mix and volumes, and a new office adds a country. Activity starts on Monday 2026-01-05 (UTC), or on the UTC midnight --start names: with a recent start, `ledger run` and `ledger schedule` find data in the windows they pick by default.
 
             The same options give the same file, byte for byte (with the same SQLite library): compare the sha256. The defaults write about a million events in seconds. An existing file is never replaced.
 
             Example:
               ledger demo audit-db --out audit.db
               ledger demo audit-db --out small.db --weeks 2 --actors 40 --seed 3 --json
+              ledger demo audit-db --out recent.db --weeks 4 --start 2026-10-26
             """
     )
 
@@ -50,10 +51,21 @@ struct DemoAuditDBCommand: AsyncParsableCommand {
     )
     var driftWeek = 8
 
+    @Option(help: ArgumentHelp("The first day of activity, a UTC date (default: 2026-01-05).", valueName: "DATE"))
+    var start: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    /// The start in milliseconds, or nil if --start is not a date.
+    var startMilliseconds: Int64? {
+        guard let start else { return DemoAuditConfiguration().start }
+        guard start.count == 10, let time = Timestamp(userInput: start) else { return nil }
+        return time.millisecondsSinceEpoch
+    }
+
     func validate() throws {
+        guard startMilliseconds != nil else { throw ValidationError("--start must be a date such as 2026-10-26") }
         guard !out.isEmpty else { throw ValidationError("--out must name a file") }
         guard DemoAuditConfiguration.weekRange.contains(weeks) else {
             throw ValidationError("--weeks must be 1 to 260")
@@ -66,7 +78,13 @@ struct DemoAuditDBCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = URL(fileURLWithPath: out).standardizedFileURL.path
-        let configuration = DemoAuditConfiguration(weeks: weeks, actors: actors, seed: seed, driftWeek: driftWeek)
+        let configuration = DemoAuditConfiguration(
+            weeks: weeks,
+            actors: actors,
+            seed: seed,
+            driftWeek: driftWeek,
+            start: startMilliseconds ?? DemoAuditConfiguration().start
+        )
         let summary = try DemoAuditGenerator.write(to: path, configuration: configuration)
         guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw LedgerError(.file, "cannot read back \(path)")

@@ -14,7 +14,7 @@ struct DriftCheckCommand: AsyncParsableCommand {
         discussion: """
             Extracts the window (default: the last pipeline.windowDays days up to the current whole UTC hour) from the Audit DB into memory, builds its features, and compares them and the champion's anomaly scores with the training data of the model serving the target, as `ledger drift measure` does. Nothing is stored or appended for the check itself.
 
-            If the verdict reaches pipeline.driftTrigger ("significant" by default; "moderate" also possible), it starts `ledger run` for that window with trigger drift, which records drift.measured, retrains, evaluates and registers as usual. It does not start one if a drift-triggered run already ran since the serving model was deployed: that run's model awaits approval. --dry-run only reports.
+            If the verdict reaches pipeline.driftTrigger ("significant" by default; "moderate" also possible), it starts `ledger run` for that window with trigger drift, which records drift.measured, retrains, evaluates and registers as usual. It does not start one if a drift-triggered run since the serving model was deployed is still open or registered a model (which then awaits approval and deployment); failed drift runs and drift runs whose model lost the gate do not hold it back. --dry-run only reports.
 
             Exit status: 0 whether or not drift was found; 1 on an error or a failed run. Use --json to read the verdict.
 
@@ -57,7 +57,12 @@ struct DriftCheckCommand: AsyncParsableCommand {
         let runner = try await workspace.pipelineRunner(source: source, threads: threading.threads) { [json] notice in
             if !json { for line in RunReporter(console: console).lines(for: notice) { console.out(line) } }
         }
+        // The lock first, so that what the check reads about earlier drift runs stays true until it acts.
+        let lock =
+            dryRun ? nil : try await RunLock.acquire(at: workspace.runLockPath, purpose: "ledger drift check")
+        defer { lock?.release() }
         let ledger = runner.steps.ledger
+        try await ledger.catchUp()
         let models = await ledger.state.models
         guard let serving = models.targets[workspace.model.target]?.current,
             let champion = models.version(serving.name, serving.version)
@@ -79,8 +84,6 @@ struct DriftCheckCommand: AsyncParsableCommand {
         let earlier = crossed ? try await Self.driftRun(since: serving.seq, runner: runner) : nil
         var outcome: RunOutcome?
         if crossed, !dryRun, earlier == nil {
-            let lock = try await RunLock.acquire(at: workspace.runLockPath, purpose: "ledger drift check")
-            defer { lock.release() }
             outcome = try await runner.trigger(window, by: "drift")
         }
         let extra: [String: JSONValue] = [
@@ -96,7 +99,7 @@ struct DriftCheckCommand: AsyncParsableCommand {
                 console.out("below the trigger (\(workspace.pipeline.driftTrigger)): no run")
             } else if let earlier {
                 console.out(
-                    "at or above the trigger, but the drift run \(earlier) already retrained since \(serving.name)@\(serving.version) was deployed: approve and deploy its model"
+                    "at or above the trigger, but the drift run \(earlier) since \(serving.name)@\(serving.version) was deployed is still open or registered a model: finish it, or approve and deploy its model"
                 )
             } else if dryRun {
                 console.out("at or above the trigger (\(workspace.pipeline.driftTrigger)): --dry-run, so no run")
@@ -114,12 +117,7 @@ struct DriftCheckCommand: AsyncParsableCommand {
 
     /// The last `windowDays` days up to the whole UTC hour at or before `now`.
     static func recentWindow(_ workspace: Workspace, now: Timestamp) throws(LedgerError) -> RunWindow {
-        let hour: Int64 = 3_600_000
-        let end = now.millisecondsSinceEpoch - ((now.millisecondsSinceEpoch % hour) + hour) % hour
-        return try RunWindow(
-            from: Timestamp(millisecondsSinceEpoch: end - Int64(workspace.pipeline.windowDays) * 86_400_000),
-            to: Timestamp(millisecondsSinceEpoch: end)
-        )
+        try RunWindow.ending(before: now, alignedTo: 3_600_000, days: workspace.pipeline.windowDays)
     }
 
     /// The training rows of `window`, extracted and built in memory, as a run would build them.
@@ -144,17 +142,19 @@ struct DriftCheckCommand: AsyncParsableCommand {
         return try TrainingData(csv: built.csv)
     }
 
-    /// A drift-triggered run of the pipeline that started after seq `deployed`, if any.
+    /// A drift-triggered run of the pipeline, started after seq `deployed`, that is still open or registered a
+    /// model: retraining for this drift already happened or is under way. Failed runs, and runs whose model lost
+    /// the gate, do not count.
     static func driftRun(since deployed: UInt64, runner: PipelineRunner) async throws -> String? {
         let ledger = runner.steps.ledger
-        let size = await ledger.state.size
+        let size = try await ledger.store.size()
         for entry in try await ledger.store.entries(in: deployed..<size).reversed() where entry.type == "run.started" {
             let data = try SignedEvent(leaf: entry.leaf).event.data
-            if data["trigger"] == "drift", let run = data["run"]?.stringValue,
+            guard data["trigger"] == "drift", let run = data["run"]?.stringValue,
                 run.hasPrefix("\(runner.settings.pipeline)/")
-            {
-                return run
-            }
+            else { continue }
+            let history = try await RunHistory(run: run, ledger: ledger)
+            if history.status == nil || history.registered != nil { return run }
         }
         return nil
     }

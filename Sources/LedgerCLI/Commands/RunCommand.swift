@@ -11,13 +11,14 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             One run per window: the run id is the model name and the window (access-anomaly/2026-03-02..2026-03-09), so triggering a window whose run completed does nothing and says so. Each step appends one event signed with the pipeline key and naming the run: data.extracted (the window plus the 14 days before it, which the features' history needs), dataset.built (one row per actor and hour of the window, the last holdoutPercent of it the holdout), drift.measured (against the training data of the model serving the target; skipped while nothing is deployed), model.trained, model.evaluated against that champion, and model.registered if the policy's gate passes. run.completed ends it.
 
-            A transient failure (the store or the Audit DB unreachable, an external trainer that died) is retried with jittered exponential backoff, "pipeline": {"retry": …} in ledger.json; every failed attempt appends step.failed, and giving up appends run.failed. After a crash, `ledger run --resume RUN` or the next `ledger run` (which resumes unfinished runs first) finishes the run without repeating a completed step. One run at a time: a second `ledger run` in the workspace refuses, or waits with --wait.
+            A transient failure (the store or the Audit DB unreachable, an external trainer that died) is retried with jittered exponential backoff, "pipeline": {"retry": …} in ledger.json; every failed attempt appends step.failed, and giving up appends run.failed. After a crash, `ledger run --resume RUN` or the next `ledger run` (which resumes unfinished runs first) finishes the run without repeating a completed step, against the champion recorded when it started. A run resumes only with the configuration and code version it started with; otherwise end it with --abandon and run the window again with --rerun. A window that has not ended yet cannot run. One run at a time: a second `ledger run` in the workspace refuses, or waits with --wait.
 
             The window defaults to the one the schedule ("pipeline": {"schedule": "0 3 * * 1", "windowDays": 7}) last fired for: on a Thursday, the week from the Monday before last to last Monday. The Audit DB defaults to "pipeline": {"source": "sqlite:PATH"}. Exits 1 if the run failed.
 
             Example:
               ledger run --window 2026-03-02..2026-03-09 --source sqlite:audit.db
               ledger run --resume access-anomaly/2026-03-02..2026-03-09 --json
+              ledger run --abandon access-anomaly/2026-03-02..2026-03-09 --reason "trainer settings changed"
             """
     )
 
@@ -34,6 +35,17 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Finish this open run instead of starting one.", valueName: "RUN"))
     var resume: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "End this open run with run.failed (say why with --reason), so that --rerun can run its window again.",
+            valueName: "RUN"
+        )
+    )
+    var abandon: String?
+
+    @Option(help: ArgumentHelp("Why the run is abandoned (with --abandon).", valueName: "TEXT"))
+    var reason = "abandoned by the operator"
 
     @Flag(help: "Start a new run (…#2) for a window whose run failed.")
     var rerun = false
@@ -56,9 +68,11 @@ struct RunCommand: AsyncParsableCommand {
         guard ["manual", "schedule", "drift"].contains(trigger) else {
             throw ValidationError("--trigger must be manual, schedule or drift")
         }
-        if resume != nil, window != nil || rerun {
-            throw ValidationError("--resume finishes a run that exists: it takes no --window or --rerun")
+        if resume != nil || abandon != nil, window != nil || rerun {
+            throw ValidationError("--resume and --abandon name a run that exists: they take no --window or --rerun")
         }
+        if resume != nil, abandon != nil { throw ValidationError("pass --resume or --abandon, not both") }
+        guard (1...4000).contains(reason.count) else { throw ValidationError("--reason must be 1 to 4000 characters") }
         guard wait >= 0, wait <= 86_400 else { throw ValidationError("--wait must be 0 to 86400 seconds") }
     }
 
@@ -68,16 +82,23 @@ struct RunCommand: AsyncParsableCommand {
         let reporter = RunReporter(console: console)
         let lock = try await RunLock.acquire(at: workspace.runLockPath, purpose: "ledger run", waitSeconds: wait)
         defer { lock.release() }
-        let runner = try await workspace.pipelineRunner(source: source, threads: threading.threads) { [json] notice in
+        let runner = try await workspace.pipelineRunner(
+            source: source,
+            threads: threading.threads,
+            requireSource: resume == nil && abandon == nil
+        ) { [json] notice in
             if !json { for line in reporter.lines(for: notice) { console.out(line) } }
         }
         var outcomes: [RunOutcome] = []
-        if let resume {
+        if let abandon {
+            outcomes.append(try await runner.abandon(abandon, reason: reason))
+        } else if let resume {
             outcomes.append(try await runner.resume(resume))
         } else {
             let window = try self.window.flatMap(RunWindow.init(parsing:)) ?? workspace.defaultWindow()
             let target = runner.settings.runID(for: window)
-            for open in await runner.openRuns() where !open.hasPrefix(target) {
+            // Unfinished runs first, oldest first; the window's own run, if open, is resumed by its trigger.
+            for open in try await runner.openRuns() where open != target && !open.hasPrefix(target + "#") {
                 outcomes.append(try await runner.resume(open))
             }
             outcomes.append(try await runner.trigger(window, by: trigger, rerunFailed: rerun))
@@ -96,7 +117,7 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             for outcome in outcomes { Self.explain(outcome, console: console) }
         }
-        if let failed = outcomes.first(where: { [.failed, .alreadyFailed].contains($0.disposition) }) {
+        if abandon == nil, let failed = outcomes.first(where: { [.failed, .alreadyFailed].contains($0.disposition) }) {
             let error = failed.history.ended?.data["error"]
             throw LedgerError(
                 .runFailed,

@@ -57,7 +57,12 @@ struct ScheduleCommand: AsyncParsableCommand {
             stop.stop()
         }
         defer { signals.cancel() }
-        let runner = try await workspace.pipelineRunner(source: source, threads: threading.threads, stop: stop) {
+        let runner = try await workspace.pipelineRunner(
+            source: source,
+            threads: threading.threads,
+            requireSource: false,
+            stop: stop
+        ) {
             notice in
             if let record = Self.record(notice) { log(record) }
         }
@@ -69,7 +74,7 @@ struct ScheduleCommand: AsyncParsableCommand {
         )
         let lockPath = workspace.runLockPath
         scheduler.lock = { () throws(LedgerError) in
-            try await RunLock.acquire(at: lockPath, purpose: "ledger schedule", waitSeconds: 3600)
+            try await RunLock.acquire(at: lockPath, purpose: "ledger schedule", waitSeconds: 3600, stop: stop)
         }
         if once {
             try await scheduler.catchUp(now: clock.now())

@@ -59,11 +59,17 @@ struct PipelineConfig: Sendable {
             holdoutPercent = Int(percent)
         }
         if let value = members["retry"] {
+            let names: Set = ["maxAttempts", "initialBackoffMs", "maxBackoffMs"]
+            guard let object = value.objectValue, object.keys.allSatisfy(names.contains),
+                object.values.allSatisfy({ $0.integerValue != nil })
+            else {
+                throw fail("retry is an object of whole numbers: maxAttempts, initialBackoffMs and maxBackoffMs")
+            }
             let attempts = value["maxAttempts"]?.integerValue ?? Int64(retry.maxAttempts)
             let initial = value["initialBackoffMs"]?.integerValue ?? Int64(retry.initialBackoffMs)
             let maximum = value["maxBackoffMs"]?.integerValue ?? Int64(retry.maxBackoffMs)
-            guard value.objectValue != nil, RetryPolicy.attemptRange.contains(Int(attempts)), initial >= 0,
-                initial <= maximum, maximum <= 86_400_000
+            guard RetryPolicy.attemptRange.contains(Int(attempts)), initial >= 0, initial <= maximum,
+                maximum <= 86_400_000
             else {
                 throw fail(
                     "retry takes maxAttempts (1 to 1000), initialBackoffMs and maxBackoffMs "

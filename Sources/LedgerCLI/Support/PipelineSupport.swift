@@ -12,9 +12,9 @@ extension Workspace {
     /// The Audit DB of `--source` (a relative path is from the current folder), else of `pipeline.source` (from
     /// the workspace folder).
     ///
-    /// - Throws: `argument.invalid` if neither names one, or if the file does not exist: a missing Audit DB is a
-    ///   mistake to fix, not a failure to retry.
-    func auditSource(_ explicit: String?) throws(LedgerError) -> AuditSource {
+    /// - Throws: `argument.invalid` if neither names one, or if `mustExist` and the file does not exist: a missing
+    ///   Audit DB is a mistake to fix, not a failure to retry.
+    func auditSource(_ explicit: String?, mustExist: Bool = true) throws(LedgerError) -> AuditSource {
         guard let url = explicit ?? pipeline.source else {
             throw LedgerError(
                 .invalidArgument,
@@ -27,7 +27,7 @@ extension Workspace {
         let path =
             explicit == nil
             ? path(source.path) : URL(fileURLWithPath: source.path).standardizedFileURL.path
-        guard Files.exists(path) else {
+        guard !mustExist || Files.exists(path) else {
             throw LedgerError(
                 .invalidArgument,
                 "no Audit DB at \(path)" + (explicit == nil ? " (pipeline.source in \(Self.configName))" : "")
@@ -38,9 +38,13 @@ extension Workspace {
 
     /// A runner over this workspace's log and artifacts, signing with the pipeline key, with the faults of
     /// `LEDGER_FAULTS` installed (see ``FaultInjection``).
+    ///
+    /// With `requireSource` false a missing Audit DB is no error here: resuming a run past its extract, or a
+    /// scheduler that should keep trying, does not need it now; a run that does records `extract.source`.
     func pipelineRunner(
         source: String?,
         threads: Int,
+        requireSource: Bool = true,
         stop: StopSignal = StopSignal(),
         notify: @escaping @Sendable (RunNotice) -> Void
     ) async throws -> PipelineRunner {
@@ -48,7 +52,7 @@ extension Workspace {
         let settings = PipelineSettings(
             pipeline: model.name,
             target: model.target,
-            auditDatabase: try auditSource(source).path,
+            auditDatabase: try auditSource(source, mustExist: requireSource).path,
             quality: DataQualityPolicy(rawValue: qualityPolicy) ?? .refuse,
             holdoutPercent: pipeline.holdoutPercent,
             trainer: try model.makeTrainer(root: root.path, threads: threads),
@@ -79,7 +83,8 @@ extension Workspace {
 /// - `kill-inside:STEP`: SIGKILL it after the step's work and artifacts, just before its event is appended,
 /// - `kill-after:STEP`: SIGKILL it just after the step's event is appended,
 /// - `fail:STEP:N`: make the step's first N attempts fail with a transient `store.failure`,
-/// - `fail-permanent:STEP`: make the step fail with a permanent `argument.invalid`.
+/// - `fail-permanent:STEP`: make the step fail with a permanent `argument.invalid`,
+/// - `slow:STEP:MS`: wait MS milliseconds before each attempt of the step (to stop a process in the middle).
 ///
 /// Never set it outside tests; an unknown entry is an error, so a typo cannot pass silently.
 struct FaultInjection: Sendable {
@@ -88,6 +93,7 @@ struct FaultInjection: Sendable {
     private var killAfter: Set<RunStep> = []
     private var failures: [RunStep: Int] = [:]
     private var permanent: Set<RunStep> = []
+    private var delays: [RunStep: Int] = [:]
 
     init(_ text: String) throws(LedgerError) {
         for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
@@ -100,6 +106,14 @@ struct FaultInjection: Sendable {
             case ("kill-inside", 2): killInside.insert(step.eventType)
             case ("kill-after", 2): killAfter.insert(step)
             case ("fail-permanent", 2): permanent.insert(step)
+            case ("slow", 3):
+                guard let milliseconds = Int(parts[2]), milliseconds > 0 else {
+                    throw LedgerError(
+                        .invalidArgument,
+                        "LEDGER_FAULTS: \(item) needs milliseconds, such as slow:train:2000"
+                    )
+                }
+                delays[step] = milliseconds
             case ("fail", 3):
                 guard let count = Int(parts[2]), count > 0 else {
                     throw LedgerError(.invalidArgument, "LEDGER_FAULTS: \(item) needs a count, such as fail:train:2")
@@ -116,8 +130,9 @@ struct FaultInjection: Sendable {
     }
 
     var beforeAttempt: (@Sendable (RunStep, Int) async throws(LedgerError) -> Void)? {
-        guard !killBefore.isEmpty || !failures.isEmpty || !permanent.isEmpty else { return nil }
+        guard !killBefore.isEmpty || !failures.isEmpty || !permanent.isEmpty || !delays.isEmpty else { return nil }
         return { [self] (step, attempt) throws(LedgerError) in
+            if let delay = delays[step] { try? await Task.sleep(for: .milliseconds(delay)) }
             if killBefore.contains(step) { Self.kill() }
             if permanent.contains(step) { throw LedgerError(.invalidArgument, "injected permanent fault") }
             if attempt <= failures[step, default: 0] {
@@ -148,7 +163,10 @@ struct RunReporter: Sendable {
         case .attempt(_, let step, let attempt):
             return attempt > 1 ? ["  \(pad(step)) attempt \(attempt)"] : []
         case .completed(_, let step, let events):
-            return events.map { "  \(pad(step)) seq \($0.seq)  \(Self.summary(of: $0))" }
+            return events.map { event in
+                let shown = RunStep.allCases.first { $0.eventType == event.type } ?? step
+                return "  \(pad(shown)) seq \(event.seq)  \(Self.summary(of: event))"
+            }
         case .skipped(_, let step, let reason): return ["  \(pad(step)) skipped: \(reason)"]
         case .failed(_, let step, let attempt, let failure, let retryInMs):
             let next = retryInMs.map { "retrying in \(String(format: "%.1f", Double($0) / 1000)) s" } ?? "giving up"

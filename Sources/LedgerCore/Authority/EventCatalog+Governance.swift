@@ -86,16 +86,17 @@ extension EventCatalog {
                     "code": .object(required: ["version": .string(minLength: 1, maxLength: 128)]),
                 ],
                 optional: [
+                    "champion": .object(required: versionFields),
                     "retry": .object(required: [
                         "maxAttempts": .integer(minimum: 1, maximum: 1000),
                         "initialBackoffMs": .integer(minimum: 0, maximum: 86_400_000),
                         "maxBackoffMs": .integer(minimum: 0, maximum: 86_400_000),
                         "seed": .integer(minimum: 0, maximum: 9_007_199_254_740_991),
-                    ])
+                    ]),
                 ]
             ),
             summary:
-                "A pipeline run began for a window; its id is unique in the log. retry is the policy for its failed steps, with the seed of the backoff jitter."
+                "A pipeline run began for a window; its id is unique in the log. champion is the version serving the target as it began (its drift reference and the evaluation's champion); retry is the policy for its failed steps, with the seed of the backoff jitter."
         ),
         EventKind(
             type: "step.failed",

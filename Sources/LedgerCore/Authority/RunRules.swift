@@ -4,12 +4,15 @@
 /// - `run.started` takes a run id the log has never used, for a window whose start is before its end.
 /// - `step.failed`, `run.completed` and `run.failed` name a run that started and has not finished.
 /// - A step's event that names a run (`data.extracted`, `dataset.built`, `drift.measured`, `model.trained`,
-///   `model.evaluated`, `model.registered`) names a run that started and has not finished.
+///   `model.evaluated`, `model.registered`) names a run that started and has not finished, and is the run's
+///   first event of its type: a step succeeds at most once per run, whoever appends it.
 public struct RunRules: Sendable, Hashable {
     /// The seq of each run's `run.started`, by run id.
     public private(set) var started: [String: UInt64] = [:]
     /// The seq of each finished run's `run.completed` or `run.failed`, by run id.
     public private(set) var finished: [String: UInt64] = [:]
+    /// The step events of each open run: their seq by type.
+    private var steps: [String: [String: UInt64]] = [:]
 
     public init() {}
 
@@ -32,7 +35,12 @@ public struct RunRules: Sendable, Hashable {
         case "step.failed", "run.completed", "run.failed":
             try requireOpen(run ?? "", for: event)
         case _ where Self.stepTypes.contains(event.type):
-            if let run { try requireOpen(run, for: event) }
+            if let run {
+                try requireOpen(run, for: event)
+                if let seq = steps[run]?[event.type] {
+                    throw LedgerError(.policy, "run \(run) already has its \(event.type), at seq \(seq)")
+                }
+            }
         default:
             break
         }
@@ -42,7 +50,10 @@ public struct RunRules: Sendable, Hashable {
         guard let run = event.data["run"]?.stringValue else { return }
         switch event.type {
         case "run.started": started[run] = event.seq
-        case "run.completed", "run.failed": finished[run] = event.seq
+        case "run.completed", "run.failed":
+            finished[run] = event.seq
+            steps[run] = nil
+        case _ where Self.stepTypes.contains(event.type): steps[run, default: [:]][event.type] = event.seq
         default: break
         }
     }

@@ -39,6 +39,19 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// A time as a user types it: `YYYY-MM-DDTHH:MM:SS.mmmZ`, `YYYY-MM-DDTHH:MM:SSZ`, or `YYYY-MM-DD` (midnight
+    /// UTC). Always UTC.
+    public init?(userInput text: String) {
+        let expanded =
+            switch text.count {
+            case 10: text + "T00:00:00.000Z"
+            case 20 where text.hasSuffix("Z"): String(text.dropLast()) + ".000Z"
+            default: text
+            }
+        guard let time = Timestamp(rfc3339: expanded) else { return nil }
+        self = time
+    }
+
     /// Parses `YYYY-MM-DDTHH:MM:SS.mmmZ` (years 0000 to 9999); nil for anything else.
     public init?(rfc3339 text: String) {
         let bytes = Array(text.utf8)
