@@ -29,6 +29,8 @@ public struct GovernanceSimulator {
     /// Passing evaluations not yet registered.
     private var passed: [(seq: UInt64, model: UInt64, digest: Hash256)] = []
     private var run: String?
+    /// The step events the open run already has: a run records each step at most once.
+    private var runSteps: Set<String> = []
     private var runs = 0
     /// Artifacts already registered, and the versions each target served, in the order first served.
     private var registered: Set<Hash256> = []
@@ -198,10 +200,13 @@ public struct GovernanceSimulator {
                 let target = event.data["target"]?.stringValue ?? ""
                 let version = Int((event.data["version"] ?? event.data["to"]?["version"])?.integerValue ?? 0)
                 if served[target]?.contains(version) != true { served[target, default: []].append(version) }
-            case "run.started": run = event.data["run"]?.stringValue
+            case "run.started":
+                run = event.data["run"]?.stringValue
+                runSteps = []
             case "run.completed", "run.failed": run = nil
             default: break
             }
+            if event.data["run"] != nil, Self.runStepTypes.contains(event.type) { runSteps.insert(event.type) }
         }
     }
 
@@ -212,13 +217,19 @@ public struct GovernanceSimulator {
         return Hash256.sha256(Array("sim-artifact-\(digests)-\(random.next())".utf8))
     }
 
-    private func withRun(_ data: [String: JSONValue]) -> JSONValue {
-        guard let run else { return .object(data) }
+    /// The event types that record a run's step.
+    static let runStepTypes: Set = [
+        "data.extracted", "dataset.built", "drift.measured", "model.trained", "model.evaluated", "model.registered",
+    ]
+
+    /// `data`, naming the open run if it has no event of `type` yet; otherwise outside any run.
+    private func withRun(_ type: String, _ data: [String: JSONValue]) -> JSONValue {
+        guard let run, !runSteps.contains(type) else { return .object(data) }
         return .object(data.merging(["run": .string(run)]) { $1 })
     }
 
     private func pipeline(_ type: String, _ data: [String: JSONValue]) -> ([EventDraft], SigningKey) {
-        ([EventDraft(type: type, data: withRun(data))], Keys.pipeline)
+        ([EventDraft(type: type, data: withRun(type, data))], Keys.pipeline)
     }
 
     private mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next() % UInt64(items.count))] }

@@ -357,12 +357,14 @@ struct EndToEndTests {
                 beside them), then signs the genesis event `ledger.created`, which registers
                 each key with its role, with the admin key. It prints the trust anchor: the
                 genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves
-                a log is the one you created.
+                a log is the one you created. ledger.json holds the defaults of every setting,
+                to edit; --source sets the pipeline's Audit DB.
 
                 Example:
                   ledger init ./ws --log-id example.org/fraud-models
+                  ledger init ./ws --source sqlite:/data/audit.db
 
-                USAGE: ledger init [<directory>] [--log-id <ORIGIN>] [--json]
+                USAGE: ledger init [<directory>] [--log-id <ORIGIN>] [--source <sqlite:PATH>] [--json]
 
                 ARGUMENTS:
                   <directory>             The folder to create the workspace in. (default: .)
@@ -370,7 +372,80 @@ struct EndToEndTests {
                 OPTIONS:
                   --log-id <ORIGIN>       The log's origin: a short, URL-like name with no
                                           spaces or '+'.
+                  --source <sqlite:PATH>  The Audit DB that `ledger run` and `ledger schedule`
+                                          read (a relative path is from DIR).
                   --json                  Print the result as JSON.
+                  --version               Show the version.
+                  -h, --help              Show help information.
+
+
+                """
+        )
+    }
+
+    @Test("run --help, word for word")
+    func runHelp() async throws {
+        let result = await ledger("run", "--help")
+        #expect(
+            result.out == """
+                OVERVIEW: Run the pipeline for a window: extract, dataset, drift, train,
+                evaluate, register.
+
+                One run per window: the run id is the model name and the window
+                (access-anomaly/2026-03-02..2026-03-09), so triggering a window whose run
+                completed does nothing and says so. Each step appends one event signed with the
+                pipeline key and naming the run: data.extracted (the window plus the 14 days
+                before it, which the features' history needs), dataset.built (one row per actor
+                and hour of the window, the last holdoutPercent of it the holdout),
+                drift.measured (against the training data of the model serving the target;
+                skipped while nothing is deployed), model.trained, model.evaluated against that
+                champion, and model.registered if the policy's gate passes. run.completed ends
+                it.
+
+                A transient failure (the store or the Audit DB unreachable, an external trainer
+                that died) is retried with jittered exponential backoff, "pipeline": {"retry":
+                …} in ledger.json; every failed attempt appends step.failed, and giving up
+                appends run.failed. After a crash, `ledger run --resume RUN` or the next
+                `ledger run` (which resumes unfinished runs first) finishes the run without
+                repeating a completed step, against the champion recorded when it started. A
+                run resumes only with the configuration and code version it started with;
+                otherwise end it with --abandon and run the window again with --rerun. A window
+                that has not ended yet cannot run. One run at a time: a second `ledger run` in
+                the workspace refuses, or waits with --wait.
+
+                The window defaults to the one the schedule ("pipeline": {"schedule": "0 3 * *
+                1", "windowDays": 7}) last fired for: on a Thursday, the week from the Monday
+                before last to last Monday. The Audit DB defaults to "pipeline": {"source":
+                "sqlite:PATH"}. Exits 1 if the run failed.
+
+                Example:
+                  ledger run --window 2026-03-02..2026-03-09 --source sqlite:audit.db
+                  ledger run --resume access-anomaly/2026-03-02..2026-03-09 --json
+                  ledger run --abandon access-anomaly/2026-03-02..2026-03-09
+
+                USAGE: ledger run [--workspace <DIR>] [--window <FROM..TO>] [--source <sqlite:PATH>] [--trigger <TRIGGER>] [--resume <RUN>] [--abandon <RUN>] [--reason <TEXT>] [--rerun] [--wait <SECONDS>] [--threads <N>] [--json]
+
+                OPTIONS:
+                  --workspace <DIR>       The workspace folder (default: the current folder or
+                                          its nearest parent with ledger.json).
+                  --window <FROM..TO>     The window to run: FROM..TO, dates or RFC 3339 UTC
+                                          times.
+                  --source <sqlite:PATH>  The Audit DB (default: ledger.json's pipeline.source).
+                  --trigger <TRIGGER>     Why the run starts: manual, schedule or drift.
+                                          (default: manual)
+                  --resume <RUN>          Finish this open run instead of starting one.
+                  --abandon <RUN>         End this open run with run.failed (say why with
+                                          --reason), so that --rerun can run its window again.
+                  --reason <TEXT>         Why the run is abandoned (with --abandon). (default:
+                                          abandoned by the operator)
+                  --rerun                 Start a new run (…#2) for a window whose run failed.
+                  --wait <SECONDS>        Seconds to wait for another run to finish; 0 refuses
+                                          at once. (default: 0.0)
+                  --threads <N>           Threads for training and scoring; results never
+                                          depend on it. (default: 1)
+                  --json                  Print {"runs":
+                                          [{"run","disposition","status","steps","registered",…}]}
+                                          as JSON.
                   --version               Show the version.
                   -h, --help              Show help information.
 

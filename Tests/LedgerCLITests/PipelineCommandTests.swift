@@ -239,6 +239,21 @@ struct PipelineCommandTests {
         #expect(driftRuns.count == 1, "a second check starts no second drift run")
     }
 
+    @Test("init --source sets pipeline.source, read relative to the workspace")
+    func initSource() async throws {
+        let folder = try TemporaryFolder()
+        let root = folder.path("ws")
+        #expect(await ledger("init", root, "--source", "sqlite:audit.db").status == 0)
+        let config = try CanonicalJSON.parse(try String(contentsOfFile: root + "/ledger.json", encoding: .utf8))
+        #expect(config["pipeline"]?["source"] == "sqlite:audit.db")
+        let missing = await ledger("run", "--window", Self.week5, "--workspace", root)
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("no Audit DB at \(root)/audit.db (pipeline.source in ledger.json)"), "\(missing.err)")
+        let bad = await ledger("init", folder.path("other"), "--source", "audit.db")
+        #expect(bad.status == 2)
+        #expect(bad.err.contains("--source must be sqlite:PATH"))
+    }
+
     @Test("a pipeline setting that is not one, or has the wrong type, is refused with the file and the setting named")
     func badPipelineConfig() async throws {
         let workspace = try await TestWorkspace.make()

@@ -9,10 +9,11 @@ struct InitCommand: AsyncParsableCommand {
         commandName: "init",
         abstract: "Create a workspace: config, SQLite log, a key per role, and the genesis event.",
         discussion: """
-            Writes DIR/ledger.json, DIR/ledger.db and one key per role in DIR/keys/ (admin, log, pipeline, approver and deployer; PKCS#8 PEM, mode 0600, with .pub files beside them), then signs the genesis event `ledger.created`, which registers each key with its role, with the admin key. It prints the trust anchor: the genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves a log is the one you created.
+            Writes DIR/ledger.json, DIR/ledger.db and one key per role in DIR/keys/ (admin, log, pipeline, approver and deployer; PKCS#8 PEM, mode 0600, with .pub files beside them), then signs the genesis event `ledger.created`, which registers each key with its role, with the admin key. It prints the trust anchor: the genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves a log is the one you created. ledger.json holds the defaults of every setting, to edit; --source sets the pipeline's Audit DB.
 
             Example:
               ledger init ./ws --log-id example.org/fraud-models
+              ledger init ./ws --source sqlite:/data/audit.db
             """
     )
 
@@ -22,10 +23,21 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The log's origin: a short, URL-like name with no spaces or '+'.", valueName: "ORIGIN"))
     var logID: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The Audit DB that `ledger run` and `ledger schedule` read (a relative path is from DIR).",
+            valueName: "sqlite:PATH"
+        )
+    )
+    var source: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     func validate() throws {
+        if let source, AuditSource(source) == nil {
+            throw ValidationError("--source must be sqlite:PATH, such as sqlite:/data/audit.db")
+        }
         if let logID {
             guard !logID.isEmpty, logID.utf8.count <= 255,
                 !logID.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 })
@@ -81,7 +93,7 @@ struct InitCommand: AsyncParsableCommand {
                 throw LedgerError(.storage, "the genesis event was not recorded")
             }
             genesis = genesisHash
-            workspace = Workspace(
+            var created = Workspace(
                 root: root,
                 logID: logID,
                 genesis: genesis,
@@ -89,6 +101,8 @@ struct InitCommand: AsyncParsableCommand {
                 artifactsURL: "file:artifacts",
                 keyPaths: keyPaths
             )
+            created.pipeline.source = source
+            workspace = created
             try Files.writeAtomically(try CanonicalJSON.encode(workspace.configJSON) + [0x0a], to: configPath)
         } catch {
             for path in paths + ["-wal", "-shm"].map({ root.appendingPathComponent("ledger.db").path + $0 }) {

@@ -18,7 +18,7 @@ struct RunCommand: AsyncParsableCommand {
             Example:
               ledger run --window 2026-03-02..2026-03-09 --source sqlite:audit.db
               ledger run --resume access-anomaly/2026-03-02..2026-03-09 --json
-              ledger run --abandon access-anomaly/2026-03-02..2026-03-09 --reason "trainer settings changed"
+              ledger run --abandon access-anomaly/2026-03-02..2026-03-09
             """
     )
 
@@ -51,7 +51,7 @@ struct RunCommand: AsyncParsableCommand {
     var rerun = false
 
     @Option(
-        help: ArgumentHelp("Wait up to this long for another run to finish (default: refuse).", valueName: "SECONDS")
+        help: ArgumentHelp("Seconds to wait for another run to finish; 0 refuses at once.", valueName: "SECONDS")
     )
     var wait = 0.0
 
