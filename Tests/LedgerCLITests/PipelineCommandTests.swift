@@ -248,7 +248,8 @@ struct PipelineCommandTests {
         #expect(config["pipeline"]?["source"] == "sqlite:audit.db")
         let missing = await ledger("run", "--window", Self.week5, "--workspace", root)
         #expect(missing.status == 1)
-        #expect(missing.err.contains("no Audit DB at \(root)/audit.db (pipeline.source in ledger.json)"), "\(missing.err)")
+        let expected = "no Audit DB at \(root)/audit.db (pipeline.source in ledger.json)"
+        #expect(missing.err.contains(expected), "\(missing.err)")
         let bad = await ledger("init", folder.path("other"), "--source", "audit.db")
         #expect(bad.status == 2)
         #expect(bad.err.contains("--source must be sqlite:PATH"))
