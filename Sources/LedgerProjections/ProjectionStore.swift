@@ -227,7 +227,7 @@ public actor ProjectionFollower {
         else {
             // The log already holds `batch`, so catching up folds it.
             current = nil
-            current = try await ProjectionUpdater.catchUp(log: log, into: store)
+            current = try await catchUp()
             return
         }
         var changes = Projections.Changes()
@@ -236,7 +236,23 @@ public actor ProjectionFollower {
             try await store.save(projections, changes: changes, replacing: .some(head))
             current = projections
         } catch  where error.code == .conflict {
-            current = try await ProjectionUpdater.catchUp(log: log, into: store)
+            current = try await catchUp()
         }
     }
+
+    /// Catches the read tables up from the log. Another process saving first is a conflict that only means the
+    /// tables moved on: load them again and retry, a few times, before giving up.
+    private func catchUp() async throws(LedgerError) -> Projections {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await ProjectionUpdater.catchUp(log: log, into: store)
+            } catch where error.code == .conflict && attempt < Self.maxAttempts {
+                continue
+            }
+        }
+    }
+
+    static let maxAttempts = 20
 }
