@@ -248,7 +248,7 @@ public actor ProjectionFollower {
             attempt += 1
             do {
                 return try await ProjectionUpdater.catchUp(log: log, into: store)
-            } catch where error.code == .conflict && attempt < Self.maxAttempts {
+            } catch  where error.code == .conflict && attempt < Self.maxAttempts {
                 continue
             }
         }
