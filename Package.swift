@@ -22,6 +22,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        // The HTTP service (`ledger serve`). Its default traits pull in swift-configuration, which we do not use.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        // Already in the graph through Hummingbird: named only to read the port the server bound and to quiet
+        // Hummingbird's own log lines, so that the service's JSON lines are its log.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.14.0"),
     ],
     targets: [
         // Event model, canonical JSON, DSSE, keys, Merkle proofs, checkpoints, authority and the verifier.
@@ -70,12 +76,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // `ledger serve`: the anomaly-detection service and the ledger's HTTP API (Hummingbird).
+        .target(
+            name: "LedgerService",
+            dependencies: [
+                "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
+                "LedgerPipeline", "LedgerProjections", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The `ledger` command tree, as a library so tests can drive it.
         .target(
             name: "LedgerCLI",
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
-                "LedgerPipeline", "LedgerProjections", "LedgerTesting",
+                "LedgerPipeline", "LedgerProjections", "LedgerService", "LedgerTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -122,6 +138,15 @@ let package = Package(
         .testTarget(
             name: "LedgerSQLiteTests",
             dependencies: ["LedgerSQLite", "LedgerTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerServiceTests",
+            dependencies: [
+                "LedgerService", "LedgerTesting", "LedgerAudit", "LedgerSQLite", "LedgerPipeline", "LedgerArtifacts",
+                "LedgerStore", "LedgerCore", "LedgerProjections", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

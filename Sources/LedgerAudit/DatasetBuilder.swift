@@ -146,11 +146,7 @@ public enum DatasetBuilder {
             csv.append(holdout ? 0x31 : 0x30)
             for feature in 0..<featureNames.count {
                 csv.append(0x2c)
-                switch window.value(feature) {
-                case .integer(let value): csv.append(contentsOf: String(value).utf8)
-                case .ratio(let value): csv.append(contentsOf: formatRatio(value).utf8)
-                case .null: break
-                }
+                csv.append(contentsOf: window.value(feature).csvCell.utf8)
             }
             csv.append(0x2c)
             switch window.label {
@@ -336,6 +332,16 @@ enum FeatureValue {
         case .integer(let value): Double(value)
         case .ratio(let value): value
         case .null: nil
+        }
+    }
+
+    /// The value's cell in the dataset CSV: an integer in decimal, a ratio in ``DatasetBuilder/formatRatio(_:)``'s
+    /// form, and nothing for null. Building and serving both read features through this text, so they agree.
+    var csvCell: String {
+        switch self {
+        case .integer(let value): String(value)
+        case .ratio(let value): DatasetBuilder.formatRatio(value)
+        case .null: ""
         }
     }
 }

@@ -21,7 +21,8 @@ public struct LedgerCommand: AsyncParsableCommand {
         subcommands: [
             QuickstartCommand.self, InitCommand.self, KeysCommand.self, AppendCommand.self, LogCommand.self,
             ExportCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self, DemoCommand.self,
-            RunCommand.self, ScheduleCommand.self, ExtractCommand.self, DatasetCommand.self, ModelCommand.self,
+            RunCommand.self, ScheduleCommand.self, ServeCommand.self, ExtractCommand.self, DatasetCommand.self,
+            ModelCommand.self,
             TrainCommand.self, EvaluateCommand.self,
             PolicyCommand.self, ApproveCommand.self, RejectCommand.self, DeployCommand.self, RollbackCommand.self,
             RetireCommand.self, RegistryCommand.self, DeploymentsCommand.self, RunsCommand.self, LineageCommand.self,

@@ -93,6 +93,13 @@ public enum ProjectionUpdater {
         }
     }
 
+    /// Folds into `projections`, in memory, the log's entries after its head; saves nothing. For a reader that keeps
+    /// its own copy current, such as `ledger serve`.
+    public static func advance(_ projections: inout Projections, with log: any EventStore) async throws(LedgerError) {
+        var changes = Projections.Changes(recording: false)
+        try await fold(log, from: projections.nextSeq, to: try await log.size(), into: &projections, changes: &changes)
+    }
+
     /// Folds the whole log from an empty state and replaces every saved row.
     ///
     /// - Parameter progress: called after each chunk with the number of entries folded so far and the total.

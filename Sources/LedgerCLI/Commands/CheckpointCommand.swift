@@ -43,34 +43,19 @@ struct CheckpointSignCommand: AsyncParsableCommand {
         let workspace = try workspace.locate()
         let ledger = try await workspace.openLedger()
         let signer = try KeyFiles.loadPrivateKey(key ?? workspace.path(workspace.logKeyPath))
-        let state = await ledger.state
-        guard let record = state.keyring[signer.keyID], record.isActive, record.roles.contains(.log) else {
-            throw LedgerError(
-                .roleNotAllowed,
-                "the key \(signer.keyID.prefix(16))… is not an active log key of this log"
-            )
-        }
-        // The root is recomputed from the entries themselves, not from the stored hash column.
-        let leafHashes = try await ledger.store.leaves(upTo: state.size).map { MerkleTree.leafHash($0) }
-        let origin = state.logID ?? workspace.logID
-        let checkpoint = Checkpoint(
-            origin: origin,
-            size: UInt64(leafHashes.count),
-            root: MerkleTree.root(of: leafHashes)
-        )
-        var note = SignedNote(text: checkpoint.text, signatures: [])
-        try note.addSignature(by: try NoteSigner(name: origin, privateKey: signer.cryptoKey))
-        try await ledger.store.keepCheckpoint(note.serialized, size: checkpoint.size)
-        if let out { try Files.writeAtomically(Array(note.serialized.utf8), to: out) }
+        let checkpoint = try await LogProofs.checkpoint(store: ledger.store, state: await ledger.state, signer: signer)
+        let note = checkpoint["note"]?.stringValue ?? ""
+        if let out { try Files.writeAtomically(Array(note.utf8), to: out) }
         if json {
-            Console.current.json([
-                "logId": .string(origin), "size": .int(checkpoint.size), "root": .string(checkpoint.root.hex),
-                "note": .string(note.serialized), "file": out.map { .string($0) } ?? .null,
-            ])
+            var document = checkpoint.objectValue ?? [:]
+            document["file"] = out.map { .string($0) } ?? .null
+            Console.current.json(.object(document))
         } else if let out {
-            Console.current.err("checkpoint of size \(checkpoint.size) written to \(out) and kept")
+            Console.current.err(
+                "checkpoint of size \(checkpoint["size"]?.integerValue ?? 0) written to \(out) and kept"
+            )
         } else {
-            Console.current.writeOut(Array(note.serialized.utf8))
+            Console.current.writeOut(Array(note.utf8))
         }
     }
 }

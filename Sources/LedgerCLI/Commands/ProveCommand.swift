@@ -44,21 +44,7 @@ struct ProveInclusionCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = try workspace.locate()
         let store = try workspace.openStore()
-        let logSize = try await store.size()
-        let treeSize = size ?? logSize
-        guard treeSize <= logSize else {
-            throw LedgerError(.invalidArgument, "--size \(treeSize) is beyond the log's \(logSize) entries")
-        }
-        guard seq < treeSize else {
-            throw LedgerError(.invalidArgument, "seq \(seq) is not in a tree of \(treeSize) entries")
-        }
-        let hashes = try await store.leafHashes(upTo: treeSize)
-        let proof = try MerkleTree.inclusionProof(leafIndex: Int(seq), leafHashes: hashes)
-        let document: JSONValue = [
-            "type": "inclusion", "logId": .string(workspace.logID), "seq": .int(seq), "size": .int(treeSize),
-            "leafHash": .string(hashes[Int(seq)].hex), "root": .string(MerkleTree.root(of: hashes).hex),
-            "proof": .array(proof.map { .string($0.hex) }),
-        ]
+        let document = try await LogProofs.inclusion(store: store, seq: seq, size: size, logID: workspace.logID)
         printProof(document, json: json)
     }
 }
@@ -91,17 +77,7 @@ struct ProveConsistencyCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = try workspace.locate()
         let store = try workspace.openStore()
-        let logSize = try await store.size()
-        guard new <= logSize else {
-            throw LedgerError(.invalidArgument, "NEW \(new) is beyond the log's \(logSize) entries")
-        }
-        let hashes = try await store.leafHashes(upTo: new)
-        let proof = try MerkleTree.consistencyProof(oldSize: Int(old), leafHashes: hashes)
-        let document: JSONValue = [
-            "type": "consistency", "logId": .string(workspace.logID), "from": .int(old), "to": .int(new),
-            "fromRoot": .string(MerkleTree.root(of: hashes.prefix(Int(old))).hex),
-            "toRoot": .string(MerkleTree.root(of: hashes).hex), "proof": .array(proof.map { .string($0.hex) }),
-        ]
+        let document = try await LogProofs.consistency(store: store, from: old, to: new, logID: workspace.logID)
         printProof(document, json: json)
     }
 }

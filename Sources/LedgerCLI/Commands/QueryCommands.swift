@@ -68,9 +68,9 @@ struct RegistryCommand: AsyncParsableCommand {
             show(entry, projections)
             return
         }
+        if options.json { return console.json(projections.registryJSON(model: model)) }
         let entries = projections.registry.values.filter { model == nil || $0.name == model }
             .sorted { VersionKey($0.name, $0.version) < VersionKey($1.name, $1.version) }
-        if options.json { return console.json(.array(entries.map(\.jsonValue))) }
         guard !entries.isEmpty else {
             console.out(
                 model.map { "\($0) has no registered version" }
@@ -161,28 +161,9 @@ struct DeploymentsCommand: AsyncParsableCommand {
             return
         }
         if let at, let time = Timestamp(userInput: at) {
+            if options.json { return console.json(projections.deploymentsJSON(target: target, at: time)) }
             let answers = targets.map { name -> (String, DeploymentRecord?) in
                 (name, projections.deployments[name]?.last { $0.served(at: time) })
-            }
-            if options.json {
-                return console.json(
-                    .array(
-                        answers.map { name, record in
-                            var object: [String: JSONValue] = [
-                                "target": .string(name), "at": .string(time.rfc3339),
-                                "serving": record?.jsonValue ?? .null,
-                            ]
-                            if let record {
-                                object["proof"] = .object(
-                                    ["from": .int(record.from.seq)].merging(
-                                        record.until.map { ["until": .int($0.seq)] } ?? [:]
-                                    ) { $1 }
-                                )
-                            }
-                            return .object(object)
-                        }
-                    )
-                )
             }
             for (name, record) in answers {
                 guard let record else {
@@ -196,8 +177,8 @@ struct DeploymentsCommand: AsyncParsableCommand {
             }
             return
         }
+        if options.json { return console.json(projections.deploymentsJSON(target: target)) }
         let records = targets.flatMap { projections.deployments[$0] ?? [] }
-        if options.json { return console.json(.array(records.map(\.jsonValue))) }
         guard !records.isEmpty else { return console.out("nothing deployed yet; see `ledger deploy --help`") }
         console.table(
             ["TARGET", "VERSION", "HOW", "FROM", "UNTIL", "BY"],
@@ -254,8 +235,8 @@ struct RunsCommand: AsyncParsableCommand {
             )
             return
         }
+        if options.json { return console.json(projections.runsJSON()) }
         let records = projections.runs.values.sorted { $0.started.seq < $1.started.seq }
-        if options.json { return console.json(.array(records.map(\.jsonValue))) }
         guard !records.isEmpty else { return console.out("no pipeline runs yet") }
         console.table(
             ["RUN", "TRIGGER", "STATUS", "STEPS", "STARTED", "MS"],
@@ -297,8 +278,8 @@ struct LineageCommand: AsyncParsableCommand {
             throw LedgerError(.invalidArgument, "\(reference) is not a registered version")
         }
         let console = Console.current
-        if options.json {
-            return console.json(["version": .string(reference.description), "nodes": .array(nodes.map(\.jsonValue))])
+        if options.json, let json = projections.lineageJSON(reference.name, reference.version) {
+            return console.json(json)
         }
         console.table(
             ["SEQ", "EVENT", "TIME", "BY", "FROM", "DIGEST", "DETAIL"],
@@ -367,17 +348,9 @@ struct DriftHistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let projections = try await options.projections()
-        var records = projections.drift.values.sorted { $0.measured.seq < $1.measured.seq }
-        if let last { records = Array(records.suffix(last)) }
-        if let feature {
-            records = records.compactMap { record in
-                var record = record
-                record.features = record.features.filter { $0.name == feature }
-                return record.features.isEmpty ? nil : record
-            }
-        }
+        let records = projections.driftRecords(feature: feature, last: last)
         let console = Console.current
-        if options.json { return console.json(.array(records.map(\.jsonValue))) }
+        if options.json { return console.json(projections.driftJSON(feature: feature, last: last)) }
         guard !records.isEmpty else {
             return console.out(
                 feature.map { "no drift measured for feature \($0)" }

@@ -1,0 +1,201 @@
+import Hummingbird
+public import LedgerArtifacts
+public import LedgerCore
+public import LedgerProjections
+public import LedgerStore
+import Logging
+import NIOCore
+import Synchronization
+
+/// What `ledger serve` serves and how.
+public struct ServiceConfiguration: Sendable {
+    /// The deployment target whose model scores.
+    public var target: String
+    /// How often the log is checked for new events (a new deployment, a rollback).
+    public var pollInterval: Duration
+    /// The largest request body accepted.
+    public var maxBodyBytes: Int
+    /// The most rows (or events) one scoring request may carry.
+    public var maxRows: Int
+
+    public init(
+        target: String = "production",
+        pollInterval: Duration = .seconds(2),
+        maxBodyBytes: Int = 8 << 20,
+        maxRows: Int = 10_000
+    ) {
+        self.target = target
+        self.pollInterval = pollInterval
+        self.maxBodyBytes = maxBodyBytes
+        self.maxRows = maxRows
+    }
+}
+
+/// The state behind the HTTP routes: the log, the read side kept current in memory, and the model serving the
+/// target, switched atomically when the log says it changed and the new one passes ``ModelLoader``'s checks.
+///
+/// A request takes the current model once and scores all its rows with it, so no response mixes two versions and
+/// none waits for a switch. A model that fails the checks is refused (logged and counted) and the old one goes
+/// on serving.
+public final class LedgerServer: Sendable {
+    public let ledger: Ledger
+    public let loader: ModelLoader
+    public let configuration: ServiceConfiguration
+    public let metrics = ServiceMetrics()
+    /// Signs `GET /v1/checkpoint`: the log key, never a human's key.
+    let logKey: SigningKey?
+    let log: @Sendable ([String: JSONValue]) -> Void
+
+    private struct State {
+        var projections = Projections()
+        var model: ServingModel?
+        /// The deployment last tried, loaded or refused: it is not tried again until the log changes it.
+        var attempted: ModelRules.Serving?
+        var seenSize: UInt64 = 0
+        var dirty = true
+    }
+
+    private let state = Mutex(State())
+
+    /// Opens the server over `store` and `artifacts`, reads the log, and tries to load the model serving the
+    /// target. A log that does not open is an error; a model that cannot load is refused, and the server starts
+    /// unready.
+    public static func start(
+        store: any EventStore,
+        artifacts: any ArtifactStore,
+        trustedGenesis: Hash256,
+        logKey: SigningKey?,
+        configuration: ServiceConfiguration,
+        clock: any LedgerClock,
+        log: @escaping @Sendable ([String: JSONValue]) -> Void
+    ) async throws(LedgerError) -> LedgerServer {
+        let ledger = try await Ledger.open(store: store, clock: clock)
+        guard await ledger.state.genesisLeafHash == trustedGenesis else {
+            throw LedgerError(.trustAnchor, "the log's genesis is not the trusted one")
+        }
+        let server = LedgerServer(
+            ledger: ledger,
+            loader: ModelLoader(
+                store: store,
+                artifacts: artifacts,
+                trustedGenesis: trustedGenesis,
+                target: configuration.target
+            ),
+            configuration: configuration,
+            logKey: logKey,
+            log: log
+        )
+        try await server.refresh()
+        return server
+    }
+
+    init(
+        ledger: Ledger,
+        loader: ModelLoader,
+        configuration: ServiceConfiguration,
+        logKey: SigningKey?,
+        log: @escaping @Sendable ([String: JSONValue]) -> Void
+    ) {
+        self.ledger = ledger
+        self.loader = loader
+        self.configuration = configuration
+        self.logKey = logKey
+        self.log = log
+    }
+
+    /// The model serving now, if one passed the checks.
+    public var model: ServingModel? { state.withLock { $0.model } }
+
+    /// The read side as of the last refresh.
+    public var projections: Projections { state.withLock { $0.projections } }
+
+    /// Asks the next poll to look at the log at once (after an append through the API).
+    func notifyChanged() { state.withLock { $0.dirty = true } }
+
+    /// Brings the read side and the model up to the log. Called by ``poll(until:)``; one caller at a time.
+    public func refresh() async throws(LedgerError) {
+        let size = try await ledger.store.size()
+        guard size != state.withLock({ $0.seenSize }) else { return }
+        try await ledger.catchUp()
+        var projections = state.withLock { $0.projections }
+        try await ProjectionUpdater.advance(&projections, with: ledger.store)
+        let serving = await ledger.state.models.targets[configuration.target]?.current
+        let retry = state.withLock { state in
+            state.projections = projections
+            state.seenSize = size
+            return state.attempted != serving
+        }
+        guard retry, let serving else { return }
+        state.withLock { $0.attempted = serving }
+        do throws(LedgerError) {
+            let (verified, confirmed) = try await loader.verifiedDeployment()
+            guard confirmed == serving else {
+                throw LedgerError(.conflict, "the deployment moved on while it was checked; the next poll loads it")
+            }
+            let model = try await loader.load(serving, state: verified)
+            let previous = state.withLock { state in
+                defer { state.model = model }
+                return state.model
+            }
+            metrics.loaded(name: model.name, version: model.version, sha256: model.artifact.hex)
+            log([
+                "msg": "model loaded", "model": .string("\(model.name)@\(model.version)"),
+                "sha256": .string(model.artifact.hex), "deployedSeq": .int(model.deployedSeq),
+                "previous": previous.map { .string("\($0.name)@\($0.version)") } ?? .null,
+            ])
+        } catch {
+            if error.code == .conflict { state.withLock { $0.attempted = nil } }
+            metrics.refused(code: error.code.rawValue)
+            log([
+                "level": "error", "msg": "model refused; the previous model keeps serving",
+                "model": .string("\(serving.name)@\(serving.version)"), "code": .string(error.code.rawValue),
+                "error": .string(error.reason),
+            ])
+        }
+    }
+
+    /// Refreshes every poll interval, or within 50 ms of a change made through the API, until cancelled.
+    public func poll() async {
+        var last = ContinuousClock.now
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(50))
+            let due = ContinuousClock.now - last >= configuration.pollInterval
+            let dirty = state.withLock { state in
+                defer { state.dirty = false }
+                return state.dirty
+            }
+            guard due || dirty else { continue }
+            last = ContinuousClock.now
+            do {
+                try await refresh()
+            } catch {
+                log([
+                    "level": "error", "msg": "refresh failed", "code": .string(error.code.rawValue),
+                    "error": .string(error.reason),
+                ])
+            }
+        }
+    }
+}
+
+extension LedgerServer {
+    /// Serves HTTP on `host:port` (port 0 picks a free one) and polls the log, until SIGTERM or SIGINT; then it
+    /// stops taking connections, finishes the requests in flight and returns.
+    ///
+    /// - Parameter onListening: called with the bound port once the server accepts connections.
+    public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) -> Void) async throws {
+        var quiet = Logger(label: "ledger.serve")
+        quiet.logLevel = .warning
+        let app = Application(
+            router: router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "ledger"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
+            logger: quiet
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.poll() }
+            try await app.runService()
+            group.cancelAll()
+        }
+    }
+}
