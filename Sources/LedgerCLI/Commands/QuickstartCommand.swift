@@ -247,6 +247,7 @@ struct QuickstartCommand: AsyncParsableCommand {
                 "Done in \(String(format: "%.1f", seconds)) s. In \(shown): ledger verify, ledger registry, ledger drift, "
                     + "ledger runs, ledger lineage \(lastDeployed ?? "MODEL@V"), ledger reproduce \(lastDeployed ?? "MODEL@V")."
             )
+            say("Serve the deployed model and the ledger's API: ledger serve --workspace \(shown) --port 8080")
         }
     }
 
