@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import LedgerCore
+import LedgerPipeline
 import LedgerSQLite
 import LedgerStore
 
@@ -75,13 +77,16 @@ struct LogCommand: AsyncParsableCommand {
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write the log as JSON Lines: each line is exactly one entry's leaf bytes.",
+        abstract: "Write the log as JSON Lines, or an in-toto attestation of each registered version.",
         discussion: """
             Line i is the RFC 8785 canonical JSON of entry i's DSSE envelope, so the file alone is enough to recompute every leaf hash and the Merkle root, and to verify every signature.
+
+            With --attestations DIR it writes instead, for each registered version, DIR/MODEL@VERSION.intoto.json: a DSSE envelope (payload type application/vnd.in-toto+json, Ed25519 over the PAE) of an in-toto Statement v1 in RFC 8785 canonical JSON. Its subject is the model artifact's SHA-256; its predicate is SLSA Provenance v1 (https://slsa.dev/provenance/v1) with build type https://modelledger.dev/pipeline/train/v1, read from the log: the window, trainer parameters, seed, feature spec and policy digests as external parameters; the dataset, its snapshot and the trainer as resolved dependencies; the run as invocation; and the evaluation and every approval and rejection (keyid, reason, seq, time) as byproducts. The envelope's keyid is the signing key's keyid. By default the workspace's pipeline key signs, the key that ran the pipeline; --key signs with another. Files are written atomically and replace earlier ones.
 
             Example:
               ledger export --out log.jsonl
               ledger verify --from log.jsonl --trust <genesis hash>
+              ledger export --attestations attestations --json
             """
     )
 
@@ -90,7 +95,43 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The file to write (atomically); default: standard output.", valueName: "FILE"))
     var out: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write one in-toto attestation per registered version into this folder instead of the log.",
+            valueName: "DIR"
+        )
+    )
+    var attestations: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --attestations: the signing key (default: the workspace's pipeline key, which ran the pipeline).",
+            valueName: "FILE"
+        )
+    )
+    var key: String?
+
+    @Flag(
+        help:
+            "With --attestations: print {\"directory\",\"keyid\",\"attestations\":[{\"model\",\"file\",\"sha256\",\"approvals\"}]}."
+    )
+    var json = false
+
+    func validate() throws {
+        if attestations == nil {
+            if key != nil { throw ValidationError("--key signs attestations: use it with --attestations DIR") }
+            if json { throw ValidationError("--json describes attestations: use it with --attestations DIR") }
+        } else if out != nil {
+            throw ValidationError("--out writes the log and --attestations writes attestations: choose one")
+        }
+        if attestations?.isEmpty == true { throw ValidationError("--attestations needs a folder") }
+    }
+
     func run() async throws {
+        if let attestations {
+            try await exportAttestations(to: attestations)
+            return
+        }
         let store = try workspace.locate().openStore()
         let entries = try await store.allEntries()
         var bytes: [UInt8] = []
@@ -104,6 +145,51 @@ struct ExportCommand: AsyncParsableCommand {
             Console.current.err("exported \(entries.count) entries to \(out)")
         } else {
             Console.current.writeOut(bytes)
+        }
+    }
+
+    private func exportAttestations(to folder: String) async throws {
+        let workspace = try workspace.locate()
+        let signer = try KeyFiles.loadPrivateKey(try key ?? workspace.keyFile(for: .pipeline))
+        let ledger = try await workspace.openLedger()
+        let state = await ledger.state
+        let versions = state.models.versions.keys.sorted().flatMap { state.models.versions[$0] ?? [] }
+        let provenances = try await VersionProvenance.read(versions, from: ledger.store)
+        try Files.createDirectory(folder)
+        var written: [JSONValue] = []
+        let console = Console.current
+        for provenance in provenances {
+            let version = provenance.version
+            let envelope = try Attestation.envelope(
+                of: provenance,
+                builderVersion: LedgerVersion.current,
+                signedBy: signer
+            )
+            let path = URL(fileURLWithPath: folder).appendingPathComponent(Attestation.fileName(of: version)).path
+            try Files.writeAtomically(envelope.canonicalBytes() + [0x0a], to: path)
+            let label = "\(version.name)@\(version.version)"
+            written.append([
+                "model": .string(label), "file": .string(path), "sha256": .string(version.artifact.hex),
+                "approvals": .int(version.approvals.count),
+            ])
+            if !json {
+                console.out(
+                    "\(label)  sha256:\(version.artifact.hex.prefix(12))…  \(version.approvals.count) approval(s)  → \(path)"
+                )
+            }
+        }
+        let signerName = state.keyring[signer.keyID]?.name ?? "a key outside the log's keyring"
+        if json {
+            console.json([
+                "directory": .string(folder), "keyid": .string(signer.keyID), "attestations": .array(written),
+            ])
+        } else {
+            console.out(
+                provenances.isEmpty
+                    ? "no registered versions: nothing to attest"
+                    : "wrote \(provenances.count) attestation(s) to \(folder), signed by \(signerName) "
+                        + "(keyid \(signer.keyID))"
+            )
         }
     }
 }
