@@ -21,7 +21,8 @@ public struct LedgerCommand: AsyncParsableCommand {
         subcommands: [
             QuickstartCommand.self, InitCommand.self, KeysCommand.self, AppendCommand.self, LogCommand.self,
             ExportCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self, DemoCommand.self,
-            RunCommand.self, ScheduleCommand.self, ServeCommand.self, ExtractCommand.self, DatasetCommand.self,
+            RunCommand.self, ScheduleCommand.self, ServeCommand.self, ReportCommand.self,
+            ExtractCommand.self, DatasetCommand.self,
             ModelCommand.self,
             TrainCommand.self, EvaluateCommand.self,
             PolicyCommand.self, ApproveCommand.self, RejectCommand.self, DeployCommand.self, RollbackCommand.self,

@@ -1,0 +1,190 @@
+import Foundation
+import LedgerCore
+import LedgerPipeline
+import LedgerProjections
+import LedgerSQLite
+import LedgerStore
+
+/// Everything `ledger report` shows about one version, read from the log, its projections and a fresh verification;
+/// rendered as one self-contained HTML file (inline CSS and SVG, no scripts, nothing fetched) or as Markdown.
+struct ModelReport {
+    struct TimelineEntry {
+        let seq: UInt64
+        let time: Timestamp
+        let type: String
+        let signer: String
+        let keyID: String
+        let summary: String
+        let leafHash: Hash256
+        let proof: [Hash256]
+    }
+
+    struct Series {
+        let name: String
+        let values: [Double]
+    }
+
+    let name: String
+    let version: Int
+    let status: String
+    let logID: String
+    let genesis: Hash256
+    let artifact: String
+    let window: String
+    let dataset: String
+    let datasetRows: String
+    let features: [String]
+    let algorithm: String
+    let parameters: JSONValue
+    let seed: JSONValue
+    let candidate: [(String, String)]
+    let champion: String?
+    let difference: String?
+    let verdict: String
+    let reasons: [String]
+    let policy: String
+    let approvals: [String]
+    let serving: [String]
+    let limitations: [String]
+    let timeline: [TimelineEntry]
+    /// Drift measurements in order: their labels, then one series per feature and the scores.
+    let driftLabels: [String]
+    let drift: [Series]
+    let thresholds: (moderate: Double, significant: Double)
+    let verification: (entries: Int, root: Hash256, checkpoint: String?)
+    let reproduce: String
+
+    /// Reads the report of `name@version` from the workspace. Signs a checkpoint of the log as it is now with the
+    /// log key (and keeps it), so the inclusion proofs shown can be checked against a signed root.
+    static func read(_ workspace: Workspace, name: String, version: Int) async throws -> ModelReport {
+        let store = try workspace.openStore()
+        let projections = try await workspace.projections()
+        guard let entry = projections.registry[VersionKey(name, version)] else {
+            throw LedgerError(.invalidArgument, "\(name)@\(version) is not a registered version")
+        }
+        let size = try await store.size()
+        let report = Verifier(trustedGenesis: workspace.genesis, concurrency: 2).verify(
+            leaves: try await store.leaves(upTo: size)
+        )
+        if let failure = report.failure { throw VerificationFailed(failure: failure) }
+        let state = report.state
+        var checkpoint: String?
+        if let key = try? KeyFiles.loadPrivateKey(try workspace.keyFile(for: .log)) {
+            checkpoint = try await LogProofs.checkpoint(store: store, state: state, signer: key)["note"]?.stringValue
+        }
+        let reader = LogReader(store: store)
+        let trained = try await reader.event(at: entry.trained.seq, ofType: "model.trained")
+        let evaluated = try await reader.event(at: entry.evaluation.seq, ofType: "model.evaluated")
+        let built = try await reader.event(
+            at: UInt64(trained.data["dataset"]?["seq"]?.integerValue ?? 0),
+            ofType: "dataset.built"
+        )
+        let extracted = try await reader.event(
+            at: UInt64(built.data["extract"]?["seq"]?.integerValue ?? 0),
+            ofType: "data.extracted"
+        )
+
+        let hashes = try await store.leafHashes(upTo: size)
+        var timeline: [TimelineEntry] = []
+        for node in (projections.lineage(of: VersionKey(name, version)) ?? []).sorted(by: {
+            $0.stamp.seq < $1.stamp.seq
+        }) {
+            let seq = node.stamp.seq
+            timeline.append(
+                TimelineEntry(
+                    seq: seq,
+                    time: node.stamp.time,
+                    type: node.type,
+                    signer: projections.who(node.stamp.actor),
+                    keyID: node.stamp.actor,
+                    summary: node.detail.sorted { $0.key < $1.key }.map { "\($0.key) \(Self.text($0.value))" }
+                        .joined(separator: ", "),
+                    leafHash: hashes[Int(seq)],
+                    proof: try MerkleTree.inclusionProof(leafIndex: Int(seq), leafHashes: hashes)
+                )
+            )
+        }
+
+        let candidate = evaluated.data["candidate"]
+        let metrics: [(String, String)] = [
+            ("AUC-ROC", candidate?["aucRoc"]), ("average precision", candidate?["averagePrecision"]),
+            ("precision@k", candidate?["precisionAtK"]), ("recall@k", candidate?["recallAtBudget"]),
+        ].map { ($0.0, $0.1?.doubleValue.map(Gate.format) ?? "-") }
+        let champion = evaluated.data["champion"].map { champion in
+            "\(champion["name"]?.stringValue ?? "")@\(champion["version"]?.integerValue ?? 0): AUC-ROC "
+                + (champion["metrics"]?["aucRoc"]?.doubleValue.map(Gate.format) ?? "-")
+        }
+        let difference = evaluated.data["difference"].map { difference in
+            "AUC-ROC difference \(Gate.format(difference["aucRoc"]?.doubleValue ?? 0)), "
+                + "\(Int(((difference["confidence"]?.doubleValue ?? 0) * 100).rounded())) % interval "
+                + "[\(Gate.format(difference["lower"]?.doubleValue ?? 0)), \(Gate.format(difference["upper"]?.doubleValue ?? 0))] "
+                + "(paired bootstrap, \(difference["replicates"]?.integerValue ?? 0) replicates, seed \(difference["seed"]?.integerValue ?? 0))"
+        }
+        let policyDigest = evaluated.data["policy"]?["sha256"]?.stringValue ?? ""
+        let policy =
+            policyDigest == state.policy.digest.hex
+            ? "\(Self.text(state.policy.jsonValue)) (sha256 \(policyDigest.prefix(16))…, still in force)"
+            : "sha256 \(policyDigest) (replaced since; the current policy is \(Self.text(state.policy.jsonValue)))"
+
+        let records = projections.driftRecords()
+        var drift: [Series] = []
+        let names = records.first?.features.map(\.name) ?? []
+        for feature in names {
+            drift.append(
+                Series(
+                    name: feature,
+                    values: records.map { $0.features.first { $0.name == feature }?.statistics.psi ?? 0 }
+                )
+            )
+        }
+        if records.contains(where: { $0.scores != nil }) {
+            drift.append(Series(name: "anomaly scores", values: records.map { $0.scores?.psi ?? 0 }))
+        }
+        let holdout = built.data["labelled"]?["holdout"]
+        return ModelReport(
+            name: name,
+            version: version,
+            status: entry.status.rawValue,
+            logID: state.logID ?? workspace.logID,
+            genesis: workspace.genesis,
+            artifact: entry.artifact,
+            window:
+                "\(extracted.data["window"]?["from"]?.stringValue ?? "?") ..< \(extracted.data["window"]?["to"]?.stringValue ?? "?")",
+            dataset: entry.dataset,
+            datasetRows:
+                "\(built.data["rows"]?["train"]?.integerValue ?? 0) training and \(built.data["rows"]?["holdout"]?.integerValue ?? 0) holdout rows; holdout labels: \(holdout?["anomalous"]?.integerValue ?? 0) anomalous, \(holdout?["benign"]?.integerValue ?? 0) benign",
+            features: (trained.data["features"]?.arrayValue ?? []).compactMap(\.stringValue),
+            algorithm: trained.data["algorithm"]?.stringValue ?? "?",
+            parameters: trained.data["parameters"] ?? .null,
+            seed: trained.data["seed"] ?? .null,
+            candidate: metrics,
+            champion: champion,
+            difference: difference,
+            verdict: evaluated.data["verdict"]?.stringValue ?? "?",
+            reasons: (evaluated.data["reasons"]?.arrayValue ?? []).compactMap(\.stringValue),
+            policy: policy,
+            approvals: entry.approvals.map {
+                "\(projections.who($0.stamp.actor)) at seq \($0.stamp.seq)" + ($0.reason.map { ": \($0)" } ?? "")
+            },
+            serving: entry.serving,
+            limitations: [
+                "Unsupervised: the Isolation Forest learns what is rare, not what is malicious; rare but legitimate work scores high.",
+                "Judged on \(holdout?["anomalous"]?.integerValue ?? 0) labelled anomalies in the holdout: a small set, so the metrics are noisy (see the interval).",
+                "Labels come from analysts, who label few events and make mistakes; unlabelled windows are treated as unknown.",
+                "Features cover one actor-hour with a 14-day history: slow attacks spread over days and first-day actors are hard to judge.",
+                "Trained on the window above only: behaviour that drifted since (see the drift charts) is not reflected.",
+            ],
+            timeline: timeline,
+            driftLabels: records.map { "seq \($0.measured.seq)" },
+            drift: drift,
+            thresholds: (workspace.model.drift.moderate, workspace.model.drift.significant),
+            verification: (report.entries, report.root, checkpoint),
+            reproduce: "ledger reproduce \(name)@\(version) --source sqlite:AUDIT.db --workspace \(workspace.root.path)"
+        )
+    }
+
+    static func text(_ value: JSONValue) -> String {
+        if let string = value.stringValue { return string }
+        return (try? CanonicalJSON.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+}
