@@ -312,7 +312,7 @@ public enum Attestation {
         ]
         annotations["command"] = trainer?["command"]
         annotations["environment"] = trainer?["environment"]
-        dependencies.append(["name": "trainer", "annotations": .object(annotations)])
+        dependencies.append(["name": "trainer", "uri": eventURI(trained), "annotations": .object(annotations)])
         for file in trainer?["files"]?.arrayValue ?? [] {
             dependencies.append([
                 "name": "trainer file", "digest": ["sha256": file["sha256"] ?? .null],
@@ -320,6 +320,12 @@ public enum Attestation {
             ])
         }
         return dependencies
+    }
+
+    /// `modelledger:<log id>#seq=<n>`: the signed event a descriptor stands for, so that every in-toto resource
+    /// descriptor has a `uri` or a `digest`, as Statement v1 requires.
+    static func eventURI(_ event: Event) -> JSONValue {
+        .string("modelledger:\(event.log)#seq=\(event.seq)")
     }
 
     private static func runDetails(of provenance: VersionProvenance, builderVersion: String) -> JSONValue {
@@ -340,10 +346,11 @@ public enum Attestation {
         evaluation["champion"] = evaluated.data["champion"]
         evaluation["difference"] = evaluated.data["difference"]
         let byproducts: [JSONValue] =
-            [["name": "evaluation", "annotations": .object(evaluation)]]
+            [["name": "evaluation", "uri": eventURI(evaluated), "annotations": .object(evaluation)]]
             + provenance.decisions.map { decision in
                 [
                     "name": .string(decision.type == "model.approved" ? "approval" : "rejection"),
+                    "uri": eventURI(decision),
                     "annotations": [
                         "keyid": .string(decision.actor), "reason": decision.data["reason"] ?? .null,
                         "seq": .int(decision.seq), "time": .string(decision.time.rfc3339),

@@ -53,9 +53,13 @@ public final class LedgerServer: Sendable {
         var attempted: ModelRules.Serving?
         var seenSize: UInt64 = 0
         var dirty = true
+        /// A load failed for now at log size ``size``: the next refresh tries again.
+        var retryPending = false
+        var size: UInt64 = 0
     }
 
     private let state = Mutex(State())
+    private let gate = RefreshGate()
 
     /// Opens the server over `store` and `artifacts`, reads the log, and tries to load the model serving the
     /// target. A log that does not open is an error; a model that cannot load is refused, and the server starts
@@ -112,10 +116,30 @@ public final class LedgerServer: Sendable {
     /// Asks the next poll to look at the log at once (after an append through the API).
     func notifyChanged() { state.withLock { $0.dirty = true } }
 
-    /// Brings the read side and the model up to the log. Called by ``poll(until:)``; one caller at a time.
+    /// Brings the read side and the model up to the log. Calls run one at a time, in order.
+    ///
+    /// A deployment that fails for good (the log does not verify, the artifact's bytes changed, a model this
+    /// build cannot score) is refused once and not tried again until the log changes what serves. One that
+    /// fails for now (the artifact not there yet, the store busy, the log moving on during the check) is
+    /// logged and tried again at the next refresh, even if the log has not grown.
     public func refresh() async throws(LedgerError) {
+        await gate.acquire()
+        do {
+            try await refreshAlone()
+        } catch {
+            await gate.release()
+            throw error
+        }
+        await gate.release()
+    }
+
+    /// The codes of load failures worth retrying.
+    static let transientCodes: Set<LedgerError.Code> = [.conflict, .storage, .artifactMissing]
+
+    private func refreshAlone() async throws(LedgerError) {
         let size = try await ledger.store.size()
-        guard size != state.withLock({ $0.seenSize }) else { return }
+        let pending = state.withLock { $0.size == size && $0.attempted == nil && $0.retryPending }
+        guard size != state.withLock({ $0.seenSize }) || pending else { return }
         try await ledger.catchUp()
         var projections = state.withLock { $0.projections }
         try await ProjectionUpdater.advance(&projections, with: ledger.store)
@@ -126,16 +150,21 @@ public final class LedgerServer: Sendable {
             return state.attempted != serving
         }
         guard retry, let serving else { return }
-        state.withLock { $0.attempted = serving }
+        state.withLock {
+            $0.attempted = serving
+            $0.retryPending = false
+        }
         do throws(LedgerError) {
             let (verified, confirmed) = try await loader.verifiedDeployment()
             guard confirmed == serving else {
-                throw LedgerError(.conflict, "the deployment moved on while it was checked; the next poll loads it")
+                throw LedgerError(.conflict, "the deployment moved on while it was checked; the next refresh loads it")
             }
             let model = try await loader.load(serving, state: verified)
             let previous = state.withLock { state in
-                defer { state.model = model }
-                return state.model
+                let previous = state.model
+                // Never go back to an older deployment than the one serving.
+                if (previous?.deployedSeq ?? 0) <= model.deployedSeq { state.model = model }
+                return previous
             }
             metrics.loaded(name: model.name, version: model.version, sha256: model.artifact.hex)
             log([
@@ -144,7 +173,20 @@ public final class LedgerServer: Sendable {
                 "previous": previous.map { .string("\($0.name)@\($0.version)") } ?? .null,
             ])
         } catch {
-            if error.code == .conflict { state.withLock { $0.attempted = nil } }
+            let transient = Self.transientCodes.contains(error.code)
+            if transient {
+                state.withLock {
+                    $0.attempted = nil
+                    $0.retryPending = true
+                    $0.size = size
+                }
+                log([
+                    "level": "warning", "msg": "model not loaded yet; retrying at the next refresh",
+                    "model": .string("\(serving.name)@\(serving.version)"), "code": .string(error.code.rawValue),
+                    "error": .string(error.reason),
+                ])
+                return
+            }
             metrics.refused(code: error.code.rawValue)
             log([
                 "level": "error", "msg": "model refused; the previous model keeps serving",
@@ -197,5 +239,23 @@ extension LedgerServer {
             try await app.runService()
             group.cancelAll()
         }
+    }
+}
+
+/// Runs refreshes one at a time, in the order they asked.
+actor RefreshGate {
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 }

@@ -91,7 +91,13 @@ extension LedgerServer {
         }
         router.get("/v1/drift") { request, _ in
             let query = request.uri.queryParameters
-            let last = query["last"].flatMap { Int(String($0)) }
+            var last: Int?
+            if let text = query["last"] {
+                guard let value = Int(String(text)), value >= 1 else {
+                    return Self.error(.badRequest, "argument.invalid", "last must be a whole number of at least 1")
+                }
+                last = value
+            }
             return Self.json(self.projections.driftJSON(feature: query["feature"].map(String.init), last: last))
         }
         router.get("/v1/events") { request, _ in await self.events(request) }
@@ -122,7 +128,7 @@ extension LedgerServer {
     /// for the rest.
     static func status(for error: LedgerError) -> HTTPResponse.Status {
         switch error.code {
-        case .sequence, .brokenChain, .conflict: .conflict
+        case .sequence, .conflict: .conflict
         case .badSignature, .unknownKey, .revokedKey, .roleNotAllowed, .policy: .forbidden
         case .storage: .serviceUnavailable
         default: .badRequest
@@ -156,9 +162,9 @@ extension LedgerServer {
 
     func events(_ request: Request) async -> Response {
         let query = request.uri.queryParameters
-        let after = query["after"].flatMap { Int64(String($0)) } ?? -1
-        let limit = min(query["limit"].flatMap { Int(String($0)) } ?? 100, 1000)
-        guard after >= -1, limit >= 1 else {
+        let after = query["after"].map { Int64(String($0)) } ?? -1
+        let limit = query["limit"].map { Int(String($0)) } ?? 100
+        guard let after, let limit, after >= -1, after < Int64.max, (1...1000).contains(limit) else {
             return Self.error(.badRequest, "argument.invalid", "after is a seq (or -1) and limit 1 to 1000")
         }
         do {
@@ -186,6 +192,8 @@ extension LedgerServer {
         }
         do {
             let envelope = try Envelope(jsonBytes: try CanonicalJSON.encode(json))
+            // Judge it against the log as it is now, not as the last poll saw it.
+            try await ledger.catchUp()
             let signed = try await ledger.append(envelope: envelope)
             notifyChanged()
             log(["msg": "event appended", "seq": .int(signed.event.seq), "type": .string(signed.event.type)])
@@ -208,10 +216,12 @@ extension LedgerServer {
             return Self.error(.serviceUnavailable, "checkpoint.unavailable", "this server has no log key")
         }
         do {
+            try await ledger.catchUp()
             let note = try await LogProofs.checkpoint(store: ledger.store, state: await ledger.state, signer: logKey)
             return Self.json(note)
         } catch {
-            return Self.error(Self.status(for: error), error.code.rawValue, error.reason)
+            // Whatever fails here is the server's own key or storage, not the request.
+            return Self.error(.serviceUnavailable, error.code.rawValue, error.reason)
         }
     }
 
@@ -229,7 +239,11 @@ extension LedgerServer {
             )
             return Self.json(proof)
         } catch {
-            return Self.error(.badRequest, error.code.rawValue, error.reason)
+            return Self.error(
+                error.code == .invalidArgument ? .badRequest : .serviceUnavailable,
+                error.code.rawValue,
+                error.reason
+            )
         }
     }
 
@@ -247,7 +261,11 @@ extension LedgerServer {
             )
             return Self.json(proof)
         } catch {
-            return Self.error(.badRequest, error.code.rawValue, error.reason)
+            return Self.error(
+                error.code == .invalidArgument ? .badRequest : .serviceUnavailable,
+                error.code.rawValue,
+                error.reason
+            )
         }
     }
 }

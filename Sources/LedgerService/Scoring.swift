@@ -79,8 +79,8 @@ extension LedgerServer {
 
     func scoreEvents(_ events: [JSONValue], scoreFrom: JSONValue?, model: ServingModel) throws(LedgerError) -> Response
     {
-        guard events.count <= configuration.maxRows * 100 else {
-            throw LedgerError(.invalidArgument, "send at most \(configuration.maxRows * 100) events")
+        guard events.count <= FeatureRows.maximumEvents else {
+            throw LedgerError(.invalidArgument, "send at most \(FeatureRows.maximumEvents) events")
         }
         var from: Timestamp?
         if let scoreFrom, scoreFrom != .null {

@@ -1,8 +1,8 @@
 public import LedgerCore
 
 /// Signed checkpoints and Merkle proofs of a stored log, as JSON documents: what `ledger checkpoint`, `ledger
-/// prove … --json` and `ledger serve` hand out. Roots are recomputed from the stored entries, never read from a
-/// stored column.
+/// prove … --json` and `ledger serve` hand out. Every hash is recomputed from the stored leaves, never read from a
+/// stored hash column. That reads the whole tree's leaves per call: O(n), fine for the logs a pipeline keeps.
 public enum LogProofs {
     /// Signs a checkpoint of the whole log with `signer`, which must be an active log key of `state`, and keeps it
     /// in the store. Returns `{"logId","size","root","note"}`.
@@ -56,7 +56,7 @@ public enum LogProofs {
         guard seq < treeSize else {
             throw LedgerError(.invalidArgument, "seq \(seq) is not in a tree of \(treeSize) entries")
         }
-        let hashes = try await store.leafHashes(upTo: treeSize)
+        let hashes = try await store.leaves(upTo: treeSize).map { MerkleTree.leafHash($0) }
         let proof: [Hash256]
         do { proof = try MerkleTree.inclusionProof(leafIndex: Int(seq), leafHashes: hashes) } catch {
             throw LedgerError(.invalidArgument, "\(error)")
@@ -82,7 +82,7 @@ public enum LogProofs {
             throw LedgerError(.invalidArgument, "to \(new) is beyond the log's \(logSize) entries")
         }
         guard old <= new else { throw LedgerError(.invalidArgument, "from \(old) is after to \(new)") }
-        let hashes = try await store.leafHashes(upTo: new)
+        let hashes = try await store.leaves(upTo: new).map { MerkleTree.leafHash($0) }
         let proof: [Hash256]
         do { proof = try MerkleTree.consistencyProof(oldSize: Int(old), leafHashes: hashes) } catch {
             throw LedgerError(.invalidArgument, "\(error)")

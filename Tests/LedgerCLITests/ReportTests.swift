@@ -34,10 +34,33 @@ struct ReportTests {
             "sqlite:\(workspace.folder.path("audit.db"))"
         )
         #expect(second.status == 0, "\(second.err)")
+        // A second approver whose reason tries to inject markup into the report.
+        let eve = workspace.folder.path("eve.key")
+        #expect(await ledger("keys", "generate", "--name", "eve", "--role", "approver", "--out", eve).status == 0)
+        #expect(
+            await workspace.run(
+                "keys",
+                "add",
+                "--public",
+                eve + ".pub",
+                "--name",
+                "eve",
+                "--role",
+                "approver",
+                "--key",
+                workspace.adminKey
+            ).status == 0
+        )
+        let hostile = "<script>alert(1)</script><img src=x onerror=alert(2)> | broken"
+        let approved = await workspace.run("approve", "access-anomaly@1", "--reason", hostile, "--key", eve)
+        #expect(approved.status == 0, "\(approved.err)")
         let out = workspace.folder.path("report.html")
         let result = await workspace.run("report", "access-anomaly@1", "--out", out)
         #expect(result.status == 0, "\(result.err)")
         let html = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the reason is shown, escaped")
+        #expect(!html.contains("<script") && !html.contains("<img"), "and never as markup")
+        #expect(html.contains("Content-Security-Policy"))
         for section in ["Model card", "Known limitations", "Signed timeline", "Drift", "Verification", "Reproduce"] {
             #expect(html.contains(section), "\(section)")
         }
@@ -59,7 +82,9 @@ struct ReportTests {
 
         let markdown = workspace.folder.path("report.md")
         #expect(await workspace.run("report", "access-anomaly@1", "--out", markdown, "--format", "md").status == 0)
-        #expect(try String(contentsOfFile: markdown, encoding: .utf8).contains("## Signed timeline"))
+        let text = try String(contentsOfFile: markdown, encoding: .utf8)
+        #expect(text.contains("## Signed timeline"))
+        #expect(!text.contains("<script") && text.contains("\\| broken"), "Markdown cells are escaped too")
     }
 
     @Test(

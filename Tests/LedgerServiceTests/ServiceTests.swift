@@ -177,9 +177,10 @@ struct ServiceTests {
             }
             let deployed = try #require(deployedAt.value)
             let switched = try #require(firstV2.value)
-            // Seen within the 100 ms poll; then the log is verified and the model loaded before the switch. The
-            // bound allows for a loaded CI machine; the README reports the figure on a quiet one.
-            #expect(switched - deployed < .seconds(5), "switched \(switched - deployed) after the deploy")
+            // Seen within the 100 ms poll; then the whole log is verified and the model loaded before the switch,
+            // which takes well under a second on a quiet machine (the closing note has the figure) but several
+            // on a CI machine running the whole suite on 2 cores: the bound only says the switch comes.
+            #expect(switched - deployed < .seconds(30), "switched \(switched - deployed) after the deploy")
         }
     }
 
@@ -347,12 +348,67 @@ struct ServiceTests {
                 }
             }
             try await client.execute(uri: "/v1/proof/consistency?from=3&to=\(size)", method: .get) { response in
-                #expect(response.json?["type"] == "consistency")
+                let json = try #require(response.json)
+                func hash(_ name: String) throws -> Hash256 {
+                    try #require(json[name]?.stringValue.flatMap(Hash256.init(hex:)))
+                }
+                let proof = (json["proof"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(Hash256.init(hex:)) }
+                #expect(throws: Never.self) {
+                    try MerkleTree.verifyConsistency(
+                        oldSize: 3,
+                        newSize: Int(size),
+                        oldRoot: try hash("fromRoot"),
+                        newRoot: try hash("toRoot"),
+                        proof: proof
+                    )
+                }
             }
             try await client.execute(uri: "/v1/proof/inclusion?seq=999999", method: .get) { response in
                 #expect(response.status == .badRequest)
             }
         }
+    }
+
+    @Test(
+        "bad query parameters get 400, never a crash",
+        arguments: [
+            "/v1/drift?last=-1", "/v1/drift?last=0", "/v1/drift?last=abc", "/v1/events?after=9223372036854775807",
+            "/v1/events?after=-2", "/v1/events?after=abc", "/v1/events?limit=0", "/v1/events?limit=1001",
+            "/v1/proof/inclusion?seq=-1", "/v1/proof/inclusion?seq=99999999999999999999",
+            "/v1/proof/consistency?from=5&to=3", "/v1/deployments?at=yesterday",
+        ]
+    )
+    func badQueries(uri: String) async throws {
+        let fixture = try await ServiceFixture.make()
+        let server = try await fixture.server()
+        try await Self.withServer(server) { client in
+            try await client.execute(uri: uri, method: .get) { response in
+                #expect(response.status == .badRequest, "\(uri): \(response.json ?? .null)")
+                #expect(response.json?["error"]?["code"]?.stringValue != nil)
+            }
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test("an artifact that is not there yet is retried, not refused; once it arrives the deployment loads")
+    func artifactArrivesLate() async throws {
+        let fixture = try await ServiceFixture.make()
+        let logs = LogLines()
+        let server = try await fixture.server(logs: logs)
+        let writer = try await fixture.writer()
+        let v2 = try #require(await writer.state.models.version("access-anomaly", 2)?.artifact.hex)
+        let path = fixture.folder.appendingPathComponent("artifacts/sha256/\(v2.prefix(2))/\(v2)").path
+        let aside = path + ".aside"
+        try FileManager.default.moveItem(atPath: path, toPath: aside)
+        try await ServiceFixture.approve(2, on: writer)
+        try await ServiceFixture.deploy(2, on: writer)
+        try await server.refresh()
+        #expect(server.model?.version == 1)
+        #expect(server.metrics.refusals == 0, "a missing artifact is not a refusal")
+        #expect(logs.all.contains { $0["msg"] == "model not loaded yet; retrying at the next refresh" })
+        try FileManager.default.moveItem(atPath: aside, toPath: path)
+        try await server.refresh()
+        #expect(server.model?.version == 2, "the log did not change, but the retry loaded it")
     }
 
     @Test("with nothing deployed the server is alive but not ready, and scoring answers 503")

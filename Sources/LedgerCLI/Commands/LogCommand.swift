@@ -152,7 +152,13 @@ struct ExportCommand: AsyncParsableCommand {
         let workspace = try workspace.locate()
         let signer = try KeyFiles.loadPrivateKey(try key ?? workspace.keyFile(for: .pipeline))
         let ledger = try await workspace.openLedger()
-        let state = await ledger.state
+        // Sign nothing about a log that does not verify: a row written around the rules must not be attested.
+        let size = try await ledger.store.size()
+        let report = Verifier(trustedGenesis: workspace.genesis, concurrency: 2).verify(
+            leaves: try await ledger.store.leaves(upTo: size)
+        )
+        if let failure = report.failure { throw VerificationFailed(failure: failure) }
+        let state = report.state
         let versions = state.models.versions.keys.sorted().flatMap { state.models.versions[$0] ?? [] }
         let provenances = try await VersionProvenance.read(versions, from: ledger.store)
         try Files.createDirectory(folder)

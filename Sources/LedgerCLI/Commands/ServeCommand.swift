@@ -55,7 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
             if line["level"] == nil { line["level"] = "info" }
             console.json(.object(line))
         }
-        let logKey = try? KeyFiles.loadPrivateKey(try workspace.keyFile(for: .log))
+        // The log key signs /v1/checkpoint; without the file the route answers 503, but an unreadable one is an error.
+        let logKeyPath = try workspace.keyFile(for: .log)
+        let logKey = Files.exists(logKeyPath) ? try KeyFiles.loadPrivateKey(logKeyPath) : nil
         let server = try await LedgerServer.start(
             store: try workspace.openStore(),
             artifacts: try FileArtifactStore.url(workspace.artifactsURL, relativeTo: workspace.root.path),

@@ -58,19 +58,30 @@ struct ModelReport {
     /// log key (and keeps it), so the inclusion proofs shown can be checked against a signed root.
     static func read(_ workspace: Workspace, name: String, version: Int) async throws -> ModelReport {
         let store = try workspace.openStore()
-        let projections = try await workspace.projections()
-        guard let entry = projections.registry[VersionKey(name, version)] else {
-            throw LedgerError(.invalidArgument, "\(name)@\(version) is not a registered version")
-        }
         let size = try await store.size()
-        let report = Verifier(trustedGenesis: workspace.genesis, concurrency: 2).verify(
-            leaves: try await store.leaves(upTo: size)
+        let leaves = try await store.leaves(upTo: size)
+        let report = Verifier(trustedGenesis: workspace.genesis, concurrency: 2, keepEvents: true).verify(
+            leaves: leaves
         )
         if let failure = report.failure { throw VerificationFailed(failure: failure) }
         let state = report.state
+        // Everything shown comes from the leaves just verified, not from the read tables (a cache).
+        var projections = Projections()
+        var changes = Projections.Changes(recording: false)
+        for verified in report.events {
+            try projections.apply(verified.event, leafHash: verified.signed.leafHash, changes: &changes)
+        }
+        guard let entry = projections.registry[VersionKey(name, version)] else {
+            throw LedgerError(.invalidArgument, "\(name)@\(version) is not a registered version")
+        }
         var checkpoint: String?
-        if let key = try? KeyFiles.loadPrivateKey(try workspace.keyFile(for: .log)) {
-            checkpoint = try await LogProofs.checkpoint(store: store, state: state, signer: key)["note"]?.stringValue
+        let logKeyPath = try workspace.keyFile(for: .log)
+        if Files.exists(logKeyPath) {
+            checkpoint = try await LogProofs.checkpoint(
+                store: store,
+                state: state,
+                signer: try KeyFiles.loadPrivateKey(logKeyPath)
+            )["note"]?.stringValue
         }
         let reader = LogReader(store: store)
         let trained = try await reader.event(at: entry.trained.seq, ofType: "model.trained")
@@ -84,7 +95,7 @@ struct ModelReport {
             ofType: "data.extracted"
         )
 
-        let hashes = try await store.leafHashes(upTo: size)
+        let hashes = leaves.map { MerkleTree.leafHash($0) }
         var timeline: [TimelineEntry] = []
         for node in (projections.lineage(of: VersionKey(name, version)) ?? []).sorted(by: {
             $0.stamp.seq < $1.stamp.seq
@@ -179,7 +190,8 @@ struct ModelReport {
             drift: drift,
             thresholds: (workspace.model.drift.moderate, workspace.model.drift.significant),
             verification: (report.entries, report.root, checkpoint),
-            reproduce: "ledger reproduce \(name)@\(version) --source sqlite:AUDIT.db --workspace \(workspace.root.path)"
+            reproduce:
+                "ledger reproduce \(name)@\(version) --source sqlite:AUDIT.db --workspace '\(workspace.root.path.replacingOccurrences(of: "'", with: "'\\''"))'"
         )
     }
 

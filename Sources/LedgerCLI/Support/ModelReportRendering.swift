@@ -8,6 +8,7 @@ extension ModelReport {
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
             <title>\(Self.escape("\(name)@\(version)")): model report</title>
             <style>
             body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1b1f24}
@@ -104,8 +105,8 @@ extension ModelReport {
     /// The same report in Markdown: tables instead of charts.
     func markdown(generated: Timestamp) -> String {
         var out =
-            "# \(name)@\(version)\n\nStatus **\(status)**"
-            + (serving.isEmpty ? "" : ", serving \(serving.joined(separator: ", "))")
+            "# \(Self.cell(name))@\(version)\n\nStatus **\(Self.cell(status))**"
+            + (serving.isEmpty ? "" : ", serving \(Self.cell(serving.joined(separator: ", ")))")
         out += " · log `\(logID)` · trust anchor `\(genesis.hex)` · generated \(generated.rfc3339)\n\n## Model card\n\n"
         out += "| | |\n|---|---|\n"
         let rows: [(String, String)] = [
@@ -118,12 +119,12 @@ extension ModelReport {
             ("Verdict", verdict + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; "))),
             ("Policy in force", policy), ("Approvals", approvals.isEmpty ? "none" : approvals.joined(separator: "; ")),
         ]
-        for (label, value) in rows { out += "| \(label) | \(value.replacingOccurrences(of: "|", with: "\\|")) |\n" }
-        out += "\nKnown limitations:\n\n" + limitations.map { "- \($0)\n" }.joined()
+        for (label, value) in rows { out += "| \(label) | \(Self.cell(value)) |\n" }
+        out += "\nKnown limitations:\n\n" + limitations.map { "- \(Self.cell($0))\n" }.joined()
         out += "\n## Signed timeline\n\n| Seq | Time (UTC) | Event | Signed by | Details |\n|---|---|---|---|---|\n"
         for entry in timeline {
-            out +=
-                "| \(entry.seq) | \(entry.time.rfc3339) | `\(entry.type)` | \(entry.signer) (`\(entry.keyID.prefix(16))…`) | \(entry.summary) |\n"
+            out += "| \(entry.seq) | \(entry.time.rfc3339) | `\(Self.cell(entry.type))` | \(Self.cell(entry.signer)) "
+            out += "(`\(entry.keyID.prefix(16))…`) | \(Self.cell(entry.summary)) |\n"
         }
         out += "\n## Drift (PSI)\n\n"
         if driftLabels.isEmpty {
@@ -133,7 +134,8 @@ extension ModelReport {
                 "| Feature | " + driftLabels.joined(separator: " | ") + " |\n|---|"
                 + driftLabels.map { _ in "---|" }.joined() + "\n"
             for series in drift {
-                out += "| \(series.name) | " + series.values.map(Gate.format).joined(separator: " | ") + " |\n"
+                out +=
+                    "| \(Self.cell(series.name)) | " + series.values.map(Gate.format).joined(separator: " | ") + " |\n"
             }
         }
         out +=
@@ -192,6 +194,12 @@ extension ModelReport {
                 "<text x=\"\(width - right + 99)\" y=\"\(legend + 1)\" font-size=\"10\">\(Self.escape(line.name))</text>"
         }
         return svg + "</svg>\n"
+    }
+
+    /// Text for a Markdown table cell: HTML escaped (Markdown passes HTML through), pipes escaped, one line.
+    static func cell(_ text: String) -> String {
+        escape(text).replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\r", with: " ")
+            .replacingOccurrences(of: "\n", with: " ")
     }
 
     static func escape(_ text: String) -> String {
