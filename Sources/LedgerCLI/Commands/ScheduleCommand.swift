@@ -45,12 +45,7 @@ struct ScheduleCommand: AsyncParsableCommand {
         let workspace = try workspace.locate()
         let console = Console.current
         let clock = SystemClock()
-        let log: @Sendable ([String: JSONValue]) -> Void = { record in
-            var line = record
-            line["time"] = .string(clock.now().rfc3339)
-            if line["level"] == nil { line["level"] = "info" }
-            console.json(.object(line))
-        }
+        let log = console.jsonLogger(clock: clock)
         let stop = StopSignal()
         let signals = SignalTrap([SIGTERM, SIGINT]) { signal in
             log(["msg": "stopping: the current step finishes first", "signal": .int(Int(signal))])

@@ -49,12 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
         let workspace = try workspace.locate()
         let console = Console.current
         let clock = SystemClock()
-        let log: @Sendable ([String: JSONValue]) -> Void = { record in
-            var line = record
-            line["time"] = .string(clock.now().rfc3339)
-            if line["level"] == nil { line["level"] = "info" }
-            console.json(.object(line))
-        }
+        let log = console.jsonLogger(clock: clock)
         // The log key signs /v1/checkpoint; without the file the route answers 503, but an unreadable one is an error.
         let logKeyPath = try workspace.keyFile(for: .log)
         let logKey = Files.exists(logKeyPath) ? try KeyFiles.loadPrivateKey(logKeyPath) : nil
