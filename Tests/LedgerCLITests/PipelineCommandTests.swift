@@ -402,6 +402,22 @@ struct QuickstartTests {
         #expect(registry.json?["status"] == "deployed", "\(registry.out)")
         let again = await ledger("quickstart", "--dir", folder.path("qs"))
         #expect(again.status == 1, "quickstart refuses a folder that already holds a workspace")
+
+        // The auditor's script (docs/auditor-guide.md) on the quickstart's own export and its tampered copy.
+        if let python = ExternalTools.python {
+            let genesis = try #require(summary["genesis"]?.stringValue)
+            let check = ["--trust", genesis, "--checkpoint", folder.path("qs/checkpoint.txt")]
+            let verified = try runProcess(python, [AuditorScriptTests.script, folder.path("qs/log.jsonl")] + check)
+            #expect(verified.status == 0, "\(verified.out) \(verified.err)")
+            let answer = try CanonicalJSON.parse(verified.out.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(answer["root"] == summary["root"], "the script's root is the one ledger verify found")
+            for copy in ["tampered.jsonl", "truncated.jsonl"] {
+                let caught = try runProcess(python, [AuditorScriptTests.script, folder.path("qs/\(copy)")] + check)
+                #expect(caught.status == 1, "\(copy): \(caught.out)")
+            }
+        } else {
+            #expect(!ExternalTools.required, "CI needs the Python peers for the auditor's script")
+        }
         let weeks = try #require(summary["weeks"]?.arrayValue)
         #expect(weeks.count == 10)
         let driftStart = try #require(Timestamp(rfc3339: "2026-02-23T00:00:00.000Z"))
