@@ -339,9 +339,7 @@ public struct PipelineRunner: Sendable {
             return [
                 try await steps.extract(
                     sqlitePath: settings.auditDatabase,
-                    from: Timestamp(
-                        millisecondsSinceEpoch: history.window.from.millisecondsSinceEpoch - DatasetBuilder.lookbackV1
-                    ),
+                    from: history.window.extractionStart,
                     to: history.window.to,
                     policy: settings.quality,
                     now: clock.now(),
@@ -377,6 +375,28 @@ public struct PipelineRunner: Sendable {
                 run: run
             ).events
         }
+    }
+
+    /// The training rows a run of `window` would build, computed in memory from the Audit DB: nothing is stored
+    /// or appended. What `ledger drift check` compares with the champion's training data.
+    public func trainingRows(of window: RunWindow) throws -> TrainingData {
+        var snapshot: [UInt8] = []
+        _ = try AuditExtractor.extract(
+            sqlitePath: settings.auditDatabase,
+            from: window.extractionStart,
+            to: window.to,
+            now: clock.now(),
+            policy: settings.quality,
+            sink: { snapshot.append(contentsOf: $0) }
+        )
+        let built = try DatasetBuilder.build(
+            snapshot: snapshot,
+            from: window.extractionStart,
+            to: window.to,
+            featureSpec: DatasetBuilder.featureSpecV1,
+            holdoutFraction: Double(settings.holdoutPercent) / 100
+        )
+        return try TrainingData(csv: built.csv)
     }
 
     /// The version `run.started` recorded as serving the target: the run's drift reference and champion, the

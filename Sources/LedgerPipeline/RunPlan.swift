@@ -54,6 +54,12 @@ public struct RunWindow: Sendable, Hashable, CustomStringConvertible {
         return text.hasSuffix("T00:00:00.000Z") ? String(text.prefix(10)) : text
     }
 
+    /// Where a run's extraction starts: the window's start less the 14-day history the features need, so that
+    /// the dataset's rows are exactly the window's hours.
+    public var extractionStart: Timestamp {
+        Timestamp(millisecondsSinceEpoch: from.millisecondsSinceEpoch - DatasetBuilder.lookbackV1)
+    }
+
     /// `FROM..TO`, with dates for midnights: what ``init(parsing:)`` reads back.
     public var description: String { "\(Self.format(from))..\(Self.format(to))" }
 }

@@ -64,6 +64,10 @@ public actor InMemoryProjectionStore: ProjectionStore {
 public enum ProjectionUpdater {
     /// Entries read and folded per round trip to the log.
     static let chunkSize: UInt64 = 4096
+    /// How often ``catchUp(log:into:)`` starts again after another process saved first. A conflict means that
+    /// process made progress, so the bound only stops a pathological loop; writers appending one event at a time
+    /// from several processes can collide a dozen times in a row.
+    static let maxCatchUpAttempts = 100
 
     /// Folds the log's entries after the saved head into the saved projections, saves what changed and returns the
     /// result. A store with nothing saved, or saved from a different log (its head's leaf hash is not the log's),
@@ -87,7 +91,7 @@ public enum ProjectionUpdater {
             do {
                 try await store.save(projections, changes: changes, replacing: .some(saved?.head))
                 return projections
-            } catch  where error.code == .conflict && attempt < 10 {
+            } catch  where error.code == .conflict && attempt < Self.maxCatchUpAttempts {
                 continue  // another process saved first: start again from what it saved
             }
         }
@@ -234,7 +238,7 @@ public actor ProjectionFollower {
         else {
             // The log already holds `batch`, so catching up folds it.
             current = nil
-            current = try await catchUp()
+            current = try await ProjectionUpdater.catchUp(log: log, into: store)
             return
         }
         var changes = Projections.Changes()
@@ -243,23 +247,7 @@ public actor ProjectionFollower {
             try await store.save(projections, changes: changes, replacing: .some(head))
             current = projections
         } catch  where error.code == .conflict {
-            current = try await catchUp()
+            current = try await ProjectionUpdater.catchUp(log: log, into: store)
         }
     }
-
-    /// Catches the read tables up from the log. Another process saving first is a conflict that only means the
-    /// tables moved on: load them again and retry, a few times, before giving up.
-    private func catchUp() async throws(LedgerError) -> Projections {
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await ProjectionUpdater.catchUp(log: log, into: store)
-            } catch  where error.code == .conflict && attempt < Self.maxAttempts {
-                continue
-            }
-        }
-    }
-
-    static let maxAttempts = 20
 }

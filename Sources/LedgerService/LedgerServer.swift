@@ -53,9 +53,8 @@ public final class LedgerServer: Sendable {
         var attempted: ModelRules.Serving?
         var seenSize: UInt64 = 0
         var dirty = true
-        /// A load failed for now at log size ``size``: the next refresh tries again.
+        /// A load failed for now: the next refresh tries again, even if the log has not grown.
         var retryPending = false
-        var size: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -138,8 +137,7 @@ public final class LedgerServer: Sendable {
 
     private func refreshAlone() async throws(LedgerError) {
         let size = try await ledger.store.size()
-        let pending = state.withLock { $0.size == size && $0.attempted == nil && $0.retryPending }
-        guard size != state.withLock({ $0.seenSize }) || pending else { return }
+        guard state.withLock({ size != $0.seenSize || $0.retryPending }) else { return }
         try await ledger.catchUp()
         var projections = state.withLock { $0.projections }
         try await ProjectionUpdater.advance(&projections, with: ledger.store)
@@ -178,7 +176,6 @@ public final class LedgerServer: Sendable {
                 state.withLock {
                     $0.attempted = nil
                     $0.retryPending = true
-                    $0.size = size
                 }
                 log([
                     "level": "warning", "msg": "model not loaded yet; retrying at the next refresh",

@@ -52,11 +52,7 @@ extension LedgerServer {
             Self.json(self.projections.registryJSON(model: context.parameters.get("model")))
         }
         router.get("/v1/registry/:model/:version") { _, context in
-            guard let name = context.parameters.get("model"),
-                let version = context.parameters.get("version").flatMap(Int.init),
-                let entry = self.projections.versionJSON(name, version)
-            else { return Self.error(.notFound, "version.unknown", "no such registered version") }
-            return Self.json(entry)
+            Self.version(context) { self.projections.versionJSON($0, $1) }
         }
         router.get("/v1/deployments") { request, _ in
             let query = request.uri.queryParameters
@@ -83,11 +79,7 @@ extension LedgerServer {
             return Self.json(record.jsonValue)
         }
         router.get("/v1/lineage/:model/:version") { _, context in
-            guard let name = context.parameters.get("model"),
-                let version = context.parameters.get("version").flatMap(Int.init),
-                let lineage = self.projections.lineageJSON(name, version)
-            else { return Self.error(.notFound, "version.unknown", "no such registered version") }
-            return Self.json(lineage)
+            Self.version(context) { self.projections.lineageJSON($0, $1) }
         }
         router.get("/v1/drift") { request, _ in
             let query = request.uri.queryParameters
@@ -118,6 +110,14 @@ extension LedgerServer {
             headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes))
         )
+    }
+
+    /// The answer of a `/{model}/{version}` route: `answer`'s JSON, or 404 for a version that is not registered.
+    static func version(_ context: BasicRequestContext, _ answer: (String, Int) -> JSONValue?) -> Response {
+        guard let name = context.parameters.get("model"),
+            let version = context.parameters.get("version").flatMap(Int.init), let json = answer(name, version)
+        else { return error(.notFound, "version.unknown", "no such registered version") }
+        return Self.json(json)
     }
 
     static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {

@@ -99,16 +99,7 @@ struct GovernanceVerifyTests {
             ],
             signedBy: deployer
         )
-        // The append-only triggers allow an insert at the next seq, so raw SQL needs nothing dropped here.
-        try await queue.write { db in
-            try db.execute(
-                sql: "INSERT INTO entries (seq, leaf_hash, envelope, type, time, actor) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [
-                    Int64(forged.event.seq), Data(forged.leafHash.bytes), Data(forged.leaf), forged.event.type,
-                    forged.event.time.rfc3339, forged.event.actor,
-                ]
-            )
-        }
+        try await insertAroundTheRules(forged, into: queue)
         try queue.close()
 
         let verified = await workspace.run("verify")
@@ -123,5 +114,19 @@ struct GovernanceVerifyTests {
         #expect(json.json?["code"] == "authority.policy", "\(json.out)")
         #expect(json.json?["reason"]?.stringValue?.contains("approvals") == true, "\(json.out)")
         #expect(json.json?["entries"]?.integerValue == Int64(forged.event.seq + 1), "\(json.out)")
+    }
+}
+
+/// Appends `forged` to a workspace's SQLite log with raw SQL, past every rule: the append-only triggers allow an
+/// insert at the next seq, so nothing needs dropping. What `ledger verify` must then catch.
+func insertAroundTheRules(_ forged: SignedEvent, into queue: DatabaseQueue) async throws {
+    try await queue.write { db in
+        try db.execute(
+            sql: "INSERT INTO entries (seq, leaf_hash, envelope, type, time, actor) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [
+                Int64(forged.event.seq), Data(forged.leafHash.bytes), Data(forged.leaf), forged.event.type,
+                forged.event.time.rfc3339, forged.event.actor,
+            ]
+        )
     }
 }

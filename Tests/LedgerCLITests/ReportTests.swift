@@ -141,15 +141,7 @@ struct ReportTests {
             data: ["text": "forged"],
             signedBy: TestKeys.outsider
         )
-        try await queue.write { db in
-            try db.execute(
-                sql: "INSERT INTO entries (seq, leaf_hash, envelope, type, time, actor) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [
-                    Int64(forged.event.seq), Data(forged.leafHash.bytes), Data(forged.leaf), forged.event.type,
-                    forged.event.time.rfc3339, forged.event.actor,
-                ]
-            )
-        }
+        try await insertAroundTheRules(forged, into: queue)
         try queue.close()
         let out = workspace.folder.path("report.html")
         let result = await workspace.run("report", "access-anomaly@1", "--out", out)

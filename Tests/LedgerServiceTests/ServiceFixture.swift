@@ -135,6 +135,12 @@ struct ServiceFixture {
         try await ledger.append([EventDraft(type: "model.deployed", data: .object(data))], signedBy: deployer)
     }
 
+    /// Where the artifact of `access-anomaly@version` lies in the fixture's folder store.
+    func artifactPath(of version: Int, on ledger: Ledger) async throws -> String {
+        let hex = try #require(await ledger.state.models.version("access-anomaly", version)?.artifact.hex)
+        return folder.appendingPathComponent("artifacts/sha256/\(hex.prefix(2))/\(hex)").path
+    }
+
     /// A ledger over this fixture's log, as another process (a deployer's CLI) would open it.
     func writer() async throws -> Ledger {
         try await Ledger.open(

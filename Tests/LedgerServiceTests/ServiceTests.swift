@@ -190,8 +190,7 @@ struct ServiceTests {
         let logs = LogLines()
         let server = try await fixture.server(logs: logs)
         let writer = try await fixture.writer()
-        let v2 = try #require(await writer.state.models.version("access-anomaly", 2)?.artifact.hex)
-        let path = fixture.folder.appendingPathComponent("artifacts/sha256/\(v2.prefix(2))/\(v2)").path
+        let path = try await fixture.artifactPath(of: 2, on: writer)
         var bytes = try #require(FileManager.default.contents(atPath: path))
         bytes[bytes.count / 2] ^= 0x01
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
@@ -396,8 +395,7 @@ struct ServiceTests {
         let logs = LogLines()
         let server = try await fixture.server(logs: logs)
         let writer = try await fixture.writer()
-        let v2 = try #require(await writer.state.models.version("access-anomaly", 2)?.artifact.hex)
-        let path = fixture.folder.appendingPathComponent("artifacts/sha256/\(v2.prefix(2))/\(v2)").path
+        let path = try await fixture.artifactPath(of: 2, on: writer)
         let aside = path + ".aside"
         try FileManager.default.moveItem(atPath: path, toPath: aside)
         try await ServiceFixture.approve(2, on: writer)

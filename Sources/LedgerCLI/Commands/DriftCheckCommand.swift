@@ -72,7 +72,7 @@ struct DriftCheckCommand: AsyncParsableCommand {
                 "nothing serves \(workspace.model.target), so there is no reference to measure drift against"
             )
         }
-        let data = try Self.features(of: window, runner: runner, now: clock.now())
+        let data = try runner.trainingRows(of: window)
         let comparison = try await runner.steps.compareDrift(
             current: data.train,
             featureNames: data.featureNames,
@@ -118,28 +118,6 @@ struct DriftCheckCommand: AsyncParsableCommand {
     /// The last `windowDays` days up to the whole UTC hour at or before `now`.
     static func recentWindow(_ workspace: Workspace, now: Timestamp) throws(LedgerError) -> RunWindow {
         try RunWindow.ending(before: now, alignedTo: 3_600_000, days: workspace.pipeline.windowDays)
-    }
-
-    /// The training rows of `window`, extracted and built in memory, as a run would build them.
-    static func features(of window: RunWindow, runner: PipelineRunner, now: Timestamp) throws -> TrainingData {
-        var snapshot: [UInt8] = []
-        let from = Timestamp(millisecondsSinceEpoch: window.from.millisecondsSinceEpoch - DatasetBuilder.lookbackV1)
-        _ = try AuditExtractor.extract(
-            sqlitePath: runner.settings.auditDatabase,
-            from: from,
-            to: window.to,
-            now: now,
-            policy: runner.settings.quality,
-            sink: { snapshot.append(contentsOf: $0) }
-        )
-        let built = try DatasetBuilder.build(
-            snapshot: snapshot,
-            from: from,
-            to: window.to,
-            featureSpec: DatasetBuilder.featureSpecV1,
-            holdoutFraction: Double(runner.settings.holdoutPercent) / 100
-        )
-        return try TrainingData(csv: built.csv)
     }
 
     /// A drift-triggered run of the pipeline, started after seq `deployed`, that is still open or registered a

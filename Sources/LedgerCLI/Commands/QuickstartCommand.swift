@@ -119,13 +119,14 @@ struct QuickstartCommand: AsyncParsableCommand {
         say("   ledger deploy MODEL@V --target production --key \(shown)/keys/deployer.key")
         let keys = root.appendingPathComponent("keys").path
         var weekly: [JSONValue] = []
+        let reader = LogReader(store: try Workspace.load(root).openStore())
         var lastDeployed: String?
         for (index, window) in windows.enumerated() {
             let ran = try await quiet([
                 "run", "--window", window.description, "--trigger", "schedule", "--json", "--workspace", root.path,
             ])
             let history = ran["runs"]?.arrayValue?.last ?? .null
-            let week = try await Self.describe(history, root: root)
+            let week = try await Self.describe(history, reader: reader)
             var entry = week.json
             if let registered = history["registered"]?.stringValue {
                 for (key, reason) in [("approver", "holdout metrics reviewed"), ("alice", "lineage checked")] {
@@ -271,9 +272,8 @@ struct QuickstartCommand: AsyncParsableCommand {
     }
 
     /// One week's line and JSON: the drift verdict, the candidate's and the champion's AUC-ROC, and the outcome.
-    static func describe(_ run: JSONValue, root: URL) async throws -> (line: String, json: [String: JSONValue]) {
-        let store = try Workspace.load(root).openStore()
-        let reader = LogReader(store: store)
+    static func describe(_ run: JSONValue, reader: LogReader) async throws -> (line: String, json: [String: JSONValue])
+    {
         var json: [String: JSONValue] = [
             "window": run["window"] ?? .null, "run": run["run"] ?? .null, "drift": run["drift"] ?? .null,
             "verdict": run["verdict"] ?? .null, "registered": run["registered"] ?? .null,
