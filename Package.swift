@@ -28,6 +28,12 @@ let package = Package(
         // Hummingbird's own log lines, so that the service's JSON lines are its log.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.14.0"),
+        // The shared backends: PostgreSQL for the log, the projections and the Audit DB; an HTTP client for
+        // S3-compatible object storage (SigV4 is ours, on swift-crypto's HMAC).
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // Already in the graph through PostgresNIO: named for `sslmode=require` and `verify-full`.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
     ],
     targets: [
         // Event model, canonical JSON, DSSE, keys, Merkle proofs, checkpoints, authority and the verifier.
@@ -54,12 +60,35 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The Audit DB side: the contract's extraction and the demo generator (GRDB over libsqlite3).
+        // The shared backend: the log and the projections in PostgreSQL (PostgresNIO).
+        .target(
+            name: "LedgerPostgres",
+            dependencies: [
+                "LedgerStore", "LedgerProjections", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Artifacts in S3-compatible object storage: SigV4, multipart upload, retries (AsyncHTTPClient).
+        .target(
+            name: "LedgerS3",
+            dependencies: [
+                "LedgerCore", "LedgerArtifacts", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The Audit DB side: the contract's extraction (SQLite via GRDB, PostgreSQL via PostgresNIO) and the demo
+        // generator.
         .target(
             name: "LedgerAudit",
             dependencies: [
-                "LedgerCore", .product(name: "GRDB", package: "GRDB.swift"),
+                "LedgerCore", "LedgerPostgres", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -91,7 +120,7 @@ let package = Package(
             name: "LedgerCLI",
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
-                "LedgerPipeline", "LedgerProjections", "LedgerService", "LedgerTesting",
+                "LedgerPipeline", "LedgerProjections", "LedgerService", "LedgerTesting", "LedgerPostgres", "LedgerS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -121,7 +150,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerAuditTests",
-            dependencies: ["LedgerAudit", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "LedgerAudit", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "LedgerMLTests", dependencies: ["LedgerML", "LedgerTesting"], swiftSettings: strictSettings),
@@ -138,6 +170,22 @@ let package = Package(
         .testTarget(
             name: "LedgerSQLiteTests",
             dependencies: ["LedgerSQLite", "LedgerTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerPostgresTests",
+            dependencies: [
+                "LedgerPostgres", "LedgerTesting", "LedgerProjections", "LedgerStore", "LedgerCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerS3Tests",
+            dependencies: [
+                "LedgerS3", "LedgerArtifacts", "LedgerTesting", "LedgerCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -60,3 +60,12 @@ extension EventStore {
         }
     }
 }
+
+/// A store that can tell a follower when any process appended, so that `ledger events --follow` and `ledger serve`
+/// see new events at once instead of at their next poll. Followers still poll as well: a signal is a hint to
+/// re-read ``EventStore/size()``, never the only way to learn of an append.
+public protocol AppendSignalling: EventStore {
+    /// Yields soon after each append commits (several appends may give one signal), and when the store's
+    /// connection to its server is lost or restored. The stream ends when its consumer stops iterating.
+    func appendSignals() -> AsyncStream<Void>
+}
