@@ -32,12 +32,13 @@ public struct AuditExtraction: Sendable {
     public var queryDigest: Hash256
 }
 
-/// Reads a half-open window `[from, to)` of a SQLite Audit DB through the contract's query
+/// Reads a half-open window `[from, to)` of an Audit DB, SQLite or PostgreSQL, through the contract's query
 /// (`audit/extract.sql`) and writes the canonical raw snapshot: JSON Lines, one RFC 8785 object per
 /// row with the query's columns as keys, in the query's order.
 ///
-/// Rows are streamed straight from SQLite to `sink` in chunks, so memory does not grow with the
-/// window. The same database, query and window always give byte-identical snapshots.
+/// Rows are streamed straight from the database to `sink` in chunks, so memory does not grow with the
+/// window. The same rows, query and window always give byte-identical snapshots, whichever the backend: both
+/// encode and judge rows with one `AuditSnapshotEncoder`.
 public enum AuditExtractor {
     /// The default extraction query: `audit/extract.sql`, byte for byte (a test keeps them equal).
     public static let defaultQuery = """
@@ -85,7 +86,8 @@ public enum AuditExtractor {
     static let required: Set<Int> = [0, 1, 2, 3, 4, 5, 6]
     static let outcomes: Set<String> = ["success", "failure", "denied"]
 
-    /// Extracts the window. `sink` receives the snapshot in chunks of about 1 MiB.
+    /// Extracts the window from the SQLite file at `sqlitePath`. `sink` receives the snapshot in chunks of about
+    /// 1 MiB.
     ///
     /// - Throws: `extract.quality` naming up to 10 row ids when `policy` is ``DataQualityPolicy/refuse``
     ///   and a row breaks the contract; `extract.empty` for a window with no usable rows;
@@ -111,12 +113,9 @@ public enum AuditExtractor {
         } catch {
             throw LedgerError(.extractSource, "cannot open the Audit DB \(sqlitePath): \(describe(error))")
         }
-        var outcome: Result<AuditExtraction, LedgerError> = .failure(
-            LedgerError(.extractSource, "the query did not run")
-        )
         do {
-            try queue.read { db in
-                outcome = try run(db, query: query, from: from, to: to, now: now, policy: policy, sink: sink)
+            return try queue.read { db in
+                try run(db, query: query, from: from, to: to, now: now, policy: policy, sink: sink)
             }
         } catch let error as LedgerError {
             throw error
@@ -125,7 +124,6 @@ public enum AuditExtractor {
         } catch {
             throw LedgerError(.extractSource, "the extraction query failed: \(describe(error))")
         }
-        return try outcome.get()
     }
 
     private static func run(
@@ -136,38 +134,20 @@ public enum AuditExtractor {
         now: Timestamp,
         policy: DataQualityPolicy,
         sink: (ArraySlice<UInt8>) throws -> Void
-    ) throws -> Result<AuditExtraction, LedgerError> {
+    ) throws -> AuditExtraction {
         let statement = try db.makeStatement(sql: query)
         guard statement.columnNames == columns else {
-            return .failure(
-                LedgerError(
-                    .extractQuery,
-                    "the query must return the columns \(columns.joined(separator: ", ")); it returns \(statement.columnNames.joined(separator: ", "))"
-                )
+            throw LedgerError(
+                .extractQuery,
+                "the query must return the columns \(columns.joined(separator: ", ")); it returns \(statement.columnNames.joined(separator: ", "))"
             )
         }
         try statement.setArguments(["from": from.rfc3339, "to": to.rfc3339])
-        let handle = statement.sqliteStatement
-        let keys = columns.map { name -> [UInt8] in
-            var key: [UInt8] = []
-            CanonicalJSON.appendString(name, to: &key)
-            return key + [UInt8(ascii: ":")]
-        }
-        // RFC 8785 orders members by key; this is the column order of the snapshot's objects.
-        let order = columns.indices.sorted {
-            Array(columns[$0].utf16).lexicographicallyPrecedes(Array(columns[$1].utf16))
-        }
-        let (fromText, toText, nowText) = (Array(from.rfc3339.utf8), Array(to.rfc3339.utf8), Array(now.rfc3339.utf8))
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(1 << 20 + 4096)
-        var rows = 0
-        var quarantined: [DataQualityIssue: Int] = [:]
-        var refused: [(id: Int64, issue: DataQualityIssue)] = []
-        let outcomeBytes = outcomes.map { Array($0.utf8) }
-
-        sqlite3_reset(handle)
+        let row = SQLiteAuditRow(statement: statement.sqliteStatement)
+        var encoder = AuditSnapshotEncoder(from: from, to: to, now: now, policy: policy)
+        sqlite3_reset(row.statement)
         while true {
-            let code = sqlite3_step(handle)
+            let code = sqlite3_step(row.statement)
             if code == SQLITE_DONE { break }
             guard code == SQLITE_ROW else {
                 throw LedgerError(
@@ -175,85 +155,9 @@ public enum AuditExtractor {
                     "the extraction query failed: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))"
                 )
             }
-            // The row is written straight into the buffer in key order, then taken back out if it
-            // turns out to break the contract: no per-column copies on the hot path.
-            let rowStart = buffer.count
-            var issue: DataQualityIssue?
-            buffer.append(UInt8(ascii: "{"))
-            for (position, column) in order.enumerated() {
-                if position > 0 { buffer.append(UInt8(ascii: ",")) }
-                buffer.append(contentsOf: keys[column])
-                let index = Int32(column)
-                if sqlite3_column_type(handle, index) == SQLITE_NULL {
-                    buffer.append(contentsOf: "null".utf8)
-                    if required.contains(column) { issue = issue ?? .nullRequired }
-                    continue
-                }
-                if column == 0 || column == 9 {
-                    appendDecimal(sqlite3_column_int64(handle, index), to: &buffer)
-                    continue
-                }
-                let bytes = UnsafeBufferPointer(
-                    start: sqlite3_column_text(handle, index),
-                    count: Int(sqlite3_column_bytes(handle, index))
-                )
-                guard isValidUTF8(bytes) else {
-                    issue = issue ?? .invalidUTF8
-                    continue
-                }
-                if column == 6, !outcomeBytes.contains(where: { $0.elementsEqual(bytes) }) {
-                    issue = issue ?? .unknownOutcome
-                }
-                if column == 1 { issue = issue ?? timeIssue(bytes, from: fromText, to: toText, now: nowText) }
-                appendJSONString(bytes, to: &buffer)
-            }
-            if let issue {
-                buffer.removeSubrange(rowStart...)
-                switch policy {
-                case .refuse: refused.append((sqlite3_column_int64(handle, 0), issue))
-                case .quarantine: quarantined[issue, default: 0] += 1
-                }
-                continue
-            }
-            buffer.append(contentsOf: "}\n".utf8)
-            rows += 1
-            if !refused.isEmpty {
-                buffer.removeAll(keepingCapacity: true)
-            } else if buffer.count >= 1 << 20 {
-                try sink(buffer[...])
-                buffer.removeAll(keepingCapacity: true)
-            }
+            try encoder.append(row, sink: sink)
         }
-        if !refused.isEmpty {
-            let shown = refused.prefix(10).map { "\($0.id) (\($0.issue.rawValue))" }.joined(separator: ", ")
-            let more = refused.count > 10 ? " and \(refused.count - 10) more" : ""
-            return .failure(
-                LedgerError(.extractQuality, "\(refused.count) rows break the Audit DB contract: ids \(shown)\(more)")
-            )
-        }
-        guard rows > 0 else {
-            return .failure(
-                LedgerError(.extractEmpty, "the window \(from) ..< \(to) holds no usable rows; nothing was extracted")
-            )
-        }
-        if !buffer.isEmpty { try sink(buffer[...]) }
-        return .success(
-            AuditExtraction(rows: rows, quarantined: quarantined, queryDigest: Hash256.sha256(Array(query.utf8)))
-        )
-    }
-
-    /// Why a row's `occurred_at` is unusable, or nil: it must be the 24-character UTC form, inside
-    /// `[from, to)` and not after `now` (text order is time order in this form).
-    static func timeIssue(
-        _ time: UnsafeBufferPointer<UInt8>,
-        from: [UInt8],
-        to: [UInt8],
-        now: [UInt8]
-    ) -> DataQualityIssue? {
-        guard time.count == 24, Timestamp(rfc3339: String(decoding: time, as: UTF8.self)) != nil,
-            !time.lexicographicallyPrecedes(from), time.lexicographicallyPrecedes(to)
-        else { return .timeOutsideWindow }
-        return now.lexicographicallyPrecedes(time) ? .timeInFuture : nil
+        return try encoder.finish(query: query, window: (from, to), sink: sink)
     }
 
     /// ASCII is checked byte by byte; anything else goes through the standard library's validator.
@@ -287,6 +191,32 @@ public enum AuditExtractor {
         if let error = error as? DatabaseError { return error.message ?? "SQLite error \(error.resultCode.rawValue)" }
         return "\(type(of: error))"
     }
+}
+
+/// A row of a stepped SQLite statement, read in place through the C API: text is the statement's own buffer,
+/// valid until the next step.
+struct SQLiteAuditRow: AuditRowColumns {
+    let statement: SQLiteStatement
+
+    @inline(__always)
+    func isNull(_ column: Int) -> Bool { sqlite3_column_type(statement, Int32(column)) == SQLITE_NULL }
+
+    @inline(__always)
+    func integer(_ column: Int) -> Int64 { sqlite3_column_int64(statement, Int32(column)) }
+
+    @inline(__always)
+    func withText<Result>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        body(
+            UnsafeBufferPointer(
+                start: sqlite3_column_text(statement, Int32(column)),
+                count: Int(sqlite3_column_bytes(statement, Int32(column)))
+            )
+        )
+    }
+
+    /// SQLite holds `occurred_at` as text.
+    @inline(__always)
+    func instant(_ column: Int) -> Int64? { nil }
 }
 
 extension LedgerError.Code {

@@ -83,6 +83,39 @@ public enum DemoAuditGenerator {
         return counts.summary
     }
 
+    /// Writes the demo Audit DB for `configuration` into the PostgreSQL database at `url` (in its `schema`, by
+    /// default the server's first on `search_path`): generated into a temporary SQLite file exactly as
+    /// ``write(to:configuration:progress:)`` writes it, then copied by ``AuditDatabaseCopier``. So the same
+    /// configuration gives the same rows in either database, and every window extracts to the same snapshot.
+    ///
+    /// - Parameter progress: called with the fraction done, from 0 to 1 (the copy is the last fifth).
+    /// - Throws: as ``write(to:configuration:progress:)`` and ``AuditDatabaseCopier/copy(sqlitePath:toPostgres:)``:
+    ///   `audit.fileExists` if the schema already holds the tables.
+    public static func write(
+        toPostgres url: String,
+        configuration: DemoAuditConfiguration,
+        progress: ((Double) -> Void)? = nil
+    ) async throws(LedgerError) -> DemoAuditSummary {
+        let clock = ContinuousClock()
+        let began = clock.now
+        let temporary = FileManager.default.temporaryDirectory
+            .appendingPathComponent("ledger-demo-audit-\(UUID().uuidString).db").path
+        defer { unlink(temporary) }
+        let written = try write(to: temporary, configuration: configuration) { progress?($0 * 0.8) }
+        _ = try await AuditDatabaseCopier.copy(sqlitePath: temporary, toPostgres: url)
+        progress?(1)
+        return DemoAuditSummary(
+            events: written.events,
+            labels: written.labels,
+            anomalousLabels: written.anomalousLabels,
+            anomalies: written.anomalies,
+            incidents: written.incidents,
+            humans: written.humans,
+            services: written.services,
+            seconds: (clock.now - began).inSeconds
+        )
+    }
+
     private static func writeDatabase(
         at path: String,
         configuration: DemoAuditConfiguration,

@@ -4,7 +4,7 @@ public import LedgerCore
 import LedgerStore
 
 extension PipelineSteps {
-    /// What ``extract(sqlitePath:from:to:policy:now:run:)`` recorded.
+    /// What ``extract(source:from:to:policy:now:run:)`` recorded.
     public struct Extracted: Sendable {
         public let seq: UInt64
         /// The `data.extracted` event as stored.
@@ -14,14 +14,15 @@ extension PipelineSteps {
         public let quarantined: [DataQualityIssue: Int]
     }
 
-    /// Runs the Audit DB contract's query over `[from, to)` of the SQLite Audit DB at `sqlitePath`, stores the rows
-    /// as a snapshot artifact, and appends `data.extracted` (the source kind, query digest, window, row count,
-    /// snapshot digest and quarantine counts: never personal data).
+    /// Runs the Audit DB contract's query over `[from, to)` of the Audit DB at `source` (SQLite or PostgreSQL), stores
+    /// the rows as a snapshot artifact, and appends `data.extracted` (the source's kind, `sqlite` or `postgres`, the
+    /// query digest, window, row count, snapshot digest and quarantine counts: never personal data, and never the
+    /// source's path or URL, which may hold a password).
     ///
     /// `now` is the instant rows are judged "in the future" by. Nothing is appended if the extraction fails, and a
     /// half-written snapshot is removed.
     public func extract(
-        sqlitePath: String,
+        source: AuditSourceLocation,
         from: Timestamp,
         to: Timestamp,
         policy: DataQualityPolicy,
@@ -32,8 +33,8 @@ extension PipelineSteps {
         let extraction: AuditExtraction
         let snapshot: ArtifactDigest
         do {
-            extraction = try AuditExtractor.extract(
-                sqlitePath: sqlitePath,
+            extraction = try await AuditExtractor.extract(
+                source: source,
                 from: from,
                 to: to,
                 now: now,
@@ -51,7 +52,7 @@ extension PipelineSteps {
         var quarantined: [String: JSONValue] = [:]
         for (issue, count) in extraction.quarantined { quarantined[issue.rawValue] = .int(count) }
         var data: [String: JSONValue] = [
-            "source": ["kind": "sqlite"], "queryDigest": .string(extraction.queryDigest.hex),
+            "source": ["kind": .string(source.kind)], "queryDigest": .string(extraction.queryDigest.hex),
             "window": ["from": .string(from.rfc3339), "to": .string(to.rfc3339)], "rows": .int(extraction.rows),
             "snapshot": ["sha256": .string(snapshot.sha256.hex)], "policy": .string(policy.rawValue),
             "quarantined": .object(quarantined),

@@ -338,7 +338,7 @@ public struct PipelineRunner: Sendable {
         case .extract:
             return [
                 try await steps.extract(
-                    sqlitePath: settings.auditDatabase,
+                    source: settings.auditSource,
                     from: history.window.extractionStart,
                     to: history.window.to,
                     policy: settings.quality,
@@ -379,10 +379,10 @@ public struct PipelineRunner: Sendable {
 
     /// The training rows a run of `window` would build, computed in memory from the Audit DB: nothing is stored
     /// or appended. What `ledger drift check` compares with the champion's training data.
-    public func trainingRows(of window: RunWindow) throws -> TrainingData {
+    public func trainingRows(of window: RunWindow) async throws -> TrainingData {
         var snapshot: [UInt8] = []
-        _ = try AuditExtractor.extract(
-            sqlitePath: settings.auditDatabase,
+        _ = try await AuditExtractor.extract(
+            source: settings.auditSource,
             from: window.extractionStart,
             to: window.to,
             now: clock.now(),

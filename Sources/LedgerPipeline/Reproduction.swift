@@ -1,6 +1,6 @@
 import Crypto
 public import LedgerArtifacts
-import LedgerAudit
+public import LedgerAudit
 public import LedgerCore
 import LedgerML
 public import LedgerStore
@@ -36,14 +36,14 @@ public struct Reproduction: Sendable {
     /// True when no check differs.
     public var isIdentical: Bool { !checks.contains { $0.outcome == .differs } }
 
-    /// Reproduces `version`. `auditDatabase` is the SQLite Audit DB to re-extract from, if reachable.
+    /// Reproduces `version`. `auditSource` is the Audit DB (SQLite or PostgreSQL) to re-extract from, if reachable.
     public static func run(
         _ version: ModelRules.Version,
         store: any EventStore,
         state: LedgerState,
         artifacts: any ArtifactStore,
         workingDirectory: String,
-        auditDatabase: String?,
+        auditSource: AuditSourceLocation?,
         threads: Int = 1
     ) async throws(LedgerError) -> Reproduction {
         let log = LogReader(store: store)
@@ -58,7 +58,7 @@ public struct Reproduction: Sendable {
         var checks: [Check] = []
 
         // 1. The Audit DB rows of the window, if the database is reachable.
-        checks.append(reextract(extracted, auditDatabase: auditDatabase))
+        checks.append(await reextract(extracted, auditSource: auditSource))
 
         // 2. The dataset, rebuilt from the stored snapshot.
         checks.append(await rebuildDataset(built, extracted: extracted, artifacts: artifacts))
@@ -133,10 +133,14 @@ public struct Reproduction: Sendable {
         json?.stringValue.flatMap(Hash256.init(hex:)) ?? .zero
     }
 
-    private static func reextract(_ extracted: RecordedExtract, auditDatabase: String?) -> Check {
+    private static func reextract(_ extracted: RecordedExtract, auditSource: AuditSourceLocation?) async -> Check {
         let step = "audit rows"
-        guard let auditDatabase else {
-            return Check(step: step, outcome: .skipped, detail: "no Audit DB given (pass --source sqlite:PATH)")
+        guard let auditSource else {
+            return Check(
+                step: step,
+                outcome: .skipped,
+                detail: "no Audit DB given (pass --source sqlite:PATH or postgres://…)"
+            )
         }
         guard let policy = DataQualityPolicy(rawValue: extracted.policy) else {
             return Check(step: step, outcome: .differs, detail: "data.extracted has an unknown policy")
@@ -152,8 +156,8 @@ public struct Reproduction: Sendable {
         let extraction: AuditExtraction
         do {
             // `now` is the event's time, so the same rows give the same quarantine decisions.
-            extraction = try AuditExtractor.extract(
-                sqlitePath: auditDatabase,
+            extraction = try await AuditExtractor.extract(
+                source: auditSource,
                 from: extracted.from,
                 to: extracted.to,
                 now: extracted.time,

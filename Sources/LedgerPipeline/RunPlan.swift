@@ -144,8 +144,8 @@ public struct PipelineSettings: Sendable {
     public var pipeline: String
     /// The deployment target whose model is the drift reference and the champion.
     public var target: String
-    /// The SQLite Audit DB.
-    public var auditDatabase: String
+    /// The Audit DB, SQLite or PostgreSQL.
+    public var auditSource: AuditSourceLocation
     public var quality: DataQualityPolicy
     public var holdoutPercent: Int
     public var trainer: any Trainer
@@ -160,7 +160,7 @@ public struct PipelineSettings: Sendable {
     public init(
         pipeline: String,
         target: String,
-        auditDatabase: String,
+        auditSource: AuditSourceLocation,
         quality: DataQualityPolicy = .refuse,
         holdoutPercent: Int = 20,
         trainer: any Trainer,
@@ -172,7 +172,7 @@ public struct PipelineSettings: Sendable {
     ) {
         self.pipeline = pipeline
         self.target = target
-        self.auditDatabase = auditDatabase
+        self.auditSource = auditSource
         self.quality = quality
         self.holdoutPercent = holdoutPercent
         self.trainer = trainer

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LedgerAudit
 import LedgerCore
+import LedgerTesting
 import Testing
 
 /// `ledger extract`: snapshots by digest, no personal data in the log, and the data-quality rules.
@@ -267,6 +268,140 @@ struct ExtractTests {
         #expect(error?.code == .extractQuery)
         #expect(error?.reason.contains("must return the columns") == true)
         #expect(written == 0)
+    }
+
+    @Test(
+        "extract --source postgres://… stores the snapshot the SQLite source gives; the log records the kind, never the URL",
+        .enabled(if: TestServices.postgresEnabled)
+    )
+    func postgresSource() async throws {
+        let url = try TestServices.freshPostgresURL()
+        defer { Self.dropSchema(of: url) }
+        let workspace = try await TestWorkspace.make()
+        let audit = try Self.auditDB(in: workspace.folder)
+        let copied = try await AuditDatabaseCopier.copy(sqlitePath: audit, toPostgres: url)
+        #expect(copied.events == 40 && copied.labels == 5)
+        var digests: [String] = []
+        for source in ["sqlite:\(audit)", url] {
+            let result = await workspace.run(
+                "extract",
+                "--source",
+                source,
+                "--from",
+                "2026-03-02",
+                "--to",
+                "2026-03-02T06:00:00.000Z",
+                "--json"
+            )
+            #expect(result.status == 0, "\(result.err)")
+            #expect(result.json?["rows"] == 24)
+            digests.append(try #require(result.json?["snapshotDigest"]?.stringValue))
+        }
+        #expect(digests[0] == digests[1])
+        let log = await workspace.run("log", "--type", "data.extracted", "--json")
+        let kinds = (log.json?.arrayValue ?? []).map { $0["data"]?["source"]?["kind"]?.stringValue }
+        #expect(kinds == ["sqlite", "postgres"])
+        let components = try #require(URLComponents(string: url))
+        let export = workspace.folder.path("log.jsonl")
+        #expect(await workspace.run("export", "--out", export).status == 0)
+        var exported = try String(contentsOfFile: export, encoding: .utf8)
+        for line in exported.split(separator: "\n") {
+            exported += String(decoding: try Envelope(jsonBytes: Array(line.utf8)).payload, as: UTF8.self)
+        }
+        for secret in [components.password, components.host, "postgres://"].compactMap(\.self) {
+            #expect(!exported.contains(secret), "\(secret) entered the log")
+        }
+
+        // A refused login is a source failure that names the server, never the password; a bad URL is bad input.
+        var wrong = components
+        wrong.password = "Wr0ng-Secret"
+        let refused = await workspace.run(
+            "extract",
+            "--source",
+            try #require(wrong.string),
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-03"
+        )
+        #expect(refused.status == 1)
+        #expect(refused.err.contains("refused the login") && !refused.err.contains("Wr0ng-Secret"), "\(refused.err)")
+        let bad = await workspace.run(
+            "extract",
+            "--source",
+            "postgres://ledger:s3cret@127.0.0.1/ledger?sslmode=maybe",
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-03"
+        )
+        #expect(bad.status == 2)
+        #expect(bad.err.contains("sslmode must be one of") && !bad.err.contains("s3cret"), "\(bad.err)")
+    }
+
+    @Test(
+        "demo audit-db --out postgres://… writes the rows the SQLite demo holds, once",
+        .enabled(if: TestServices.postgresEnabled)
+    )
+    func postgresDemo() async throws {
+        let url = try TestServices.freshPostgresURL()
+        defer { Self.dropSchema(of: url) }
+        let workspace = try await TestWorkspace.make()
+        let file = workspace.folder.path("demo.db")
+        let options = ["--weeks", "1", "--actors", "12", "--seed", "4", "--json"]
+        var digests: [String] = []
+        for (out, source) in [(file, "sqlite:\(file)"), (url, url)] {
+            let demo = await ledger(["demo", "audit-db", "--out", out] + options)
+            #expect(demo.status == 0, "\(demo.err)")
+            let extract = await workspace.run(
+                "extract",
+                "--source",
+                source,
+                "--from",
+                "2026-01-05",
+                "--to",
+                "2026-01-12",
+                "--json"
+            )
+            #expect(extract.status == 0, "\(extract.err)")
+            digests.append(try #require(extract.json?["snapshotDigest"]?.stringValue))
+        }
+        #expect(digests[0] == digests[1])
+        let again = await ledger(["demo", "audit-db", "--out", url] + options)
+        #expect(again.status == 1)
+        #expect(again.err.contains("already holds audit_events; refusing to add to it"), "\(again.err)")
+    }
+
+    @Test("init --source and pipeline.source take a postgres:// URL, but not one holding a password")
+    func postgresSourceInConfig() async throws {
+        let folder = try TemporaryFolder()
+        let root = folder.path("ws")
+        let withPassword = await ledger("init", root, "--source", "postgres://ledger:s3cret@db.example.org/audit")
+        #expect(withPassword.status == 2)
+        #expect(withPassword.err.contains("set PGPASSWORD instead") && !withPassword.err.contains("s3cret"))
+        let source = "postgres://ledger@db.example.org/audit?schema=app"
+        #expect(await ledger("init", root, "--source", source).status == 0)
+        let config = try CanonicalJSON.parse(try String(contentsOfFile: root + "/ledger.json", encoding: .utf8))
+        #expect(config["pipeline"]?["source"]?.stringValue == source)
+        let badFlag = await ledger("run", "--source", "postgres://ledger@db.example.org/audit?sslmode=sometimes")
+        #expect(badFlag.status == 2 && badFlag.err.contains("--source: "), "\(badFlag.err)")
+    }
+
+    /// Drops the schema a test's URL names, with `psql` if there is one; the schema's name is random, so a schema
+    /// left behind harms no other test.
+    static func dropSchema(of url: String) {
+        guard let psql = ["/usr/bin/psql", "/usr/local/bin/psql"].first(where: FileManager.default.isExecutableFile),
+            var components = URLComponents(string: url),
+            let schema = components.queryItems?.first(where: { $0.name == "schema" })?.value
+        else { return }
+        let password = components.password ?? ""
+        (components.password, components.query) = (nil, nil)
+        guard let base = components.string else { return }
+        _ = try? runProcess(
+            psql,
+            [base, "-q", "-c", "DROP SCHEMA IF EXISTS \(schema) CASCADE"],
+            environment: ["PGPASSWORD": password]
+        )
     }
 
     @Test("the built-in query is audit/extract.sql, byte for byte")

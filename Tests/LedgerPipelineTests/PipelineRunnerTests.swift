@@ -59,7 +59,7 @@ struct RunnerFixture {
         let settings = PipelineSettings(
             pipeline: "access-anomaly",
             target: "production",
-            auditDatabase: DemoAudit.path,
+            auditSource: .sqlite(path: DemoAudit.path),
             trainer: try IsolationForestTrainer(parameters: ["trees": 30, "samples": 128], threads: 1),
             evaluation: EvaluationSettings(replicates: 200),
             retry: retry,

@@ -41,7 +41,7 @@ struct ReproductionTests {
             state: await fixture.ledger.state,
             artifacts: artifacts ?? fixture.artifacts,
             workingDirectory: "/tmp",
-            auditDatabase: nil
+            auditSource: nil
         )
     }
 

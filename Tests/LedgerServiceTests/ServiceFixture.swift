@@ -64,7 +64,7 @@ struct ServiceFixture {
             settings: PipelineSettings(
                 pipeline: "access-anomaly",
                 target: "production",
-                auditDatabase: audit,
+                auditSource: .sqlite(path: audit),
                 trainer: try IsolationForestTrainer(parameters: ["trees": 50, "samples": 256], threads: 1),
                 evaluation: EvaluationSettings(replicates: 200),
                 configDigest: Hash256.sha256(Array("service test".utf8)),
