@@ -233,6 +233,12 @@ extension LedgerServer {
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.poll() }
+            if let signalling = ledger.store as? any AppendSignalling {
+                // A PostgreSQL log says when any process appends: look at once rather than at the next poll.
+                group.addTask {
+                    for await _ in signalling.appendSignals() { self.notifyChanged() }
+                }
+            }
             try await app.runService()
             group.cancelAll()
         }

@@ -54,10 +54,11 @@ struct TestWorkspace {
     let logKey: String
     let logID: String
 
-    static func make(logID: String = "test.example/cli") async throws -> TestWorkspace {
+    /// - Parameter backends: more `ledger init` arguments, such as `--store` and `--artifacts`.
+    static func make(logID: String = "test.example/cli", backends: [String] = []) async throws -> TestWorkspace {
         let folder = try TemporaryFolder()
         let root = folder.path("ws")
-        let result = await ledger("init", root, "--log-id", logID, "--json")
+        let result = await ledger(["init", root, "--log-id", logID, "--json"] + backends)
         try #require(result.status == 0, "init failed: \(result.err)")
         let json = try #require(result.json)
         return TestWorkspace(

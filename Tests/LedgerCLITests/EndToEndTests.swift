@@ -349,22 +349,33 @@ struct EndToEndTests {
         let result = await ledger("init", "--help")
         #expect(
             result.out == """
-                OVERVIEW: Create a workspace: config, SQLite log, a key per role, and the
-                genesis event.
+                OVERVIEW: Create a workspace: config, log (SQLite or PostgreSQL), a key per
+                role, and the genesis event.
 
-                Writes DIR/ledger.json, DIR/ledger.db and one key per role in DIR/keys/ (admin,
-                log, pipeline, approver and deployer; PKCS#8 PEM, mode 0600, with .pub files
-                beside them), then signs the genesis event `ledger.created`, which registers
-                each key with its role, with the admin key. It prints the trust anchor: the
-                genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves
-                a log is the one you created. ledger.json holds the defaults of every setting,
-                to edit; --source sets the pipeline's Audit DB.
+                Writes DIR/ledger.json, the log (DIR/ledger.db by default) and one key per role
+                in DIR/keys/ (admin, log, pipeline, approver and deployer; PKCS#8 PEM, mode
+                0600, with .pub files beside them), then signs the genesis event
+                `ledger.created`, which registers each key with its role, with the admin key.
+                It prints the trust anchor: the genesis leaf hash. Keep it somewhere safe;
+                `ledger verify --trust HASH` proves a log is the one you created. ledger.json
+                holds the defaults of every setting, to edit; --source sets the pipeline's
+                Audit DB.
+
+                --store puts the log in PostgreSQL instead: one shared log for many processes
+                and hosts, with its projections in the same schema (the password comes from
+                PGPASSWORD, never from ledger.json). --artifacts puts the data lake in
+                S3-compatible storage (credentials from AWS_ACCESS_KEY_ID and
+                AWS_SECRET_ACCESS_KEY). To work on the same log from another machine, copy
+                ledger.json and the key files it needs.
 
                 Example:
                   ledger init ./ws --log-id example.org/fraud-models
+                  ledger init ./ws --store postgres://ledger@db.example.org/ledger?schema=fraud
+                --artifacts 's3://lake/ledger?region=eu-west-1'
                   ledger init ./ws --source sqlite:/data/audit.db
+                  ledger init ./ws --source postgres://ledger@db.example.org/audit
 
-                USAGE: ledger init [<directory>] [--log-id <ORIGIN>] [--source <sqlite:PATH>] [--json]
+                USAGE: ledger init [<directory>] [--log-id <ORIGIN>] [--source <SOURCE>] [--store <URL>] [--artifacts <URL>] [--json]
 
                 ARGUMENTS:
                   <directory>             The folder to create the workspace in. (default: .)
@@ -372,8 +383,19 @@ struct EndToEndTests {
                 OPTIONS:
                   --log-id <ORIGIN>       The log's origin: a short, URL-like name with no
                                           spaces or '+'.
-                  --source <sqlite:PATH>  The Audit DB that `ledger run` and `ledger schedule`
-                                          read (a relative path is from DIR).
+                  --source <SOURCE>       The Audit DB that `ledger run` and `ledger schedule`
+                                          read: sqlite:PATH (a relative path is from DIR) or
+                                          postgres://USER@HOST[:PORT]/DATABASE (the password
+                                          from PGPASSWORD).
+                  --store <URL>           Where the log lives: sqlite:PATH (default
+                                          sqlite:ledger.db, relative to DIR) or
+                                          postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME]
+                                          (the password from PGPASSWORD). (default:
+                                          sqlite:ledger.db)
+                  --artifacts <URL>       Where artifacts live: file:PATH (default
+                                          file:artifacts, relative to DIR) or
+                                          s3://BUCKET/PREFIX?endpoint=URL&region=REGION.
+                                          (default: file:artifacts)
                   --json                  Print the result as JSON.
                   --version               Show the version.
                   -h, --help              Show help information.
@@ -415,22 +437,25 @@ struct EndToEndTests {
 
                 The window defaults to the one the schedule ("pipeline": {"schedule": "0 3 * *
                 1", "windowDays": 7}) last fired for: on a Thursday, the week from the Monday
-                before last to last Monday. The Audit DB defaults to "pipeline": {"source":
-                "sqlite:PATH"}. Exits 1 if the run failed.
+                before last to last Monday. The Audit DB (--source, a SQLite file or a
+                PostgreSQL database) defaults to "pipeline": {"source": "sqlite:PATH"} in
+                ledger.json. Exits 1 if the run failed.
 
                 Example:
                   ledger run --window 2026-03-02..2026-03-09 --source sqlite:audit.db
                   ledger run --resume access-anomaly/2026-03-02..2026-03-09 --json
                   ledger run --abandon access-anomaly/2026-03-02..2026-03-09
 
-                USAGE: ledger run [--workspace <DIR>] [--window <FROM..TO>] [--source <sqlite:PATH>] [--trigger <TRIGGER>] [--resume <RUN>] [--abandon <RUN>] [--reason <TEXT>] [--rerun] [--wait <SECONDS>] [--threads <N>] [--json]
+                USAGE: ledger run [--workspace <DIR>] [--window <FROM..TO>] [--source <SOURCE>] [--trigger <TRIGGER>] [--resume <RUN>] [--abandon <RUN>] [--reason <TEXT>] [--rerun] [--wait <SECONDS>] [--threads <N>] [--json]
 
                 OPTIONS:
                   --workspace <DIR>       The workspace folder (default: the current folder or
                                           its nearest parent with ledger.json).
                   --window <FROM..TO>     The window to run: FROM..TO, dates or RFC 3339 UTC
                                           times.
-                  --source <sqlite:PATH>  The Audit DB (default: ledger.json's pipeline.source).
+                  --source <SOURCE>       The Audit DB, sqlite:PATH or
+                                          postgres://USER@HOST[:PORT]/DATABASE (default:
+                                          ledger.json's pipeline.source).
                   --trigger <TRIGGER>     Why the run starts: manual, schedule or drift.
                                           (default: manual)
                   --resume <RUN>          Finish this open run instead of starting one.

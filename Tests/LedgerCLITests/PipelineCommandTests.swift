@@ -12,8 +12,8 @@ struct PipelineCommandTests {
 
     /// A workspace over a demo Audit DB (6 weeks, 120 actors, drift from week 5) whose week-4 model is approved and
     /// deployed, so that a week-5 run has every step, drift included.
-    static func deployedWorkspace() async throws -> (workspace: TestWorkspace, source: String) {
-        let workspace = try await TestWorkspace.make()
+    static func deployedWorkspace(backends: [String] = []) async throws -> (workspace: TestWorkspace, source: String) {
+        let workspace = try await TestWorkspace.make(backends: backends)
         let audit = workspace.folder.path("audit.db")
         let demo = await ledger(
             "demo",

@@ -19,6 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
             """,
         subcommands: [
             BenchAppendCommand.self, BenchVerifyCommand.self, BenchModelCommand.self, BenchProjectionsCommand.self,
+            BenchWritersCommand.self, BenchWriterCommand.self,
         ]
     )
 }

@@ -18,20 +18,28 @@ struct DemoCommand: AsyncParsableCommand {
 struct DemoAuditDBCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit-db",
-        abstract: "Write a realistic, deterministic demo Audit DB (SQLite) to a new file.",
+        abstract: "Write a realistic, deterministic demo Audit DB to a new SQLite file or into PostgreSQL.",
         discussion: """
             The file follows the Audit DB contract in audit/ (tables audit_events and audit_labels). People work their own hours in their own time zones with habitual actions, resources, addresses and countries; services run around the clock. About 0.75% of events belong to injected incidents: credential stuffing, exfiltration, privilege misuse, access from a new country and off-hours sessions. Analysts label about 30% of anomalous and 2% of benign events, with a few mistakes. From --drift-week on, a new product feature changes the action mix and volumes, and a new office adds a country. Activity starts on Monday 2026-01-05 (UTC), or on the UTC midnight --start names: with a recent start, `ledger run` and `ledger schedule` find data in the windows they pick by default.
 
             The same options give the same file, byte for byte (with the same SQLite library): compare the sha256. The defaults write about a million events in seconds. An existing file is never replaced.
 
+            With --out postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME] (the password in the URL or PGPASSWORD) the same rows go into PostgreSQL instead, in the contract's PostgreSQL tables (audit/postgres/schema.sql), created in the schema (itself created if missing) in one transaction; a schema that already holds audit_events is refused. Extracting any window from it gives the snapshot the SQLite file gives.
+
             Example:
               ledger demo audit-db --out audit.db
+              ledger demo audit-db --out 'postgres://ledger@127.0.0.1:5432/audit?schema=demo'
               ledger demo audit-db --out small.db --weeks 2 --actors 40 --seed 3 --json
               ledger demo audit-db --out recent.db --weeks 4 --start 2026-10-26
             """
     )
 
-    @Option(help: ArgumentHelp("The SQLite file to create; it must not exist.", valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "The SQLite file to create (it must not exist), or a postgres:// URL whose schema holds no Audit DB.",
+            valueName: "FILE|URL"
+        )
+    )
     var out: String
 
     @Option(help: ArgumentHelp("Weeks of activity: 1 to 260.", valueName: "N"))
@@ -67,6 +75,9 @@ struct DemoAuditDBCommand: AsyncParsableCommand {
     func validate() throws {
         guard startMilliseconds != nil else { throw ValidationError("--start must be a date such as 2026-10-26") }
         guard !out.isEmpty else { throw ValidationError("--out must name a file") }
+        if out.hasPrefix("postgres://") || out.hasPrefix("postgresql://") {
+            do { _ = try AuditSourceLocation(parsing: out) } catch { throw ValidationError("--out: \(error.reason)") }
+        }
         guard DemoAuditConfiguration.weekRange.contains(weeks) else {
             throw ValidationError("--weeks must be 1 to 260")
         }
@@ -77,7 +88,6 @@ struct DemoAuditDBCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = URL(fileURLWithPath: out).standardizedFileURL.path
         let configuration = DemoAuditConfiguration(
             weeks: weeks,
             actors: actors,
@@ -85,23 +95,40 @@ struct DemoAuditDBCommand: AsyncParsableCommand {
             driftWeek: driftWeek,
             start: startMilliseconds ?? DemoAuditConfiguration().start
         )
-        let summary = try DemoAuditGenerator.write(to: path, configuration: configuration)
-        guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
-            throw LedgerError(.file, "cannot read back \(path)")
+        let place: String
+        let summary: DemoAuditSummary
+        var sha256: String?
+        if case .postgres? = try? AuditSourceLocation(parsing: out) {
+            place = AuditSourceLocation.redacted(out)
+            summary = try await DemoAuditGenerator.write(toPostgres: out, configuration: configuration)
+        } else {
+            let path = URL(fileURLWithPath: out).standardizedFileURL.path
+            place = path
+            summary = try DemoAuditGenerator.write(to: path, configuration: configuration)
+            guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+                throw LedgerError(.file, "cannot read back \(path)")
+            }
+            sha256 = Hash256.sha256(bytes).hex
         }
-        let sha256 = Hash256.sha256(bytes).hex
         let seconds = (summary.seconds * 1000).rounded() / 1000
 
         let console = Console.current
         if json {
             var anomalies: [String: JSONValue] = [:]
             for kind in DemoAnomalyKind.allCases { anomalies[kind.rawValue] = .int(summary.anomalies[kind] ?? 0) }
-            console.json([
-                "file": .string(path), "events": .int(summary.events), "labels": .int(summary.labels),
-                "anomalies": .object(anomalies), "seconds": .number(seconds), "sha256": .string(sha256),
-            ])
+            var result: [String: JSONValue] = [
+                "events": .int(summary.events), "labels": .int(summary.labels), "anomalies": .object(anomalies),
+                "seconds": .number(seconds),
+            ]
+            if let sha256 {
+                result["file"] = .string(place)
+                result["sha256"] = .string(sha256)
+            } else {
+                result["database"] = .string(place)
+            }
+            console.json(.object(result))
         } else {
-            console.out("Wrote demo Audit DB \(path)")
+            console.out("Wrote demo Audit DB \(place)")
             console.out("  events     \(summary.events), \(summary.anomalousEvents) of them anomalous")
             for kind in DemoAnomalyKind.allCases {
                 console.out(
@@ -113,7 +140,7 @@ struct DemoAuditDBCommand: AsyncParsableCommand {
             if let drift = configuration.driftStart {
                 console.out("  drift      from \(AuditTimestamp.format(milliseconds: drift)) (week \(driftWeek))")
             }
-            console.out("  sha256     \(sha256)")
+            if let sha256 { console.out("  sha256     \(sha256)") }
             console.out("  seconds    \(seconds)")
         }
     }

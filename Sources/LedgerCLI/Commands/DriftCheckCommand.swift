@@ -31,7 +31,12 @@ struct DriftCheckCommand: AsyncParsableCommand {
     )
     var window: String?
 
-    @Option(help: ArgumentHelp("The Audit DB (default: ledger.json's pipeline.source).", valueName: "sqlite:PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "The Audit DB, sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE (default: ledger.json's pipeline.source).",
+            valueName: "SOURCE"
+        )
+    )
     var source: String?
 
     @Flag(help: "Report the drift, but start no run.")
@@ -46,7 +51,7 @@ struct DriftCheckCommand: AsyncParsableCommand {
         if let window, RunWindow(parsing: window) == nil {
             throw ValidationError("--window must be FROM..TO with FROM before TO, such as 2026-03-02..2026-03-09")
         }
-        if let source, AuditSource(source) == nil { throw ValidationError("--source must be sqlite:PATH") }
+        if let source { _ = try AuditSourceOption.validate(source) }
     }
 
     func run() async throws {
@@ -72,7 +77,7 @@ struct DriftCheckCommand: AsyncParsableCommand {
                 "nothing serves \(workspace.model.target), so there is no reference to measure drift against"
             )
         }
-        let data = try runner.trainingRows(of: window)
+        let data = try await runner.trainingRows(of: window)
         let comparison = try await runner.steps.compareDrift(
             current: data.train,
             featureNames: data.featureNames,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LedgerCore
 import LedgerStore
+import Synchronization
 
 struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +24,12 @@ struct EventsCommand: AsyncParsableCommand {
     @Flag(help: "Wait for new events instead of stopping at the end of the log.")
     var follow = false
 
-    @Option(help: ArgumentHelp("With --follow: how often to look for new events.", valueName: "SECONDS"))
+    @Option(
+        help: ArgumentHelp(
+            "With --follow: how often to look for new events. A PostgreSQL log also wakes the follower as each append commits (LISTEN/NOTIFY).",
+            valueName: "SECONDS"
+        )
+    )
     var poll: Double = 1
 
     @Option(help: ArgumentHelp("Only events of this type.", valueName: "TYPE"))
@@ -49,6 +55,12 @@ struct EventsCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try await workspace.locate().openLedger().store
         let console = Console.current
+        let woken = Atomic<Bool>(false)
+        let listener = Task {
+            guard follow, let signalling = store as? any AppendSignalling else { return }
+            for await _ in signalling.appendSignals() { woken.store(true, ordering: .relaxed) }
+        }
+        defer { listener.cancel() }
         var cursor = after.map { $0 + 1 } ?? 0
         var printed = 0
         while true {
@@ -71,7 +83,11 @@ struct EventsCommand: AsyncParsableCommand {
                 if page.isEmpty { break }
             }
             guard follow else { return }
-            try await Task.sleep(for: .milliseconds(Int(poll * 1000)))
+            // Until the poll interval passes or the store signals an append, whichever comes first.
+            let deadline = ContinuousClock.now + .milliseconds(Int(poll * 1000))
+            while ContinuousClock.now < deadline && !woken.exchange(false, ordering: .relaxed) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
         }
     }
 }

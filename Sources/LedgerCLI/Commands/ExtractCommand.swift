@@ -15,17 +15,22 @@ struct ExtractCommand: AsyncParsableCommand {
 
             Rows that break the contract (NULL in a required column, an unknown outcome, a time outside the window or in the future, text that is not UTF-8) are refused by default: the error names the row ids and nothing is stored or appended. With --policy quarantine (or "quality": "quarantine" in ledger.json) they are left out and counted in the event.
 
+            The Audit DB is a SQLite file (sqlite:PATH) or a PostgreSQL database (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE&schema=NAME]; the password may come from PGPASSWORD instead; sslmode is disable, require, verify-ca or verify-full, by default disable on loopback and require elsewhere). Both give the same snapshot for the same rows; PostgreSQL's occurred_at is read at millisecond precision, finer digits truncated.
+
             Times are RFC 3339 UTC (2026-03-02T00:00:00.000Z) or dates (2026-03-02, meaning midnight UTC).
 
             Example:
               ledger demo audit-db --out audit.db
               ledger extract --source sqlite:audit.db --from 2026-01-05 --to 2026-01-12 --json
+              PGPASSWORD=… ledger extract --source postgres://ledger@127.0.0.1:5432/audit --from 2026-01-05 --to 2026-01-12
             """
     )
 
     @OptionGroup var workspace: WorkspaceOptions
 
-    @Option(help: ArgumentHelp("The Audit DB.", valueName: "sqlite:PATH"))
+    @Option(
+        help: ArgumentHelp("The Audit DB: sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE.", valueName: "SOURCE")
+    )
     var source: String
 
     @Option(help: ArgumentHelp("The window's inclusive start.", valueName: "TIME"))
@@ -49,9 +54,7 @@ struct ExtractCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard source.hasPrefix("sqlite:"), source.count > "sqlite:".count else {
-            throw ValidationError("--source must be sqlite:PATH (PostgreSQL sources come with the PostgreSQL backend)")
-        }
+        _ = try AuditSourceOption.validate(source)
         guard let start = Self.time(from) else { throw ValidationError("--from is not a UTC time or date: \(from)") }
         guard let end = Self.time(to) else { throw ValidationError("--to is not a UTC time or date: \(to)") }
         guard start < end else { throw ValidationError("--from must be before --to") }
@@ -65,12 +68,12 @@ struct ExtractCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = try workspace.locate()
         let steps = try await workspace.modelSteps(key: key, threads: 1)
-        let path = String(source.dropFirst("sqlite:".count))
+        let location = try AuditSourceOption.validate(source)
         guard let start = Self.time(from), let end = Self.time(to),
             let policy = DataQualityPolicy(rawValue: policy ?? workspace.qualityPolicy)
         else { return }
         let extracted = try await steps.extract(
-            sqlitePath: path,
+            source: location,
             from: start,
             to: end,
             policy: policy,

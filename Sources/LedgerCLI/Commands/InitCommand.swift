@@ -1,19 +1,26 @@
 import ArgumentParser
 import Foundation
+import LedgerArtifacts
+import LedgerAudit
 import LedgerCore
+import LedgerPostgres
 import LedgerSQLite
 import LedgerStore
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create a workspace: config, SQLite log, a key per role, and the genesis event.",
+        abstract: "Create a workspace: config, log (SQLite or PostgreSQL), a key per role, and the genesis event.",
         discussion: """
-            Writes DIR/ledger.json, DIR/ledger.db and one key per role in DIR/keys/ (admin, log, pipeline, approver and deployer; PKCS#8 PEM, mode 0600, with .pub files beside them), then signs the genesis event `ledger.created`, which registers each key with its role, with the admin key. It prints the trust anchor: the genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves a log is the one you created. ledger.json holds the defaults of every setting, to edit; --source sets the pipeline's Audit DB.
+            Writes DIR/ledger.json, the log (DIR/ledger.db by default) and one key per role in DIR/keys/ (admin, log, pipeline, approver and deployer; PKCS#8 PEM, mode 0600, with .pub files beside them), then signs the genesis event `ledger.created`, which registers each key with its role, with the admin key. It prints the trust anchor: the genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves a log is the one you created. ledger.json holds the defaults of every setting, to edit; --source sets the pipeline's Audit DB.
+
+            --store puts the log in PostgreSQL instead: one shared log for many processes and hosts, with its projections in the same schema (the password comes from PGPASSWORD, never from ledger.json). --artifacts puts the data lake in S3-compatible storage (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). To work on the same log from another machine, copy ledger.json and the key files it needs.
 
             Example:
               ledger init ./ws --log-id example.org/fraud-models
+              ledger init ./ws --store postgres://ledger@db.example.org/ledger?schema=fraud --artifacts 's3://lake/ledger?region=eu-west-1'
               ledger init ./ws --source sqlite:/data/audit.db
+              ledger init ./ws --source postgres://ledger@db.example.org/audit
             """
     )
 
@@ -25,18 +32,47 @@ struct InitCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The Audit DB that `ledger run` and `ledger schedule` read (a relative path is from DIR).",
-            valueName: "sqlite:PATH"
+            "The Audit DB that `ledger run` and `ledger schedule` read: sqlite:PATH (a relative path is from DIR) or postgres://USER@HOST[:PORT]/DATABASE (the password from PGPASSWORD).",
+            valueName: "SOURCE"
         )
     )
     var source: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Where the log lives: sqlite:PATH (default sqlite:ledger.db, relative to DIR) or postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME] (the password from PGPASSWORD).",
+            valueName: "URL"
+        )
+    )
+    var store = "sqlite:ledger.db"
+
+    @Option(
+        help: ArgumentHelp(
+            "Where artifacts live: file:PATH (default file:artifacts, relative to DIR) or s3://BUCKET/PREFIX?endpoint=URL&region=REGION.",
+            valueName: "URL"
+        )
+    )
+    var artifacts = "file:artifacts"
 
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     func validate() throws {
-        if let source, AuditSource(source) == nil {
-            throw ValidationError("--source must be sqlite:PATH, such as sqlite:/data/audit.db")
+        if store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") {
+            let location = try PostgresLocation(store, environment: [:])
+            if location.password != nil {
+                throw ValidationError(
+                    "--store: put the password in PGPASSWORD, not in the URL (ledger.json is not secret)"
+                )
+            }
+        } else if !store.hasPrefix("sqlite:") || store.count == "sqlite:".count {
+            throw ValidationError("--store must be sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME]")
+        }
+        guard artifacts.hasPrefix("s3://") || (artifacts.hasPrefix("file:") && artifacts.count > "file:".count) else {
+            throw ValidationError("--artifacts must be file:PATH or s3://BUCKET/PREFIX?endpoint=URL&region=REGION")
+        }
+        if let source, try AuditSourceOption.validate(source).holdsPassword {
+            throw ValidationError("--source: \(AuditSourceOption.noPasswordInConfig)")
         }
         if let logID {
             guard !logID.isEmpty, logID.utf8.count <= 255,
@@ -54,8 +90,9 @@ struct InitCommand: AsyncParsableCommand {
         let keysFolder = root.appendingPathComponent("keys")
         // One key per role, each registered in the genesis event with that role alone.
         let keyPaths = Dictionary(uniqueKeysWithValues: Role.allCases.map { ($0, "keys/\($0.rawValue).key") })
+        let sqlitePath = store.hasPrefix("sqlite:") ? root.appendingPathComponent(String(store.dropFirst(7))).path : nil
         let paths =
-            [configPath, root.appendingPathComponent("ledger.db").path]
+            [configPath] + (sqlitePath.map { [$0] } ?? [])
             + keyPaths.values.sorted().flatMap {
                 [root.appendingPathComponent($0).path, root.appendingPathComponent($0 + ".pub").path]
             }
@@ -77,7 +114,28 @@ struct InitCommand: AsyncParsableCommand {
                     try KeyFiles.write(key, to: root.appendingPathComponent(path).path)
                 }
             }
-            let store = try SQLiteEventStore(path: root.appendingPathComponent("ledger.db").path, create: true)
+            var created = Workspace(
+                root: root,
+                logID: logID,
+                genesis: Hash256.sha256([]),
+                logURL: store,
+                artifactsURL: artifacts,
+                keyPaths: keyPaths
+            )
+            // Refuse unreachable or misconfigured artifact storage now, not at the first run.
+            _ = try await created.openArtifacts().contains(ArtifactDigest.of([]))
+            let store: any EventStore
+            if let sqlitePath {
+                store = try SQLiteEventStore(path: sqlitePath, create: true)
+            } else {
+                store = try await PostgresEventStore.open(self.store, create: true)
+                guard try await store.size() == 0 else {
+                    throw LedgerError(
+                        .invalidArgument,
+                        "\(self.store) already holds a log; to use it from here, copy its workspace's ledger.json and keys"
+                    )
+                }
+            }
             let records = Role.allCases.compactMap { role in
                 keys[role].map { KeyRecord(publicKey: $0.publicKey, name: role.rawValue, roles: [role]) }
             }
@@ -93,19 +151,13 @@ struct InitCommand: AsyncParsableCommand {
                 throw LedgerError(.storage, "the genesis event was not recorded")
             }
             genesis = genesisHash
-            var created = Workspace(
-                root: root,
-                logID: logID,
-                genesis: genesis,
-                logURL: "sqlite:ledger.db",
-                artifactsURL: "file:artifacts",
-                keyPaths: keyPaths
-            )
+            created.genesis = genesis
             created.pipeline.source = source
             workspace = created
             try Files.writeAtomically(try CanonicalJSON.encode(workspace.configJSON) + [0x0a], to: configPath)
         } catch {
-            for path in paths + ["-wal", "-shm"].map({ root.appendingPathComponent("ledger.db").path + $0 }) {
+            let sidecars = sqlitePath.map { log in ["-wal", "-shm"].map { log + $0 } } ?? []
+            for path in paths + sidecars {
                 try? FileManager.default.removeItem(atPath: path)
             }
             throw error

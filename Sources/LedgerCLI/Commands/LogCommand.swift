@@ -132,7 +132,7 @@ struct ExportCommand: AsyncParsableCommand {
             try await exportAttestations(to: attestations)
             return
         }
-        let store = try workspace.locate().openStore()
+        let store = try await workspace.locate().openStore()
         let entries = try await store.allEntries()
         var bytes: [UInt8] = []
         bytes.reserveCapacity(entries.reduce(0) { $0 + $1.leaf.count + 1 })

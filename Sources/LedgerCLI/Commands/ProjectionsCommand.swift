@@ -41,9 +41,10 @@ struct ProjectionsRebuildCommand: AsyncParsableCommand {
         let console = Console.current
         let started = ContinuousClock.now
         let reporter = ProgressReporter(console: console)
+        let log = try await workspace.openStore()
         let projections = try await ProjectionUpdater.rebuild(
-            log: try workspace.openStore(),
-            into: try workspace.openProjections(),
+            log: log,
+            into: try await workspace.openProjections(beside: log),
             progress: { done, total in reporter.report(done, of: total) }
         )
         let seconds = (ContinuousClock.now - started).inSeconds
@@ -107,12 +108,13 @@ struct ProjectionsCheckCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = try workspace.locate()
         let console = Console.current
-        guard let stored = try await workspace.openProjections().load() else {
+        let log = try await workspace.openStore()
+        guard let stored = try await workspace.openProjections(beside: log).load() else {
             let reason = "no projections are saved yet; any query or `ledger projections rebuild` makes them"
             if json { return console.json(["ok": true, "head": .null, "differences": [], "note": .string(reason)]) }
             return console.out(reason)
         }
-        let fresh = try await ProjectionUpdater.fold(try workspace.openStore(), upTo: stored.nextSeq)
+        let fresh = try await ProjectionUpdater.fold(log, upTo: stored.nextSeq)
         let differences = stored.differences(from: fresh)
         if json {
             console.json([

@@ -43,7 +43,7 @@ struct ProveInclusionCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try workspace.locate()
-        let store = try workspace.openStore()
+        let store = try await workspace.openStore()
         let document = try await LogProofs.inclusion(store: store, seq: seq, size: size, logID: workspace.logID)
         printProof(document, json: json)
     }
@@ -76,7 +76,7 @@ struct ProveConsistencyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try workspace.locate()
-        let store = try workspace.openStore()
+        let store = try await workspace.openStore()
         let document = try await LogProofs.consistency(store: store, from: old, to: new, logID: workspace.logID)
         printProof(document, json: json)
     }

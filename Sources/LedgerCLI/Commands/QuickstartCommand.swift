@@ -119,7 +119,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         say("   ledger deploy MODEL@V --target production --key \(shown)/keys/deployer.key")
         let keys = root.appendingPathComponent("keys").path
         var weekly: [JSONValue] = []
-        let reader = LogReader(store: try Workspace.load(root).openStore())
+        let reader = LogReader(store: try await Workspace.load(root).openStore())
         var lastDeployed: String?
         for (index, window) in windows.enumerated() {
             let ran = try await quiet([

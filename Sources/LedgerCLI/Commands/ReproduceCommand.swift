@@ -32,7 +32,12 @@ struct ReproduceCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The registered version.", valueName: "MODEL@VERSION"))
     var version: String
 
-    @Option(help: ArgumentHelp("The Audit DB to re-extract the window from.", valueName: "sqlite:PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "The Audit DB to re-extract the window from: sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE.",
+            valueName: "SOURCE"
+        )
+    )
     var source: String?
 
     @OptionGroup var threading: ThreadsOption
@@ -44,14 +49,13 @@ struct ReproduceCommand: AsyncParsableCommand {
         guard ModelVersionReference(version) != nil else {
             throw ValidationError("MODEL@VERSION must be a name and a version number, such as access-anomaly@1")
         }
-        if let source, !source.hasPrefix("sqlite:") || source.count == "sqlite:".count {
-            throw ValidationError("--source must be sqlite:PATH")
-        }
+        if let source { _ = try AuditSourceOption.validate(source) }
     }
 
     func run() async throws {
         let workspace = try workspace.locate()
         guard let reference = ModelVersionReference(version) else { return }
+        let auditSource = try source.map(AuditSourceOption.validate)
         let ledger = try await workspace.openLedger()
         let state = await ledger.state
         guard let registered = state.models.version(reference.name, reference.version) else {
@@ -67,9 +71,9 @@ struct ReproduceCommand: AsyncParsableCommand {
             registered,
             store: ledger.store,
             state: state,
-            artifacts: try FileArtifactStore.url(workspace.artifactsURL, relativeTo: workspace.root.path),
+            artifacts: try workspace.openArtifacts(),
             workingDirectory: workspace.root.path,
-            auditDatabase: source.map { String($0.dropFirst("sqlite:".count)) },
+            auditSource: auditSource,
             threads: threading.threads
         )
         let console = Console.current

@@ -13,7 +13,7 @@ struct RunCommand: AsyncParsableCommand {
 
             A transient failure (the store or the Audit DB unreachable, an external trainer that died) is retried with jittered exponential backoff, "pipeline": {"retry": …} in ledger.json; every failed attempt appends step.failed, and giving up appends run.failed. After a crash, `ledger run --resume RUN` or the next `ledger run` (which resumes unfinished runs first) finishes the run without repeating a completed step, against the champion recorded when it started. A run resumes only with the configuration and code version it started with; otherwise end it with --abandon and run the window again with --rerun. A window that has not ended yet cannot run. One run at a time: a second `ledger run` in the workspace refuses, or waits with --wait.
 
-            The window defaults to the one the schedule ("pipeline": {"schedule": "0 3 * * 1", "windowDays": 7}) last fired for: on a Thursday, the week from the Monday before last to last Monday. The Audit DB defaults to "pipeline": {"source": "sqlite:PATH"}. Exits 1 if the run failed.
+            The window defaults to the one the schedule ("pipeline": {"schedule": "0 3 * * 1", "windowDays": 7}) last fired for: on a Thursday, the week from the Monday before last to last Monday. The Audit DB (--source, a SQLite file or a PostgreSQL database) defaults to "pipeline": {"source": "sqlite:PATH"} in ledger.json. Exits 1 if the run failed.
 
             Example:
               ledger run --window 2026-03-02..2026-03-09 --source sqlite:audit.db
@@ -27,7 +27,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The window to run: FROM..TO, dates or RFC 3339 UTC times.", valueName: "FROM..TO"))
     var window: String?
 
-    @Option(help: ArgumentHelp("The Audit DB (default: ledger.json's pipeline.source).", valueName: "sqlite:PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "The Audit DB, sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE (default: ledger.json's pipeline.source).",
+            valueName: "SOURCE"
+        )
+    )
     var source: String?
 
     @Option(help: ArgumentHelp("Why the run starts: manual, schedule or drift.", valueName: "TRIGGER"))
@@ -64,7 +69,7 @@ struct RunCommand: AsyncParsableCommand {
         if let window, RunWindow(parsing: window) == nil {
             throw ValidationError("--window must be FROM..TO with FROM before TO, such as 2026-03-02..2026-03-09")
         }
-        if let source, AuditSource(source) == nil { throw ValidationError("--source must be sqlite:PATH") }
+        if let source { _ = try AuditSourceOption.validate(source) }
         guard ["manual", "schedule", "drift"].contains(trigger) else {
             throw ValidationError("--trigger must be manual, schedule or drift")
         }

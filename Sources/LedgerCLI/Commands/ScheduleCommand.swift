@@ -26,7 +26,12 @@ struct ScheduleCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The schedule, 5 fields in UTC (default: pipeline.schedule).", valueName: "EXPR"))
     var cron: String?
 
-    @Option(help: ArgumentHelp("The Audit DB (default: ledger.json's pipeline.source).", valueName: "sqlite:PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "The Audit DB, sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE (default: ledger.json's pipeline.source).",
+            valueName: "SOURCE"
+        )
+    )
     var source: String?
 
     @Flag(help: "Catch up on due windows, then exit instead of waiting for the next fire.")
@@ -38,7 +43,7 @@ struct ScheduleCommand: AsyncParsableCommand {
         if let cron {
             do { _ = try CronSchedule(cron) } catch { throw ValidationError("--cron: \(error.reason)") }
         }
-        if let source, AuditSource(source) == nil { throw ValidationError("--source must be sqlite:PATH") }
+        if let source { _ = try AuditSourceOption.validate(source) }
     }
 
     func run() async throws {

@@ -54,8 +54,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logKeyPath = try workspace.keyFile(for: .log)
         let logKey = Files.exists(logKeyPath) ? try KeyFiles.loadPrivateKey(logKeyPath) : nil
         let server = try await LedgerServer.start(
-            store: try workspace.openStore(),
-            artifacts: try FileArtifactStore.url(workspace.artifactsURL, relativeTo: workspace.root.path),
+            store: try await workspace.openStore(),
+            artifacts: try workspace.openArtifacts(),
             trustedGenesis: workspace.genesis,
             logKey: logKey,
             configuration: ServiceConfiguration(

@@ -70,7 +70,7 @@ extension Workspace {
     /// workspace's pipeline key.
     func modelSteps(key: String?, threads: Int) async throws -> PipelineSteps {
         let signer = try KeyFiles.loadPrivateKey(try key ?? keyFile(for: .pipeline))
-        let artifacts = try FileArtifactStore.url(artifactsURL, relativeTo: root.path)
+        let artifacts = try openArtifacts()
         return PipelineSteps(
             ledger: try await openLedger(),
             artifacts: artifacts,

@@ -68,7 +68,7 @@ struct VerifyCommand: AsyncParsableCommand {
             source = from
         } else {
             let workspace = try workspace.locate()
-            let store = try workspace.openStore()
+            let store = try await workspace.openStore()
             leaves = try await store.leaves(upTo: try await store.size())
             trusted = trusted ?? workspace.genesis
             notes += try await store.checkpoints().map(\.note)
@@ -150,7 +150,9 @@ struct VerifyCommand: AsyncParsableCommand {
         _ workspace: Workspace,
         verifiedSize: UInt64
     ) async throws -> (head: UInt64, differences: [String])? {
-        guard Files.exists(try workspace.projectionsPath), let stored = try await workspace.openProjections().load()
+        let log = try await workspace.openStore()
+        guard let tables = try await workspace.openProjections(beside: log, create: false),
+            let stored = try await tables.load()
         else { return nil }
         guard stored.nextSeq <= verifiedSize else {
             // Appended while verify read the log: say so rather than pass over the tables in silence.
@@ -160,7 +162,7 @@ struct VerifyCommand: AsyncParsableCommand {
             )
             return nil
         }
-        let fresh = try await ProjectionUpdater.fold(try workspace.openStore(), upTo: stored.nextSeq)
+        let fresh = try await ProjectionUpdater.fold(log, upTo: stored.nextSeq)
         return (stored.nextSeq - 1, stored.differences(from: fresh))
     }
 

@@ -57,7 +57,7 @@ struct ModelReport {
     /// Reads the report of `name@version` from the workspace. Signs a checkpoint of the log as it is now with the
     /// log key (and keeps it), so the inclusion proofs shown can be checked against a signed root.
     static func read(_ workspace: Workspace, name: String, version: Int) async throws -> ModelReport {
-        let store = try workspace.openStore()
+        let store = try await workspace.openStore()
         let size = try await store.size()
         let leaves = try await store.leaves(upTo: size)
         let report = Verifier(trustedGenesis: workspace.genesis, concurrency: 2, keepEvents: true).verify(

@@ -1,3 +1,5 @@
+import ArgumentParser
+import LedgerAudit
 import LedgerCore
 import LedgerPipeline
 
@@ -12,7 +14,8 @@ import LedgerPipeline
 ///              "driftTrigger": "significant"}
 /// ```
 ///
-/// `source` is the Audit DB (`sqlite:PATH`, relative to the workspace); it has no default. A run's window is the
+/// `source` is the Audit DB (`sqlite:PATH`, relative to the workspace, or `postgres://USER@HOST:PORT/DATABASE`,
+/// whose password comes from `PGPASSWORD`: `ledger.json` holds no secrets); it has no default. A run's window is the
 /// `windowDays` days that end at the UTC midnight at or before the schedule's fire time, so the default schedule
 /// (Mondays at 03:00 UTC) runs the week from Monday to Monday.
 struct PipelineConfig: Sendable {
@@ -36,9 +39,14 @@ struct PipelineConfig: Sendable {
             throw fail("\(unknown) is not a setting (known: \(known.sorted().joined(separator: ", ")))")
         }
         if let value = members["source"] {
-            guard let source = value.stringValue, AuditSource(source) != nil else {
-                throw fail("source must be sqlite:PATH, such as \"sqlite:audit.db\"")
+            guard let source = value.stringValue, AuditSourceOption.hasKnownScheme(source) else {
+                throw fail(
+                    "source must be sqlite:PATH or \(AuditSourceOption.postgresShape), such as \"sqlite:audit.db\""
+                )
             }
+            let location: AuditSourceLocation
+            do { location = try AuditSourceLocation(parsing: source) } catch { throw fail("source: \(error.reason)") }
+            guard !location.holdsPassword else { throw fail("source: \(AuditSourceOption.noPasswordInConfig)") }
             self.source = source
         }
         if let value = members["schedule"] {
@@ -100,14 +108,27 @@ struct PipelineConfig: Sendable {
     }
 }
 
-/// An Audit DB URL: `sqlite:PATH` (PostgreSQL sources come with the PostgreSQL backend).
-struct AuditSource: Sendable, Hashable {
-    let path: String
+/// What `--source` and `pipeline.source` accept: an Audit DB as ``AuditSourceLocation`` parses it.
+enum AuditSourceOption {
+    static let postgresShape = "postgres://USER@HOST[:PORT]/DATABASE"
 
-    init(path: String) { self.path = path }
+    /// What `ledger init` and `pipeline.source` say about a URL with a password.
+    static let noPasswordInConfig =
+        "ledger.json holds no secrets: leave the password out of the URL and set PGPASSWORD instead"
 
-    init?(_ url: String) {
-        guard url.hasPrefix("sqlite:"), url.count > "sqlite:".count else { return nil }
-        path = String(url.dropFirst("sqlite:".count))
+    static func hasKnownScheme(_ text: String) -> Bool {
+        text.hasPrefix("sqlite:") || text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    }
+
+    /// Checks a `--source` value: the `ValidationError` names what is wrong, never a password.
+    static func validate(_ text: String) throws(ValidationError) -> AuditSourceLocation {
+        guard hasKnownScheme(text) else {
+            throw ValidationError("--source must be sqlite:PATH or \(postgresShape), such as sqlite:/data/audit.db")
+        }
+        do {
+            return try AuditSourceLocation(parsing: text)
+        } catch {
+            throw ValidationError("--source: \(error.reason)")
+        }
     }
 }

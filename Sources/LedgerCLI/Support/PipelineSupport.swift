@@ -9,31 +9,37 @@ extension Workspace {
     /// The pipeline's run lock: `run.lock` in the workspace folder.
     var runLockPath: String { root.appendingPathComponent("run.lock").path }
 
-    /// The Audit DB of `--source` (a relative path is from the current folder), else of `pipeline.source` (from
-    /// the workspace folder).
+    /// The Audit DB of `--source` (a relative SQLite path is from the current folder), else of `pipeline.source`
+    /// (from the workspace folder). A PostgreSQL URL is taken as it is; its password, if the URL has none, comes
+    /// from `PGPASSWORD` when the extraction connects.
     ///
-    /// - Throws: `argument.invalid` if neither names one, or if `mustExist` and the file does not exist: a missing
-    ///   Audit DB is a mistake to fix, not a failure to retry.
-    func auditSource(_ explicit: String?, mustExist: Bool = true) throws(LedgerError) -> AuditSource {
-        guard let url = explicit ?? pipeline.source else {
+    /// - Throws: `argument.invalid` if neither names one, if it is malformed, or if `mustExist` and a SQLite file
+    ///   does not exist: a missing Audit DB is a mistake to fix, not a failure to retry. Whether a PostgreSQL
+    ///   server is reachable is the extraction's business (`extract.source`, retried).
+    func auditSource(_ explicit: String?, mustExist: Bool = true) throws(LedgerError) -> AuditSourceLocation {
+        guard let text = explicit ?? pipeline.source else {
             throw LedgerError(
                 .invalidArgument,
-                "no Audit DB: pass --source sqlite:PATH, or set \"pipeline\": {\"source\": \"sqlite:PATH\"} in \(Self.configName)"
+                "no Audit DB: pass --source sqlite:PATH (or \(AuditSourceOption.postgresShape)), or set "
+                    + "\"pipeline\": {\"source\": \"sqlite:PATH\"} in \(Self.configName)"
             )
         }
-        guard let source = AuditSource(url) else {
-            throw LedgerError(.invalidArgument, "the source must be sqlite:PATH, not \(url)")
+        guard AuditSourceOption.hasKnownScheme(text) else {
+            throw LedgerError(
+                .invalidArgument,
+                "the source must be sqlite:PATH or \(AuditSourceOption.postgresShape), not \(AuditSourceLocation.redacted(text))"
+            )
         }
-        let path =
-            explicit == nil
-            ? path(source.path) : URL(fileURLWithPath: source.path).standardizedFileURL.path
+        let source = try AuditSourceLocation(parsing: text)
+        guard case .sqlite(let given) = source else { return source }
+        let path = explicit == nil ? path(given) : URL(fileURLWithPath: given).standardizedFileURL.path
         guard !mustExist || Files.exists(path) else {
             throw LedgerError(
                 .invalidArgument,
                 "no Audit DB at \(path)" + (explicit == nil ? " (pipeline.source in \(Self.configName))" : "")
             )
         }
-        return AuditSource(path: path)
+        return .sqlite(path: path)
     }
 
     /// A runner over this workspace's log and artifacts, signing with the pipeline key, with the faults of
@@ -52,7 +58,7 @@ extension Workspace {
         let settings = PipelineSettings(
             pipeline: model.name,
             target: model.target,
-            auditDatabase: try auditSource(source, mustExist: requireSource).path,
+            auditSource: try auditSource(source, mustExist: requireSource),
             quality: DataQualityPolicy(rawValue: qualityPolicy) ?? .refuse,
             holdoutPercent: pipeline.holdoutPercent,
             trainer: try model.makeTrainer(root: root.path, threads: threads),

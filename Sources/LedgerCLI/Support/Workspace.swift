@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
+import LedgerArtifacts
 import LedgerCore
+import LedgerPostgres
 import LedgerProjections
+import LedgerS3
 import LedgerSQLite
 import LedgerStore
 
@@ -14,10 +17,11 @@ struct Workspace {
 
     let root: URL
     let logID: String
-    let genesis: Hash256
-    /// `sqlite:<path>`, relative to the workspace.
+    var genesis: Hash256
+    /// `sqlite:<path>`, relative to the workspace, or `postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME]` (the
+    /// password from `PGPASSWORD`).
     let logURL: String
-    /// `file:<path>`, relative to the workspace.
+    /// `file:<path>`, relative to the workspace, or `s3://BUCKET/PREFIX?endpoint=…&region=…`.
     let artifactsURL: String
     /// The key file `ledger init` made for each role, relative to the workspace.
     let keyPaths: [Role: String]
@@ -43,12 +47,22 @@ struct Workspace {
         relative.hasPrefix("/") ? relative : root.appendingPathComponent(relative).path
     }
 
-    var databasePath: String {
+    /// Where the log lives: `log` in ledger.json.
+    enum LogLocation {
+        /// A SQLite file (absolute), with the projections in a file beside it.
+        case sqlite(path: String)
+        /// A PostgreSQL database and schema, with the projections in the same schema.
+        case postgres(url: String)
+    }
+
+    var logLocation: LogLocation {
         get throws(LedgerError) {
-            guard logURL.hasPrefix("sqlite:") else {
-                throw LedgerError(.invalidArgument, "unsupported log URL \(logURL) (this build supports sqlite:PATH)")
-            }
-            return path(String(logURL.dropFirst("sqlite:".count)))
+            if logURL.hasPrefix("sqlite:") { return .sqlite(path: path(String(logURL.dropFirst("sqlite:".count)))) }
+            if logURL.hasPrefix("postgres://") || logURL.hasPrefix("postgresql://") { return .postgres(url: logURL) }
+            throw LedgerError(
+                .invalidArgument,
+                "\(Self.configName): unsupported log URL \(PostgresLocation.redacted(logURL)) (sqlite:PATH or postgres://…)"
+            )
         }
     }
 
@@ -144,43 +158,75 @@ struct Workspace {
         return Hash256.sha256((try? CanonicalJSON.encode(config)) ?? [])
     }
 
-    func openStore() throws(LedgerError) -> SQLiteEventStore {
-        try SQLiteEventStore(path: try databasePath)
-    }
-
-    /// The projections' read tables: a SQLite file beside the log's, `ledger.db` → `ledger.projections.db`.
-    var projectionsPath: String {
-        get throws(LedgerError) {
-            let log = URL(fileURLWithPath: try databasePath)
-            let stem = log.deletingPathExtension().lastPathComponent
-            let suffix = log.pathExtension.isEmpty ? "" : ".\(log.pathExtension)"
-            return log.deletingLastPathComponent().appendingPathComponent("\(stem).projections\(suffix)").path
+    /// Opens the log that `log` names.
+    func openStore() async throws(LedgerError) -> any EventStore {
+        switch try logLocation {
+        case .sqlite(let path): return try SQLiteEventStore(path: path)
+        case .postgres(let url): return try await PostgresEventStore.open(url)
         }
     }
 
-    func openProjections() throws(LedgerError) -> SQLiteProjectionStore {
-        try SQLiteProjectionStore(path: try projectionsPath)
+    /// The projections' read tables: for a SQLite log, a file beside it (`ledger.db` → `ledger.projections.db`);
+    /// for a PostgreSQL log, tables in its schema.
+    ///
+    /// - Parameter create: make them if they do not exist yet; without it, nil when there are none.
+    func openProjections(
+        beside store: any EventStore,
+        create: Bool = true
+    ) async throws(LedgerError)
+        -> (any ProjectionStore)?
+    {
+        switch try logLocation {
+        case .sqlite(let path):
+            let log = URL(fileURLWithPath: path)
+            let stem = log.deletingPathExtension().lastPathComponent
+            let suffix = log.pathExtension.isEmpty ? "" : ".\(log.pathExtension)"
+            let tables = log.deletingLastPathComponent().appendingPathComponent("\(stem).projections\(suffix)").path
+            guard create || Files.exists(tables) else { return nil }
+            return try SQLiteProjectionStore(path: tables)
+        case .postgres:
+            guard let store = store as? PostgresEventStore else {
+                throw LedgerError(.storage, "the projections of a PostgreSQL log live beside it; open the log first")
+            }
+            return try await PostgresProjectionStore.open(beside: store)
+        }
+    }
+
+    /// The projections' read tables beside the log, made if missing.
+    func openProjections(beside store: any EventStore) async throws(LedgerError) -> any ProjectionStore {
+        guard let tables = try await openProjections(beside: store, create: true) else {
+            throw LedgerError(.storage, "cannot open the projections")
+        }
+        return tables
+    }
+
+    /// The artifact store that `artifacts` names: `file:PATH` (relative to the workspace) or
+    /// `s3://bucket/prefix?endpoint=…&region=…` with credentials from the AWS environment variables.
+    func openArtifacts() throws(LedgerError) -> any ArtifactStore {
+        if artifactsURL.hasPrefix("s3://") { return try S3ArtifactStore.url(artifactsURL) }
+        return try FileArtifactStore.url(artifactsURL, relativeTo: root.path)
     }
 
     /// The projections, brought up to the log's head first.
     func projections() async throws(LedgerError) -> Projections {
-        try await ProjectionUpdater.catchUp(log: try openStore(), into: try openProjections())
+        let store = try await openStore()
+        return try await ProjectionUpdater.catchUp(log: store, into: try await openProjections(beside: store))
     }
 
     /// Opens the log, refusing one that is not the log this workspace's config was made for. Every append through
     /// the returned ledger also updates the projections; if that fails, the event still stands and the next query
     /// catches up.
     func openLedger() async throws(LedgerError) -> Ledger {
-        let store = try openStore()
+        let store = try await openStore()
         let ledger = try await Ledger.open(store: store, clock: SystemClock())
         let state = await ledger.state
         guard state.logID == logID, state.genesisLeafHash == genesis else {
             throw LedgerError(
                 .trustAnchor,
-                "\(Self.configName) does not match the log in \((try? databasePath) ?? logURL): its log id or genesis hash differs"
+                "\(Self.configName) does not match the log at \(PostgresLocation.redacted(logURL)): its log id or genesis hash differs"
             )
         }
-        let follower = ProjectionFollower(log: store, store: try openProjections())
+        let follower = ProjectionFollower(log: store, store: try await openProjections(beside: store))
         await ledger.onAppend { batch in
             do {
                 try await follower.apply(batch)
