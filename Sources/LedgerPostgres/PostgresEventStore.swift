@@ -42,8 +42,9 @@ public final class PostgresEventStore: AppendSignalling {
         let location = location
         try await connector.withTransaction { connection in
             let logger = PostgresConnector.logger
-            // Serializes two processes creating the same log at once.
-            try await connection.run("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
+            // Serializes two processes creating the same log at once. By name: before the schema exists,
+            // current_schema() is NULL, and a lock on NULL locks nothing.
+            try await connection.run("SELECT pg_advisory_xact_lock(hashtext(\(location.logSchema)))")
             let tables = try await connection.query(
                 "SELECT table_name::text FROM information_schema.tables WHERE table_schema = \(location.logSchema)",
                 logger: logger

@@ -18,7 +18,8 @@ struct InitCommand: AsyncParsableCommand {
 
             Example:
               ledger init ./ws --log-id example.org/fraud-models
-              ledger init ./ws --store postgres://ledger@db.example.org/ledger?schema=fraud --artifacts 's3://lake/ledger?region=eu-west-1'
+              ledger init ./ws --store 'postgres://ledger@db/ledger?schema=fraud' \\
+                               --artifacts 's3://lake/ledger?region=eu-west-1'
               ledger init ./ws --source sqlite:/data/audit.db
               ledger init ./ws --source postgres://ledger@db.example.org/audit
             """
