@@ -1,5 +1,6 @@
 import Foundation
 import LedgerCore
+import LedgerTesting
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -14,34 +15,13 @@ struct ServeProcessTests {
         .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
     )
     func lifecycle() async throws {
-        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
         let workspace = try await TestWorkspace.make()
-        let output = workspace.folder.path("serve.log")
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--port", "0", "--workspace", workspace.root]
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let serve = try await ServeProcess.start(workspace)
+        let process = serve.process
         defer { if process.isRunning { process.terminate() } }
-
-        var port: Int64?
-        let deadline = Date().addingTimeInterval(60)
-        while port == nil, Date() < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
-            port =
-                lines.compactMap { try? CanonicalJSON.parse(String($0)) }.first { $0["msg"] == "listening" }?["port"]?
-                .integerValue
-        }
-        let bound = try #require(port, "no 'listening' line")
-        #expect(bound > 0)
-        func get(_ path: String) async throws -> (Int, JSONValue?) {
-            let url = try #require(URL(string: "http://127.0.0.1:\(bound)\(path)"))
-            let (data, response) = try await URLSession.shared.data(from: url)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, try? CanonicalJSON.parse(Array(data)))
-        }
+        #expect(serve.port > 0)
+        let get = serve.get
+        let output = serve.output
         let health = try await get("/healthz")
         #expect(health.0 == 200)
         let ready = try await get("/readyz")
@@ -56,5 +36,47 @@ struct ServeProcessTests {
         }
         #expect(records.allSatisfy { $0["time"] != nil && $0["level"] != nil }, "every line is a JSON log record")
         #expect(records.last?["msg"] == "stopped")
+    }
+}
+
+/// A `ledger serve` process on a free port, started for a test.
+struct ServeProcess {
+    let process: Process
+    let port: Int64
+    /// The file its JSON log lines go to.
+    let output: String
+
+    /// Starts `ledger serve --port 0` with `arguments` on `workspace` and waits for its `listening` line.
+    static func start(_ workspace: TestWorkspace, _ arguments: [String] = []) async throws -> ServeProcess {
+        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
+        let output = workspace.folder.path("serve.log")
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--port", "0", "--workspace", workspace.root] + arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var port: Int64?
+        let deadline = Date().addingTimeInterval(60)
+        while port == nil, Date() < deadline, process.isRunning {
+            try await Task.sleep(for: .milliseconds(100))
+            let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+            port =
+                lines.compactMap { try? CanonicalJSON.parse(String($0)) }.first { $0["msg"] == "listening" }?["port"]?
+                .integerValue
+        }
+        guard let port else {
+            if process.isRunning { process.terminate() }
+            throw TestServices.MissingService("ledger serve printed no 'listening' line")
+        }
+        return ServeProcess(process: process, port: port, output: output)
+    }
+
+    /// GET `path`: the status and the JSON body.
+    func get(_ path: String) async throws -> (Int, JSONValue?) {
+        let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
+        let (data, response) = try await URLSession.shared.data(from: url)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, try? CanonicalJSON.parse(Array(data)))
     }
 }

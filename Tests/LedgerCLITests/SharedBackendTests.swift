@@ -108,6 +108,34 @@ struct SharedBackendTests {
     }
 
     @Test(
+        "`ledger serve` on PostgreSQL and S3 switches to a version deployed by another process at once (NOTIFY, not the poll)",
+        .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
+    )
+    func serveSwitchesOnNotify() async throws {
+        let (workspace, source) = try await PipelineCommandTests.deployedWorkspace(backends: try Self.backends())
+        let serve = try await ServeProcess.start(workspace, ["--poll", "600"])
+        defer { if serve.process.isRunning { serve.process.terminate() } }
+        #expect(try await serve.get("/v1/model").1?["model"]?["version"]?.integerValue == 1)
+
+        let run = await workspace.run("run", "--window", PipelineCommandTests.week5, "--source", source, "--json")
+        #expect(run.json?["runs"]?.arrayValue?.first?["registered"] == "access-anomaly@2", "\(run.err)")
+        #expect(await workspace.run("approve", "access-anomaly@2", "--reason", "reviewed").status == 0)
+        #expect(await workspace.run("deploy", "access-anomaly@2", "--target", "production").status == 0)
+        let deployed = ContinuousClock.now
+        var version: Int64?
+        while version != 2 && ContinuousClock.now - deployed < .seconds(30) {
+            try await Task.sleep(for: .milliseconds(50))
+            version = try await serve.get("/v1/model").1?["model"]?["version"]?.integerValue
+        }
+        #expect(version == 2, "the service polls every 600 s, so only NOTIFY can switch it within 30 s")
+        let verify = await workspace.run("verify", "--json")
+        #expect(verify.status == 0, "\(verify.out)")
+        serve.process.terminate()
+        serve.process.waitUntilExit()
+        #expect(serve.process.terminationStatus == 0)
+    }
+
+    @Test(
         "`ledger events --follow` on PostgreSQL prints an event appended by another process at once (NOTIFY, not the poll)",
         .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
     )
