@@ -52,7 +52,7 @@ public enum AuditSourceLocation: Sendable, Hashable, CustomStringConvertible {
     /// Whether the URL names a password (only a PostgreSQL URL can).
     public var holdsPassword: Bool {
         guard case .postgres(let url) = self else { return false }
-        return (try? PostgresLocation(url, environment: [:]))?.password != nil
+        return PostgresLocation.holdsPassword(url)
     }
 
     /// `sqlite:PATH`, or `postgres://USER@HOST:PORT/DATABASE` with any parameters but without the password.

@@ -41,6 +41,12 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
     /// The schema that holds a log: the one the URL names, else `public`.
     public var logSchema: String { schema ?? "public" }
 
+    /// Whether `text` is a PostgreSQL URL that names a password. `ledger.json` must never hold one: the password
+    /// comes from `PGPASSWORD`.
+    public static func holdsPassword(_ text: String) -> Bool {
+        isPostgresURL(text) && (try? PostgresLocation(text, environment: [:]))?.password != nil
+    }
+
     /// Whether `text` starts with `postgres://` or `postgresql://`: whether it is meant as a PostgreSQL URL.
     public static func isPostgresURL(_ text: String) -> Bool {
         text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerAudit
 import LedgerCore
+import LedgerPostgres
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,7 +76,7 @@ struct DemoAuditDBCommand: AsyncParsableCommand {
     func validate() throws {
         guard startMilliseconds != nil else { throw ValidationError("--start must be a date such as 2026-10-26") }
         guard !out.isEmpty else { throw ValidationError("--out must name a file") }
-        if out.hasPrefix("postgres://") || out.hasPrefix("postgresql://") {
+        if PostgresLocation.isPostgresURL(out) {
             do { _ = try AuditSourceLocation(parsing: out) } catch { throw ValidationError("--out: \(error.reason)") }
         }
         guard DemoAuditConfiguration.weekRange.contains(weeks) else {

@@ -59,12 +59,10 @@ struct InitCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") {
-            let location = try PostgresLocation(store, environment: [:])
-            if location.password != nil {
-                throw ValidationError(
-                    "--store: put the password in PGPASSWORD, not in the URL (ledger.json is not secret)"
-                )
+        if PostgresLocation.isPostgresURL(store) {
+            _ = try PostgresLocation(store, environment: [:])
+            if PostgresLocation.holdsPassword(store) {
+                throw ValidationError("--store: \(Workspace.noPasswordInConfig)")
             }
         } else if !store.hasPrefix("sqlite:") || store.count == "sqlite:".count {
             throw ValidationError("--store must be sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME]")
@@ -73,7 +71,7 @@ struct InitCommand: AsyncParsableCommand {
             throw ValidationError("--artifacts must be file:PATH or s3://BUCKET/PREFIX?endpoint=URL&region=REGION")
         }
         if let source, try AuditSourceOption.validate(source).holdsPassword {
-            throw ValidationError("--source: \(AuditSourceOption.noPasswordInConfig)")
+            throw ValidationError("--source: \(Workspace.noPasswordInConfig)")
         }
         if let logID {
             guard !logID.isEmpty, logID.utf8.count <= 255,

@@ -30,11 +30,9 @@ struct MigrateCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        let location = try PostgresLocation(to, environment: [:])
-        if `switch`, location.password != nil {
-            throw ValidationError(
-                "--to: with --switch, put the password in PGPASSWORD, not in the URL (ledger.json is not secret)"
-            )
+        _ = try PostgresLocation(to, environment: [:])
+        if `switch`, PostgresLocation.holdsPassword(to) {
+            throw ValidationError("--to: with --switch, \(Workspace.noPasswordInConfig)")
         }
     }
 

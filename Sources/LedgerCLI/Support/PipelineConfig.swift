@@ -2,6 +2,7 @@ import ArgumentParser
 import LedgerAudit
 import LedgerCore
 import LedgerPipeline
+import LedgerPostgres
 
 /// The `"pipeline"` member of `ledger.json`: where the runs read from, which windows they cover, when the
 /// scheduler fires, how failed steps are retried, and which drift starts a run between schedules.
@@ -46,7 +47,7 @@ struct PipelineConfig: Sendable {
             }
             let location: AuditSourceLocation
             do { location = try AuditSourceLocation(parsing: source) } catch { throw fail("source: \(error.reason)") }
-            guard !location.holdsPassword else { throw fail("source: \(AuditSourceOption.noPasswordInConfig)") }
+            guard !location.holdsPassword else { throw fail("source: \(Workspace.noPasswordInConfig)") }
             self.source = source
         }
         if let value = members["schedule"] {
@@ -112,12 +113,8 @@ struct PipelineConfig: Sendable {
 enum AuditSourceOption {
     static let postgresShape = "postgres://USER@HOST[:PORT]/DATABASE"
 
-    /// What `ledger init` and `pipeline.source` say about a URL with a password.
-    static let noPasswordInConfig =
-        "ledger.json holds no secrets: leave the password out of the URL and set PGPASSWORD instead"
-
     static func hasKnownScheme(_ text: String) -> Bool {
-        text.hasPrefix("sqlite:") || text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+        text.hasPrefix("sqlite:") || PostgresLocation.isPostgresURL(text)
     }
 
     /// Checks a `--source` value: the `ValidationError` names what is wrong, never a password.

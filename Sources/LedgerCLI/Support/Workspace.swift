@@ -15,6 +15,10 @@ import LedgerStore
 struct Workspace {
     static let configName = "ledger.json"
 
+    /// What every command says about a PostgreSQL URL bound for ledger.json that holds a password.
+    static let noPasswordInConfig =
+        "ledger.json holds no secrets: leave the password out of the URL and set PGPASSWORD instead"
+
     let root: URL
     let logID: String
     var genesis: Hash256
@@ -58,7 +62,7 @@ struct Workspace {
     var logLocation: LogLocation {
         get throws(LedgerError) {
             if logURL.hasPrefix("sqlite:") { return .sqlite(path: path(String(logURL.dropFirst("sqlite:".count)))) }
-            if logURL.hasPrefix("postgres://") || logURL.hasPrefix("postgresql://") { return .postgres(url: logURL) }
+            if PostgresLocation.isPostgresURL(logURL) { return .postgres(url: logURL) }
             throw LedgerError(
                 .invalidArgument,
                 "\(Self.configName): unsupported log URL \(PostgresLocation.redacted(logURL)) (sqlite:PATH or postgres://…)"
