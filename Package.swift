@@ -126,7 +126,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "ledger", dependencies: ["LedgerCLI"], swiftSettings: strictSettings),
-        // Fixed clocks, deterministic keys and the EventStore conformance suite.
+        // Fixed clocks, deterministic keys, the conformance suites, the test servers and the scratch folder.
         .target(
             name: "LedgerTesting",
             dependencies: ["LedgerCore", "LedgerStore", "LedgerArtifacts"],
@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "LedgerAuditTests",
             dependencies: [
-                "LedgerAudit", .product(name: "GRDB", package: "GRDB.swift"),
+                "LedgerAudit", "LedgerTesting", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings

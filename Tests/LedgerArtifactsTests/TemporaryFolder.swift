@@ -1,11 +1,10 @@
 import Foundation
+import LedgerTesting
 import Testing
 
 /// A fresh, empty folder for one test, removed when `body` returns.
 func withTemporaryFolder<Result>(_ body: (String) async throws -> Result) async throws -> Result {
-    let path = FileManager.default.temporaryDirectory
-        .appendingPathComponent("ledger-artifacts-test-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    let path = try TestScratch.folder("artifacts")
     defer { try? FileManager.default.removeItem(atPath: path) }
     return try await body(path)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LedgerAudit
+import LedgerTesting
 import Testing
 
 /// The repository's `audit/` folder, found from this file: Tests/LedgerAuditTests/ → ../../audit.
@@ -9,9 +10,9 @@ func auditContractFile(_ relativePath: String) -> URL {
         .deletingLastPathComponent().appendingPathComponent("audit").appendingPathComponent(relativePath)
 }
 
-/// A fresh path in the temporary folder; nothing exists there yet.
+/// A fresh path in the test process's scratch folder; nothing exists there yet.
 func temporaryAuditPath(_ name: String = "audit") -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString).db").path
+    TestScratch.path(name, suffix: ".db")
 }
 
 /// A new empty database holding the contract's SQLite schema.

@@ -2,6 +2,7 @@ import Foundation
 import LedgerCLI
 import LedgerCore
 import LedgerPipeline
+import LedgerTesting
 import Testing
 
 /// `ledger export --attestations`: an in-toto Statement v1 (SLSA Provenance v1 predicate) in a DSSE envelope per

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerCore
+import LedgerTesting
 import Testing
 
 /// `docs/auditor/verify_export.py`, the short script of the auditor guide (Python and `cryptography` only),

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerCore
+import LedgerTesting
 import Testing
 
 /// Each bad input gets a one-line error naming the problem, a non-zero exit, and an unchanged log.

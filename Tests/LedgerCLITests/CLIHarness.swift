@@ -1,6 +1,7 @@
 import Foundation
 import LedgerCLI
 import LedgerCore
+import LedgerTesting
 import Testing
 
 /// What one `ledger` invocation did.
@@ -23,26 +24,6 @@ func ledger(_ arguments: [String]) async -> CLIResult {
         await LedgerCommand.run(arguments: arguments)
     }
     return CLIResult(status: status, out: console.standardOutput, err: console.standardError)
-}
-
-/// A fresh temporary folder, removed when the value is dropped by the test.
-final class TemporaryFolder {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    func write(_ text: String, to name: String) throws -> String {
-        let path = path(name)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
 }
 
 /// A workspace made by `ledger init --json`.

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerCore
+import LedgerTesting
 import Testing
 
 /// `ledger drift measure`: the new window's dataset against the deployed model's training data.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerCLI
 import LedgerCore
+import LedgerTesting
 import Testing
 
 @Suite("CLI end to end")

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerCore
+import LedgerTesting
 import Testing
 
 /// Tools we did not write agree with ours: python `cryptography`, `jsonschema` and `rfc8785`

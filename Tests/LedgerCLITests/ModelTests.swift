@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LedgerCore
+import LedgerTesting
 import Testing
 
 @Suite("Models: standalone train and score, the pipeline steps, the policy, and reproduce")

@@ -1,6 +1,7 @@
 import Foundation
 import LedgerCore
 import LedgerPipeline
+import LedgerTesting
 import Testing
 
 /// `ledger run`, `ledger schedule` and `ledger drift check` as a user runs them, including real processes that

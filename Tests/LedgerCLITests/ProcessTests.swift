@@ -1,5 +1,6 @@
 import Foundation
 import LedgerCore
+import LedgerTesting
 import Testing
 
 /// Tests that need real processes: concurrent writers and SIGKILL.

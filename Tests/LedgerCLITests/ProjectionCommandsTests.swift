@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LedgerCore
+import LedgerTesting
 import Testing
 
 /// The governance commands and the projection queries, driven as a user would.

@@ -12,15 +12,11 @@ import Testing
 /// of history the features need.
 enum DemoAudit {
     static let path: String = {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-runner-\(getpid())")
-        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let path = folder.appendingPathComponent("audit.db").path
-        if !FileManager.default.fileExists(atPath: path) {
-            _ = try? DemoAuditGenerator.write(
-                to: path,
-                configuration: DemoAuditConfiguration(weeks: 6, actors: 120, driftWeek: 5)
-            )
-        }
+        let path = TestScratch.path("runner-audit", suffix: ".db")
+        _ = try? DemoAuditGenerator.write(
+            to: path,
+            configuration: DemoAuditConfiguration(weeks: 6, actors: 120, driftWeek: 5)
+        )
         return path
     }()
 

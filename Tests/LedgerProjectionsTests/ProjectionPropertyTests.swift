@@ -63,9 +63,9 @@ struct ProjectionPropertyTests {
         arguments: [11, 12] as [UInt64]
     )
     func sqliteRoundTrip(seed: UInt64) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("projections-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let scratch = try TemporaryFolder("projections")
+        defer { withExtendedLifetime(scratch) {} }
+        let folder = scratch.url
         let log = try SQLiteEventStore(path: folder.appendingPathComponent("ledger.db").path, create: true)
         let tables = try SQLiteProjectionStore(path: folder.appendingPathComponent("ledger.projections.db").path)
         let ledger = try await GovernanceSimulator.makeLedger(store: log)

@@ -6,9 +6,9 @@ import LedgerStore
 import LedgerTesting
 import Testing
 
-/// A fresh temporary database per test.
+/// A fresh temporary database per test, in the test process's scratch folder.
 func temporaryDatabasePath() -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("ledger-test-\(UUID().uuidString).db").path
+    TestScratch.path("ledger", suffix: ".db")
 }
 
 @Suite("SQLiteEventStore")

@@ -19,6 +19,8 @@ struct ServiceFixture {
     static let deployer = TestKeys.key("deployer")
     static let approver = TestKeys.approver
 
+    /// Owns ``folder``: the copy is removed when the last copy of this fixture goes.
+    let scratch: TemporaryFolder
     let folder: URL
     let store: SQLiteEventStore
     let artifacts: FileArtifactStore
@@ -38,9 +40,7 @@ struct ServiceFixture {
     static let template = Template()
 
     static func build() async throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-service-\(getpid())")
-        try? FileManager.default.removeItem(at: folder)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = URL(fileURLWithPath: try TestScratch.folder("service-template"))
         let audit = folder.appendingPathComponent("audit.db").path
         _ = try DemoAuditGenerator.write(
             to: audit,
@@ -106,12 +106,12 @@ struct ServiceFixture {
     /// A fresh copy of the template: its own log and artifacts.
     static func make() async throws -> ServiceFixture {
         let template = try await template.url()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "ledger-service-\(UUID().uuidString)"
-        )
+        let scratch = try TemporaryFolder("service")
+        let folder = scratch.url.appendingPathComponent("fixture")
         try FileManager.default.copyItem(at: template, to: folder)
         let store = try SQLiteEventStore(path: folder.appendingPathComponent("ledger.db").path)
         return ServiceFixture(
+            scratch: scratch,
             folder: folder,
             store: store,
             artifacts: try FileArtifactStore(root: folder.appendingPathComponent("artifacts").path),

@@ -411,10 +411,9 @@ struct ServiceTests {
 
     @Test("with nothing deployed the server is alive but not ready, and scoring answers 503")
     func notReady() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "ledger-service-\(UUID().uuidString)"
-        )
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let scratch = try TemporaryFolder("service")
+        defer { withExtendedLifetime(scratch) {} }
+        let folder = scratch.url
         let store = try SQLiteEventStore(path: folder.appendingPathComponent("ledger.db").path, create: true)
         _ = try await TestLogs.make(store: store, notes: 1)
         let genesis = MerkleTree.leafHash(try #require(try await store.entries(in: 0..<1).first?.leaf))
