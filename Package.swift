@@ -129,7 +129,11 @@ let package = Package(
         // Fixed clocks, deterministic keys, the conformance suites, the test servers and the scratch folder.
         .target(
             name: "LedgerTesting",
-            dependencies: ["LedgerCore", "LedgerStore", "LedgerArtifacts"],
+            dependencies: [
+                "LedgerCore", "LedgerStore", "LedgerArtifacts", "LedgerPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -200,7 +204,8 @@ let package = Package(
         .testTarget(
             name: "LedgerCLITests",
             dependencies: [
-                "LedgerCLI", "LedgerTesting", "LedgerAudit", .product(name: "GRDB", package: "GRDB.swift"),
+                "LedgerCLI", "LedgerTesting", "LedgerAudit", "LedgerArtifacts", "LedgerS3",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

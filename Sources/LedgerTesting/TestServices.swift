@@ -46,6 +46,15 @@ public enum TestServices {
     /// Whether tests that need PostgreSQL and S3 together should run.
     public static var sharedBackendsEnabled: Bool { (postgresURL != nil && s3URL != nil) || required }
 
+    /// `LEDGER_TEST_WORKSPACES=shared`: the CLI tests' workspaces keep their log and projections in PostgreSQL and
+    /// their artifacts in S3 instead of SQLite and a folder. `Scripts/test` runs the CLI suite a second time so.
+    public static var sharedWorkspaces: Bool { environment["LEDGER_TEST_WORKSPACES"] == "shared" }
+
+    /// The `ledger init` arguments for a workspace on the shared backends: a fresh log schema and artifact prefix.
+    public static func sharedWorkspaceArguments() throws -> [String] {
+        ["--store", withoutPassword(try freshPostgresURL()), "--artifacts", try freshS3URL()]
+    }
+
     /// The suite's S3 URL with a prefix of the test's own below the suite's.
     public static func freshS3URL() throws -> String {
         guard let base = s3URL, let query = base.firstIndex(of: "?") else {

@@ -153,12 +153,16 @@ struct BadInputTests {
     func mismatchedConfig() async throws {
         let workspace = try await TestWorkspace.make()
         let other = try await TestWorkspace.make(logID: "other.example/log")
-        let config = URL(fileURLWithPath: workspace.root).appendingPathComponent("ledger.json")
-        try FileManager.default.removeItem(at: config)
-        try FileManager.default.copyItem(
-            at: URL(fileURLWithPath: other.root).appendingPathComponent("ledger.json"),
-            to: config
+        // The other log's config, still naming this workspace's log and artifacts (on SQLite a relative path does
+        // that by itself; a PostgreSQL or S3 URL must be kept).
+        let config = workspace.root + "/ledger.json"
+        let own = try CanonicalJSON.parse(try String(contentsOfFile: config, encoding: .utf8))
+        var foreign = try #require(
+            try CanonicalJSON.parse(try String(contentsOfFile: other.root + "/ledger.json", encoding: .utf8))
+                .objectValue
         )
+        for member in ["log", "artifacts"] { foreign[member] = own[member] }
+        try Data(try CanonicalJSON.encode(.object(foreign))).write(to: URL(fileURLWithPath: config))
         let result = await workspace.run("keys", "list")
         #expect(result.status == 1)
         #expect(result.err.contains("does not match the log"))

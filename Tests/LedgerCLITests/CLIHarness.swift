@@ -1,8 +1,19 @@
 import Foundation
+import LedgerArtifacts
 import LedgerCLI
 import LedgerCore
+import LedgerS3
 import LedgerTesting
 import Testing
+
+extension Trait where Self == ConditionTrait {
+    /// For a test that plays an attacker with access to the embedded default's files: it edits the SQLite
+    /// projections or an artifact in the folder. It is skipped in the suite's shared pass
+    /// (``TestServices/sharedWorkspaces``). A tampered S3 object is the S3 suite's own test.
+    static func embeddedFilesOnly(_ what: Comment) -> Self {
+        .disabled(if: TestServices.sharedWorkspaces, what)
+    }
+}
 
 /// What one `ledger` invocation did.
 struct CLIResult {
@@ -35,10 +46,13 @@ struct TestWorkspace {
     let logKey: String
     let logID: String
 
-    /// - Parameter backends: more `ledger init` arguments, such as `--store` and `--artifacts`.
-    static func make(logID: String = "test.example/cli", backends: [String] = []) async throws -> TestWorkspace {
+    /// - Parameter backends: more `ledger init` arguments, such as `--store` and `--artifacts`. Without them the
+    ///   workspace is the embedded default, SQLite and a folder, or PostgreSQL and S3 in the suite's shared pass
+    ///   (``TestServices/sharedWorkspaces``).
+    static func make(logID: String = "test.example/cli", backends: [String]? = nil) async throws -> TestWorkspace {
         let folder = try TemporaryFolder()
         let root = folder.path("ws")
+        let backends = try backends ?? (TestServices.sharedWorkspaces ? TestServices.sharedWorkspaceArguments() : [])
         let result = await ledger(["init", root, "--log-id", logID, "--json"] + backends)
         try #require(result.status == 0, "init failed: \(result.err)")
         let json = try #require(result.json)
@@ -78,6 +92,16 @@ struct TestWorkspace {
         )
         try #require(extract.status == 0, "\(extract.err)")
         return (audit, try #require(extract.json))
+    }
+
+    /// The artifact `hex` (a SHA-256 in hex), read from the store the workspace's `ledger.json` names: its folder,
+    /// or S3 in the shared pass. The store checks the digest on the way.
+    func artifact(_ hex: String) async throws -> [UInt8] {
+        let config = try CanonicalJSON.parse(try String(contentsOfFile: root + "/ledger.json", encoding: .utf8))
+        let url = try #require(config["artifacts"]?.stringValue)
+        let store: any ArtifactStore =
+            url.hasPrefix("s3://") ? try S3ArtifactStore.url(url) : try FileArtifactStore.url(url, relativeTo: root)
+        return try await store.get(try #require(ArtifactDigest("sha256:" + hex)))
     }
 
     func size() async throws -> Int {

@@ -16,16 +16,11 @@ struct DatasetTests {
         for key in ["datasetDigest", "manifestDigest"] {
             let digest = try #require(json[key]?.stringValue)
             let hex = String(digest.dropFirst("sha256:".count))
-            let bytes = try Array(
-                Data(contentsOf: URL(fileURLWithPath: "\(workspace.root)/artifacts/sha256/\(hex.prefix(2))/\(hex)"))
-            )
+            let bytes = try await workspace.artifact(hex)
             #expect(Hash256.sha256(bytes).hex == hex, "\(key) is the SHA-256 of the stored artifact")
         }
         let datasetHex = String(try #require(json["datasetDigest"]?.stringValue).dropFirst(7))
-        let csv = try String(
-            contentsOfFile: "\(workspace.root)/artifacts/sha256/\(datasetHex.prefix(2))/\(datasetHex)",
-            encoding: .utf8
-        )
+        let csv = String(decoding: try await workspace.artifact(datasetHex), as: UTF8.self)
         #expect(csv.hasPrefix("holdout,event_count,"))
 
         let log = await workspace.run("log", "--type", "dataset.built", "--json")
@@ -38,8 +33,17 @@ struct DatasetTests {
         let wrong = await workspace.run("dataset", "build", "--extract", "0")
         #expect(wrong.status == 1, "seq 0 is not a data.extracted event")
         #expect(await workspace.run("verify").status == 0)
+        try await IndependentPeerTests.expectPeerAccepts(workspace)
+    }
 
-        // A modified snapshot is refused by digest when read back, and nothing is appended.
+    @Test(
+        "a snapshot modified in the artifact folder is refused by digest, and nothing is appended",
+        .embeddedFilesOnly("flips a bit of a file in the artifact folder")
+    )
+    func modifiedSnapshot() async throws {
+        let workspace = try await TestWorkspace.make()
+        let (_, extract) = try await workspace.extractDemo()
+        let seq = try #require(extract["seq"]?.integerValue)
         let snapshotHex = String(try #require(extract["snapshotDigest"]?.stringValue).dropFirst(7))
         let snapshotPath = "\(workspace.root)/artifacts/sha256/\(snapshotHex.prefix(2))/\(snapshotHex)"
         var snapshot = try Data(contentsOf: URL(fileURLWithPath: snapshotPath))
@@ -50,7 +54,5 @@ struct DatasetTests {
         #expect(damaged.status == 1)
         #expect(damaged.err.contains(snapshotHex), "the error names the damaged artifact: \(damaged.err)")
         #expect(try await workspace.size() == before)
-
-        try await IndependentPeerTests.expectPeerAccepts(workspace)
     }
 }

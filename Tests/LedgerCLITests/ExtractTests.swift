@@ -62,8 +62,7 @@ struct ExtractTests {
         #expect(json["rows"] == 24)
         let digest = try #require(json["snapshotDigest"]?.stringValue)
         let hex = String(digest.dropFirst("sha256:".count))
-        let object = "\(workspace.root)/artifacts/sha256/\(hex.prefix(2))/\(hex)"
-        let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: object)))
+        let bytes = try await workspace.artifact(hex)
         #expect(Hash256.sha256(bytes).hex == hex, "the digest in the event is the SHA-256 of the stored artifact")
         let lines = bytes.split(separator: 0x0a)
         #expect(lines.count == 24)

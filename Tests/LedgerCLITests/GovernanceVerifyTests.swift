@@ -69,21 +69,19 @@ struct GovernanceVerifyTests {
         #expect(verified.status == 0, "\(verified.out) \(verified.err)")
     }
 
+    /// On SQLite and, in the shared pass, on PostgreSQL: the database's append-only rules allow an insert at the
+    /// next seq, so a forged event gets in there, and only verify's replay of the authority rules catches it.
     @Test("a signed model.deployed of a version with no approvals, inserted with raw SQL, fails verify at its seq")
     func deploymentWrittenAroundTheProgram() async throws {
         let workspace = try await Self.registeredWorkspace()
         let config = try Self.config(of: workspace)
         let logURL = try #require(config["log"]?.stringValue)
-        try #require(logURL.hasPrefix("sqlite:"), "\(logURL)")
-        let database = Self.path(String(logURL.dropFirst("sqlite:".count)), in: workspace)
         let keyPath = Self.path(try #require(config["keys"]?["deployer"]?.stringValue), in: workspace)
         let deployer = try SigningKey(pemRepresentation: String(contentsOfFile: keyPath, encoding: .utf8))
 
         // The log as it stands: it verifies, and its state gives the next seq, prev and time.
-        let queue = try DatabaseQueue(path: database)
-        let leaves = try await queue.read { db in
-            try Data.fetchAll(db, sql: "SELECT envelope FROM entries ORDER BY seq").map { Array($0) }
-        }
+        let raw = try await RawLog(logURL, in: workspace)
+        let leaves = try await raw.leaves()
         let report = Verifier().verify(leaves: leaves)
         try #require(report.isVerified, "\(report.failure?.description ?? "")")
         let state = report.state
@@ -99,8 +97,7 @@ struct GovernanceVerifyTests {
             ],
             signedBy: deployer
         )
-        try await insertAroundTheRules(forged, into: queue)
-        try queue.close()
+        try await raw.insertAroundTheRules(forged)
 
         let verified = await workspace.run("verify")
         #expect(verified.status == 3, "\(verified.out) \(verified.err)")
@@ -117,16 +114,47 @@ struct GovernanceVerifyTests {
     }
 }
 
-/// Appends `forged` to a workspace's SQLite log with raw SQL, past every rule: the append-only triggers allow an
-/// insert at the next seq, so nothing needs dropping. What `ledger verify` must then catch.
-func insertAroundTheRules(_ forged: SignedEvent, into queue: DatabaseQueue) async throws {
-    try await queue.write { db in
-        try db.execute(
-            sql: "INSERT INTO entries (seq, leaf_hash, envelope, type, time, actor) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [
-                Int64(forged.event.seq), Data(forged.leafHash.bytes), Data(forged.leaf), forged.event.type,
-                forged.event.time.rfc3339, forged.event.actor,
-            ]
-        )
+/// A workspace's log reached with raw SQL, whichever database holds it: what an operator with a SQL prompt could do.
+enum RawLog {
+    case sqlite(DatabaseQueue)
+    case postgres(RawSQL)
+
+    init(_ url: String, in workspace: TestWorkspace) async throws {
+        if url.hasPrefix("sqlite:") {
+            let path = GovernanceVerifyTests.path(String(url.dropFirst("sqlite:".count)), in: workspace)
+            self = .sqlite(try DatabaseQueue(path: path))
+        } else {
+            self = .postgres(try await RawSQL(url))
+        }
+    }
+
+    /// Every entry's envelope, in seq order.
+    func leaves() async throws -> [[UInt8]] {
+        switch self {
+        case .sqlite(let queue):
+            try await queue.read { db in
+                try Data.fetchAll(db, sql: "SELECT envelope FROM entries ORDER BY seq").map { Array($0) }
+            }
+        case .postgres(let raw): try await raw.leaves()
+        }
+    }
+
+    /// Appends `forged` with a plain INSERT, past every rule: the append-only triggers allow an insert at the next
+    /// seq, so nothing needs dropping. What `ledger verify` must then catch.
+    func insertAroundTheRules(_ forged: SignedEvent) async throws {
+        switch self {
+        case .sqlite(let queue):
+            try await queue.write { db in
+                try db.execute(
+                    sql: "INSERT INTO entries (seq, leaf_hash, envelope, type, time, actor) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [
+                        Int64(forged.event.seq), Data(forged.leafHash.bytes), Data(forged.leaf), forged.event.type,
+                        forged.event.time.rfc3339, forged.event.actor,
+                    ]
+                )
+            }
+            try queue.close()
+        case .postgres(let raw): try await raw.insertAroundTheRules(forged)
+        }
     }
 }

@@ -119,7 +119,10 @@ struct ModelTests {
         return (workspace, audit, try #require(built.json?["datasetDigest"]?.stringValue))
     }
 
-    @Test("train → evaluate → reproduce on the demo data: identical; then each kind of tampering is named, exit 3")
+    @Test(
+        "train → evaluate → reproduce on the demo data: identical; then each kind of tampering is named, exit 3",
+        .embeddedFilesOnly("flips a bit of the dataset in the artifact folder")
+    )
     func reproduce() async throws {
         let (workspace, audit, dataset) = try await Self.workspaceWithDataset()
         let trained = await workspace.run("train", "--dataset", dataset, "--json")

@@ -13,7 +13,8 @@ struct PipelineCommandTests {
 
     /// A workspace over a demo Audit DB (6 weeks, 120 actors, drift from week 5) whose week-4 model is approved and
     /// deployed, so that a week-5 run has every step, drift included.
-    static func deployedWorkspace(backends: [String] = []) async throws -> (workspace: TestWorkspace, source: String) {
+    static func deployedWorkspace(backends: [String]? = nil) async throws -> (workspace: TestWorkspace, source: String)
+    {
         let workspace = try await TestWorkspace.make(backends: backends)
         let audit = workspace.folder.path("audit.db")
         let demo = await ledger(
@@ -65,7 +66,9 @@ struct PipelineCommandTests {
     )
     func crashAndResume() async throws {
         let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
-        let (base, source) = try await Self.deployedWorkspace()
+        // The base is on SQLite, so that a folder copy branches it; in the shared pass each branch's log is then
+        // migrated into a fresh PostgreSQL schema before the run that is killed.
+        let (base, source) = try await Self.deployedWorkspace(backends: [])
         let reference = try Self.copy(base)
         let uninterrupted = await reference.run("run", "--window", Self.week5, "--source", source, "--json")
         let expected = try #require(uninterrupted.json?["runs"]?.arrayValue?.first, "\(uninterrupted.err)")
@@ -80,6 +83,11 @@ struct PipelineCommandTests {
             }
         for (index, fault) in faults.enumerated() {
             let workspace = try Self.copy(base)
+            if TestServices.sharedWorkspaces {
+                let store = TestServices.withoutPassword(try TestServices.freshPostgresURL())
+                let migrated = await workspace.run("migrate", "--to", store, "--switch")
+                try #require(migrated.status == 0, "\(migrated.err)")
+            }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = ["run", "--window", Self.week5, "--source", source, "--workspace", workspace.root]

@@ -99,7 +99,10 @@ struct ProjectionCommandsTests {
         try await IndependentPeerTests.expectPeerAccepts(workspace)
     }
 
-    @Test("projections check finds a row edited in the database; rebuild repairs it")
+    @Test(
+        "projections check finds a row edited in the database; rebuild repairs it",
+        .embeddedFilesOnly("edits a row of the SQLite projections file")
+    )
     func tamperedReadTables() async throws {
         let (workspace, _) = try await Self.deployedWorkspace()
         #expect(await workspace.run("projections", "check").status == 0)

@@ -128,12 +128,9 @@ struct ReportTests {
     @Test("a log that does not verify gets no report, and exit 3 naming the bad seq")
     func tamperedLog() async throws {
         let (workspace, _) = try await PipelineCommandTests.deployedWorkspace()
-        let database = URL(fileURLWithPath: workspace.root).appendingPathComponent("ledger.db").path
-        let queue = try DatabaseQueue(path: database)
-        let leaves = try await queue.read { db in
-            try Data.fetchAll(db, sql: "SELECT envelope FROM entries ORDER BY seq").map { Array($0) }
-        }
-        let state = Verifier().verify(leaves: leaves).state
+        let logURL = try #require(try GovernanceVerifyTests.config(of: workspace)["log"]?.stringValue)
+        let raw = try await RawLog(logURL, in: workspace)
+        let state = Verifier().verify(leaves: try await raw.leaves()).state
         // Properly signed, but by a key the log never registered: written around the program with raw SQL.
         let forged = try Forgery.next(
             after: state,
@@ -141,8 +138,7 @@ struct ReportTests {
             data: ["text": "forged"],
             signedBy: TestKeys.outsider
         )
-        try await insertAroundTheRules(forged, into: queue)
-        try queue.close()
+        try await raw.insertAroundTheRules(forged)
         let out = workspace.folder.path("report.html")
         let result = await workspace.run("report", "access-anomaly@1", "--out", out)
         #expect(result.status == 3, "\(result.err)")

@@ -7,14 +7,6 @@ import Testing
 /// commands as on the embedded default, the same results, and what only a server can do to you: stop.
 @Suite("PostgreSQL and S3 backends", .serialized, .enabled(if: TestServices.sharedBackendsEnabled))
 struct SharedBackendTests {
-    /// `ledger init` arguments for a fresh log schema and artifact prefix.
-    static func backends() throws -> [String] {
-        [
-            "--store", TestServices.withoutPassword(try TestServices.freshPostgresURL()), "--artifacts",
-            try TestServices.freshS3URL(),
-        ]
-    }
-
     /// `ledger append` of a note, signed with the workspace's pipeline key.
     static func appendNote(_ text: String, to workspace: TestWorkspace) async -> CLIResult {
         await workspace.run(
@@ -30,8 +22,10 @@ struct SharedBackendTests {
 
     @Test("the pipeline end to end on PostgreSQL and S3 gives the digests and verdicts it gives on SQLite and files")
     func pipelineEndToEnd() async throws {
-        let (embedded, source) = try await PipelineCommandTests.deployedWorkspace()
-        let (shared, _) = try await PipelineCommandTests.deployedWorkspace(backends: try Self.backends())
+        let (embedded, source) = try await PipelineCommandTests.deployedWorkspace(backends: [])
+        let (shared, _) = try await PipelineCommandTests.deployedWorkspace(
+            backends: try TestServices.sharedWorkspaceArguments()
+        )
         let config = try CanonicalJSON.parse(try String(contentsOfFile: shared.root + "/ledger.json", encoding: .utf8))
         #expect(config["log"]?.stringValue?.hasPrefix("postgres://") == true)
         #expect(config["artifacts"]?.stringValue?.hasPrefix("s3://") == true)
@@ -70,7 +64,7 @@ struct SharedBackendTests {
 
     @Test("`ledger migrate --to postgres://` copies a SQLite log root for root, resumes, and switches the workspace")
     func migrate() async throws {
-        let (workspace, _) = try await PipelineCommandTests.deployedWorkspace()
+        let (workspace, _) = try await PipelineCommandTests.deployedWorkspace(backends: [])
         let before = await workspace.run("verify", "--json")
         let root = try #require(before.json?["root"]?.stringValue)
         let entries = try #require(before.json?["entries"]?.integerValue)
@@ -100,7 +94,7 @@ struct SharedBackendTests {
         #expect(try await workspace.size() == entries + 1)
 
         // A target that holds another log is refused, and nothing is written to it.
-        let (other, _) = try await PipelineCommandTests.deployedWorkspace()
+        let (other, _) = try await PipelineCommandTests.deployedWorkspace(backends: [])
         let refused = await other.run("migrate", "--to", target)
         #expect(refused.status != 0)
         #expect(refused.err.contains("already holds a different log"), "\(refused.err)")
@@ -112,7 +106,9 @@ struct SharedBackendTests {
         .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
     )
     func serveSwitchesOnNotify() async throws {
-        let (workspace, source) = try await PipelineCommandTests.deployedWorkspace(backends: try Self.backends())
+        let (workspace, source) = try await PipelineCommandTests.deployedWorkspace(
+            backends: try TestServices.sharedWorkspaceArguments()
+        )
         let serve = try await ServeProcess.start(workspace, ["--poll", "600"])
         defer { if serve.process.isRunning { serve.process.terminate() } }
         #expect(try await serve.get("/v1/model").1?["model"]?["version"]?.integerValue == 1)
@@ -141,7 +137,7 @@ struct SharedBackendTests {
     )
     func followWakesOnNotify() async throws {
         let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
-        let workspace = try await TestWorkspace.make(backends: try Self.backends())
+        let workspace = try await TestWorkspace.make(backends: try TestServices.sharedWorkspaceArguments())
         let size = try await workspace.size()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -189,7 +185,7 @@ struct PostgresOutageTests {
         let base = try #require(TestServices.postgresOutageURL, "LEDGER_TEST_POSTGRES_OUTAGE_URL")
         let store = TestServices.withoutPassword(try TestServices.freshPostgresURL(base))
         let (workspace, source) = try await PipelineCommandTests.deployedWorkspace(backends: ["--store", store])
-        let (reference, _) = try await PipelineCommandTests.deployedWorkspace()
+        let (reference, _) = try await PipelineCommandTests.deployedWorkspace(backends: [])
         let uninterrupted = await reference.run(
             "run",
             "--window",
