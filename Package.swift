@@ -204,7 +204,7 @@ let package = Package(
         .testTarget(
             name: "LedgerCLITests",
             dependencies: [
-                "LedgerCLI", "LedgerTesting", "LedgerAudit", "LedgerArtifacts", "LedgerS3",
+                "LedgerCLI", "LedgerTesting", "LedgerAudit", "LedgerArtifacts", "LedgerS3", "LedgerPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

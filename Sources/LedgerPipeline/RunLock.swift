@@ -1,4 +1,5 @@
 public import LedgerCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -11,16 +12,45 @@ import Darwin
 /// never leaves a stale lock behind.
 ///
 /// The file holds the holder's process id and purpose, so that a refused caller can say who holds it.
+///
+/// A log that several machines share adds a ``SharedLock``, taken once the file lock is held: the log's database
+/// keeps it, so that the machines take turns too.
 public final class RunLock: Sendable {
-    public let path: String
-    private let descriptor: Int32
+    /// A lock beyond this machine, such as a PostgreSQL advisory lock in the log's own database.
+    public struct SharedLock: Sendable {
+        /// Takes the lock if it is free; false if somebody else holds it.
+        public var tryTake: @Sendable () async throws(LedgerError) -> Bool
+        /// Who holds it, if that can be told.
+        public var holder: @Sendable () async -> String?
+        /// Lets go of it.
+        public var release: @Sendable () -> Void
 
-    private init(path: String, descriptor: Int32) {
-        self.path = path
-        self.descriptor = descriptor
+        public init(
+            tryTake: @escaping @Sendable () async throws(LedgerError) -> Bool,
+            holder: @escaping @Sendable () async -> String?,
+            release: @escaping @Sendable () -> Void
+        ) {
+            self.tryTake = tryTake
+            self.holder = holder
+            self.release = release
+        }
     }
 
-    deinit { close(descriptor) }
+    public let path: String
+    private let descriptor: Int32
+    private let shared: SharedLock?
+    private let released = Atomic<Bool>(false)
+
+    private init(path: String, descriptor: Int32, shared: SharedLock?) {
+        self.path = path
+        self.descriptor = descriptor
+        self.shared = shared
+    }
+
+    deinit {
+        release()
+        close(descriptor)
+    }
 
     /// Takes the lock at `path`, creating the file if needed.
     ///
@@ -28,13 +58,15 @@ public final class RunLock: Sendable {
     ///   - purpose: a short text such as `ledger run`, written into the file for whoever is refused.
     ///   - waitSeconds: how long to wait for a holder to let go; 0 refuses at once.
     ///   - stop: gives up waiting as soon as it stops.
-    /// - Throws: `run.locked`, naming the holder, if the lock is still held after `waitSeconds` or `stop` stopped;
-    ///   `store.failure` if the file cannot be opened.
+    ///   - shared: a lock beyond this machine to take as well, within the same wait; released with this one.
+    /// - Throws: `run.locked`, naming the holder, if either lock is still held after `waitSeconds` or `stop`
+    ///   stopped; `store.failure` if the file cannot be opened; whatever `shared` throws.
     public static func acquire(
         at path: String,
         purpose: String,
         waitSeconds: Double = 0,
-        stop: StopSignal? = nil
+        stop: StopSignal? = nil,
+        shared: SharedLock? = nil
     ) async throws(LedgerError) -> RunLock {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
@@ -56,11 +88,27 @@ public final class RunLock: Sendable {
         let note = Array("pid \(getpid()): \(purpose)\n".utf8)
         _ = ftruncate(descriptor, 0)
         _ = note.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
-        return RunLock(path: path, descriptor: descriptor)
+        let lock = RunLock(path: path, descriptor: descriptor, shared: shared)
+        guard let shared else { return lock }
+        // The file lock is held from here on, and dropping `lock` lets go of both.
+        while try await !shared.tryTake() {
+            guard ContinuousClock.now < deadline, stop?.isStopped != true else {
+                let holder = await shared.holder() ?? "a process that does not say who it is"
+                throw LedgerError(
+                    .runLocked,
+                    "another workspace on the same log holds the pipeline's run lock in the log's database "
+                        + "(\(holder)); wait for it to finish, or pass --wait SECONDS to wait for it"
+                )
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        return lock
     }
 
-    /// Lets go of the lock; releasing the object does the same.
+    /// Lets go of the lock, and of the shared lock if it holds one; releasing the object does the same.
     public func release() {
+        guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        shared?.release()
         _ = ftruncate(descriptor, 0)
         _ = flock(descriptor, LOCK_UN)
     }

@@ -126,10 +126,25 @@ struct PipelineCommandTests {
         .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
     )
     func concurrentRuns() async throws {
-        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
         let (workspace, source) = try await Self.deployedWorkspace()
-        let outputs = try (0..<3).map { _ in try TemporaryFolder() }
-        let processes = try outputs.map { output in
+        let outcomes = try Self.runWeek5AtOnce(source: source, in: Array(repeating: workspace, count: 3))
+        #expect(outcomes.map(\.status) == [0, 0, 0])
+        #expect(outcomes.map(\.disposition).sorted() == ["already-completed", "already-completed", "completed"])
+        let log = await workspace.run("log", "--json")
+        let started = (log.json?.arrayValue ?? []).filter { $0["type"] == "run.started" }
+        #expect(started.count == 2, "the week-4 run and one week-5 run")
+        #expect(await workspace.run("verify").status == 0)
+    }
+
+    /// Starts one `ledger run --window week5 --wait 300` process per workspace, all at once, and waits for them:
+    /// each one's exit status and the disposition its `--json` output gives the run.
+    static func runWeek5AtOnce(
+        source: String,
+        in workspaces: [TestWorkspace]
+    ) throws -> [(status: Int32, disposition: String)] {
+        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
+        let outputs = try workspaces.map { _ in try TemporaryFolder() }
+        let processes = try zip(workspaces, outputs).map { workspace, output in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = [
@@ -143,16 +158,12 @@ struct PipelineCommandTests {
             return process
         }
         for process in processes { process.waitUntilExit() }
-        #expect(processes.map(\.terminationStatus) == [0, 0, 0])
-        let dispositions = try outputs.map { output in
-            let json = try CanonicalJSON.parse(try String(contentsOfFile: output.path("out"), encoding: .utf8))
-            return json["runs"]?.arrayValue?.first?["disposition"]?.stringValue ?? ""
+        return zip(processes, outputs).map { process, output in
+            let text = (try? String(contentsOfFile: output.path("out"), encoding: .utf8)) ?? ""
+            let json = try? CanonicalJSON.parse(text)
+            let disposition = json?["runs"]?.arrayValue?.first?["disposition"]?.stringValue ?? ""
+            return (process.terminationStatus, disposition)
         }
-        #expect(dispositions.sorted() == ["already-completed", "already-completed", "completed"])
-        let log = await workspace.run("log", "--json")
-        let started = (log.json?.arrayValue ?? []).filter { $0["type"] == "run.started" }
-        #expect(started.count == 2, "the week-4 run and one week-5 run")
-        #expect(await workspace.run("verify").status == 0)
     }
 
     @Test("a second `ledger run` while one holds the lock is refused with a message naming the holder")

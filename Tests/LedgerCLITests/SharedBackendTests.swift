@@ -1,5 +1,6 @@
 import Foundation
 import LedgerCore
+import LedgerPostgres
 import LedgerTesting
 import Testing
 
@@ -99,6 +100,45 @@ struct SharedBackendTests {
         #expect(refused.status != 0)
         #expect(refused.err.contains("already holds a different log"), "\(refused.err)")
         #expect(try await workspace.size() == entries + 1)
+    }
+
+    @Test(
+        "`ledger run`s of one window from three workspace folders on one PostgreSQL log: one runs it, the others wait for the log's run lock and find it done",
+        .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
+    )
+    func runsFromSeveralMachines() async throws {
+        let (workspace, source) = try await PipelineCommandTests.deployedWorkspace(
+            backends: try TestServices.sharedWorkspaceArguments()
+        )
+        // Copies of the folder share the log, not the folder's lock file: as workspaces on three machines would.
+        let machines = try (0..<3).map { _ in try PipelineCommandTests.copy(workspace) }
+        let config = try CanonicalJSON.parse(
+            try String(contentsOfFile: workspace.root + "/ledger.json", encoding: .utf8)
+        )
+        let url = try #require(config["log"]?.stringValue)
+
+        // While somebody elsewhere holds the log's lock, a run is refused at once, naming the holder.
+        let held = try await PostgresRunLock.connect(
+            to: try await PostgresEventStore.open(url),
+            holder: "a test on another machine"
+        )
+        try #require(try await held.tryTake())
+        let before = try await workspace.size()
+        let refused = await machines[0].run("run", "--window", PipelineCommandTests.week5, "--source", source)
+        #expect(refused.status == 1)
+        #expect(refused.err.contains("holds the pipeline's run lock in the log's database"), "\(refused.err)")
+        #expect(refused.err.contains("a test on another machine"), "\(refused.err)")
+        #expect(try await workspace.size() == before, "a refused run appended")
+        held.release()
+
+        let outcomes = try PipelineCommandTests.runWeek5AtOnce(source: source, in: machines)
+        #expect(outcomes.map(\.status) == [0, 0, 0], "without the log's lock, the later two fail on the log's rules")
+        #expect(outcomes.map(\.disposition).sorted() == ["already-completed", "already-completed", "completed"])
+        let log = await workspace.run("log", "--json")
+        let types = (log.json?.arrayValue ?? []).compactMap { $0["type"]?.stringValue }
+        #expect(types.count { $0 == "run.started" } == 2, "the week-4 run and one week-5 run")
+        #expect(types.count { $0 == "run.completed" } == 2, "\(types)")
+        #expect(await workspace.run("verify").status == 0)
     }
 
     @Test(

@@ -64,7 +64,7 @@ struct DriftCheckCommand: AsyncParsableCommand {
         }
         // The lock first, so that what the check reads about earlier drift runs stays true until it acts.
         let lock =
-            dryRun ? nil : try await RunLock.acquire(at: workspace.runLockPath, purpose: "ledger drift check")
+            dryRun ? nil : try await workspace.acquireRunLock(purpose: "ledger drift check")
         defer { lock?.release() }
         let ledger = runner.steps.ledger
         try await ledger.catchUp()

@@ -85,7 +85,7 @@ struct RunCommand: AsyncParsableCommand {
         let workspace = try workspace.locate()
         let console = Console.current
         let reporter = RunReporter(console: console)
-        let lock = try await RunLock.acquire(at: workspace.runLockPath, purpose: "ledger run", waitSeconds: wait)
+        let lock = try await workspace.acquireRunLock(purpose: "ledger run", waitSeconds: wait)
         defer { lock.release() }
         let runner = try await workspace.pipelineRunner(
             source: source,

@@ -72,9 +72,8 @@ struct ScheduleCommand: AsyncParsableCommand {
             windowDays: workspace.pipeline.windowDays,
             log: log
         )
-        let lockPath = workspace.runLockPath
         scheduler.lock = { () throws(LedgerError) in
-            try await RunLock.acquire(at: lockPath, purpose: "ledger schedule", waitSeconds: 3600, stop: stop)
+            try await workspace.acquireRunLock(purpose: "ledger schedule", waitSeconds: 3600, stop: stop)
         }
         if once {
             try await scheduler.catchUp(now: clock.now())

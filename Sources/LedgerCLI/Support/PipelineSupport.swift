@@ -3,11 +3,39 @@ import LedgerArtifacts
 import LedgerAudit
 import LedgerCore
 import LedgerPipeline
+import LedgerPostgres
 import LedgerStore
 
 extension Workspace {
-    /// The pipeline's run lock: `run.lock` in the workspace folder.
+    /// The pipeline's run lock file: `run.lock` in the workspace folder.
     var runLockPath: String { root.appendingPathComponent("run.lock").path }
+
+    /// Takes the pipeline's run lock: `run.lock` in the workspace folder and, for a log in PostgreSQL, an advisory
+    /// lock in the log's database as well, so that workspaces on other machines sharing the log take turns too.
+    /// Parameters and errors as ``RunLock/acquire(at:purpose:waitSeconds:stop:shared:)``.
+    func acquireRunLock(
+        purpose: String,
+        waitSeconds: Double = 0,
+        stop: StopSignal? = nil
+    ) async throws(LedgerError) -> RunLock {
+        var shared: RunLock.SharedLock?
+        if case .postgres = try logLocation, let store = try await openStore() as? PostgresEventStore {
+            let host = ProcessInfo.processInfo.hostName
+            let lock = try await PostgresRunLock.connect(to: store, holder: "\(purpose), pid \(getpid()) on \(host)")
+            shared = RunLock.SharedLock(
+                tryTake: { () async throws(LedgerError) -> Bool in try await lock.tryTake() },
+                holder: { await lock.holder() },
+                release: { lock.release() }
+            )
+        }
+        return try await RunLock.acquire(
+            at: runLockPath,
+            purpose: purpose,
+            waitSeconds: waitSeconds,
+            stop: stop,
+            shared: shared
+        )
+    }
 
     /// The Audit DB of `--source` (a relative SQLite path is from the current folder), else of `pipeline.source`
     /// (from the workspace folder). A PostgreSQL URL is taken as it is; its password, if the URL has none, comes
