@@ -56,6 +56,7 @@ struct PostgresAuditLocation: Sendable, CustomStringConvertible {
         guard let error = error as? PSQLError else {
             return LedgerError(.extractSource, "cannot read \(place): \(Self.reason(error))")
         }
+        if let reason = postgres.tlsFailureReason(error) { return LedgerError(.extractSource, "\(place): \(reason)") }
         switch error.code {
         case .server:
             let state = error.serverInfo?[.sqlState] ?? "?????"
@@ -77,12 +78,6 @@ struct PostgresAuditLocation: Sendable, CustomStringConvertible {
                     "the extraction query failed on \(place) (SQLSTATE \(state))\(message)"
                 )
             }
-        case .sslUnsupported:
-            return LedgerError(
-                .extractSource,
-                "\(place) does not offer TLS, which sslmode=\(postgres.sslMode.rawValue) requires (the default off loopback); "
-                    + "on a trusted network add ?sslmode=disable to the URL"
-            )
         case .authMechanismRequiresPassword:
             return LedgerError(
                 .extractSource,

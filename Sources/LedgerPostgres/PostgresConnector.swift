@@ -128,7 +128,18 @@ enum PostgresErrors {
                 return LedgerError(.invalidArgument, "an entry repeats a leaf already in the log")
             case "23505":
                 return LedgerError(.conflict, "another writer appended first (\(message))")
-            case "28P01", "28000":
+            case "28000" where message.contains("no encryption"):
+                return LedgerError(
+                    .storage,
+                    "PostgreSQL at \(location) takes TLS connections only (\(message)): set sslmode=require, "
+                        + "verify-ca or verify-full"
+                )
+            case "28000":
+                return LedgerError(
+                    .storage,
+                    "PostgreSQL at \(location) refused the connection for user \(location.user): \(message)"
+                )
+            case "28P01":
                 return LedgerError(
                     .storage,
                     "PostgreSQL at \(location) refused the login for user \(location.user): check the URL's password or PGPASSWORD"
@@ -144,6 +155,9 @@ enum PostgresErrors {
                 return LedgerError(.storage, "PostgreSQL at \(location) refused: \(message)")
             }
         }
+        if let reason = location.tlsFailureReason(error) {
+            return LedgerError(.storage, "PostgreSQL at \(location): \(reason)")
+        }
         switch error.code {
         case .connectionError:
             let detail = error.underlying.map { "\($0)" } ?? ""
@@ -158,6 +172,7 @@ enum PostgresErrors {
             return LedgerError(.storage, "PostgreSQL at \(location) failed: \(error.code)")
         }
     }
+
 }
 
 extension PostgresConnection {

@@ -5,8 +5,8 @@ import NIOSSL
 public import PostgresNIO
 
 /// A PostgreSQL database: the parsed form of
-/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE&schema=NAME]` (or `postgresql://`). Both the
-/// event log and the Audit DB are named this way.
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE&sslrootcert=PATH&schema=NAME]` (or
+/// `postgresql://`). Both the event log and the Audit DB are named this way.
 ///
 /// - The password may be left out of the URL and come from `PGPASSWORD`, so that it need not sit in `ledger.json`
 ///   or a command line. The user defaults to `PGUSER`, then `postgres`; the port to 5432; the database to the user.
@@ -14,6 +14,8 @@ public import PostgresNIO
 /// - `sslmode`: `disable` (no TLS), `require` (TLS, the server's certificate unchecked, as libpq's `require`),
 ///   `verify-ca` (TLS, the certificate checked against the system's trust roots) or `verify-full` (and its name
 ///   checked too). The default is `disable` for a loopback host (`localhost`, `127.0.0.0/8`, `::1`), else `require`.
+/// - `sslrootcert`: a PEM file of the certificate authorities that `verify-ca` and `verify-full` trust instead of
+///   the system's, such as a cloud provider's CA bundle (as libpq's `sslrootcert`). Only with those two modes.
 /// - `schema`: a lower-case SQL name ([a-z_][a-z0-9_]*, at most 63 bytes), the session's `search_path`. A log
 ///   lives in ``logSchema`` (`public` unless the URL names one), so one database can hold several logs; an Audit DB
 ///   without one is read through the server's own `search_path`.
@@ -37,6 +39,8 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
     /// The schema the URL names, or `nil` if it names none.
     public var schema: String?
     public var sslMode: SSLMode
+    /// The CA certificates (a PEM file) that verify the server instead of the system's trust roots, if named.
+    public var sslRootCertificates: String?
 
     /// The schema that holds a log: the one the URL names, else `public`.
     public var logSchema: String { schema ?? "public" }
@@ -57,7 +61,7 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
     /// - Throws: `argument.invalid` saying what is wrong, never showing the password.
     public init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(LedgerError)
     {
-        let shape = "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE&schema=NAME]"
+        let shape = "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE&sslrootcert=PATH&schema=NAME]"
         guard Self.isPostgresURL(text), let components = URLComponents(string: text) else {
             throw LedgerError(.invalidArgument, "\(Self.schemeOnly(text)) is not a PostgreSQL URL (\(shape))")
         }
@@ -78,6 +82,7 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         var schema: String?
         var sslMode: SSLMode?
+        var sslRootCertificates: String?
         for item in components.queryItems ?? [] {
             switch item.name {
             case "schema":
@@ -97,12 +102,24 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
                     )
                 }
                 sslMode = mode
+            case "sslrootcert":
+                guard let path = item.value, !path.isEmpty else {
+                    throw LedgerError(.invalidArgument, "\(shown): sslrootcert must name a PEM file of CA certificates")
+                }
+                sslRootCertificates = path
             default:
                 throw LedgerError(
                     .invalidArgument,
-                    "\(shown): unknown parameter \"\(item.name)\" (known: sslmode, schema)"
+                    "\(shown): unknown parameter \"\(item.name)\" (known: sslmode, sslrootcert, schema)"
                 )
             }
+        }
+        if sslRootCertificates != nil, sslMode != .verifyCA, sslMode != .verifyFull {
+            throw LedgerError(
+                .invalidArgument,
+                "\(shown): sslrootcert needs sslmode=verify-ca or sslmode=verify-full, which check the server's "
+                    + "certificate against it"
+            )
         }
         self.host = host
         self.port = port
@@ -111,6 +128,7 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         self.database = path.isEmpty ? user : path
         self.schema = schema
         self.sslMode = sslMode ?? (Self.isLoopback(host) ? .disable : .require)
+        self.sslRootCertificates = sslRootCertificates
     }
 
     /// `HOST:PORT/DATABASE`, an IPv6 host in brackets: the least a message can show to name the server.
@@ -124,9 +142,11 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         "postgres://\(user)@\(address)" + (logSchema == "public" ? "" : "?schema=\(logSchema)")
     }
 
-    /// The URL without its password, with the parameters in force: `sslmode` always, `schema` if the URL names one.
+    /// The URL without its password, with the parameters in force: `sslmode` always, `sslrootcert` and `schema` if
+    /// the URL names them.
     public var redactedURL: String {
         var parameters = ["sslmode=\(sslMode.rawValue)"]
+        if let sslRootCertificates { parameters.append("sslrootcert=\(sslRootCertificates)") }
         if let schema { parameters.append("schema=\(schema)") }
         return "postgres://\(user)@\(address)?" + parameters.joined(separator: "&")
     }
@@ -180,6 +200,16 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
             case .verifyCA: settings.certificateVerification = .noHostnameVerification
             case .verifyFull, .disable: settings.certificateVerification = .fullVerification
             }
+            if let sslRootCertificates {
+                guard FileManager.default.isReadableFile(atPath: sslRootCertificates) else {
+                    throw LedgerError(
+                        tlsFailure,
+                        "cannot read sslrootcert \(sslRootCertificates) for PostgreSQL at \(address): no such file, "
+                            + "or no permission to read it"
+                    )
+                }
+                settings.trustRoots = .file(sslRootCertificates)
+            }
             do {
                 tls = .require(try NIOSSLContext(configuration: settings))
             } catch {
@@ -200,5 +230,30 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         if readOnly { parameters.append(("default_transaction_read_only", "on")) }
         configuration.options.additionalStartupParameters = parameters
         return configuration
+    }
+}
+
+extension PostgresLocation {
+    /// Why a connection failed in TLS, said in terms of the URL's `sslmode` and `sslrootcert` (the server does not
+    /// offer TLS, its certificate does not name the host, or no trusted CA signed it); nil for any other error.
+    /// Shows no URL and no password, so that a caller can put its own name for the server before it.
+    public func tlsFailureReason(_ error: any Error) -> String? {
+        guard let error = error as? PSQLError else { return nil }
+        let mode = "sslmode=\(sslMode.rawValue)"
+        if error.code == .sslUnsupported {
+            return "the server does not offer TLS, which \(mode) requires (the default off loopback): enable ssl on "
+                + "the server, or on a network you trust add ?sslmode=disable to the URL"
+        }
+        guard let underlying = error.underlying else { return nil }
+        if let extra = underlying as? NIOSSLExtraError, extra == .failedToValidateHostname {
+            return "its TLS certificate does not name \(host), which \(mode) checks: connect by a name or address "
+                + "the certificate holds, or use sslmode=verify-ca"
+        }
+        if "\(underlying)".contains("CERTIFICATE_VERIFY_FAILED") {
+            let trusted = sslRootCertificates.map { "the CAs in \($0)" } ?? "the system's trusted CAs"
+            return "its TLS certificate is not signed by \(trusted), which \(mode) checks: name the CA that signed it "
+                + "with sslrootcert=PATH"
+        }
+        return nil
     }
 }

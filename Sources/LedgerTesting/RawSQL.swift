@@ -14,21 +14,12 @@ public final class RawSQL {
     }
 
     /// Connects to the log at `url` (a `postgres://` URL as `ledger` takes it, the password from `PGPASSWORD` if
-    /// the URL names none), with the log's schema first on the search path.
+    /// the URL names none, TLS as its `sslmode` says), with the log's schema as the search path.
     public init(_ url: String) async throws {
         let location = try PostgresLocation(url)
         schema = location.logSchema
-        var configuration = PostgresConnection.Configuration(
-            host: location.host,
-            port: location.port,
-            username: location.user,
-            password: location.password,
-            database: location.database,
-            tls: .disable
-        )
-        configuration.options.additionalStartupParameters = [("search_path", location.logSchema)]
         connection = try await PostgresConnection.connect(
-            configuration: configuration,
+            configuration: try location.configuration(searchPath: location.logSchema, tlsFailure: .storage),
             id: 1,
             logger: Logger(label: "test")
         )

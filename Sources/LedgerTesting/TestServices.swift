@@ -31,6 +31,15 @@ public enum TestServices {
         return base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
     }
 
+    /// `LEDGER_TEST_POSTGRES_TLS_URL`: a database on the suite's server that takes TLS connections only.
+    public static var postgresTLSURL: String? { environment["LEDGER_TEST_POSTGRES_TLS_URL"] }
+
+    /// `LEDGER_TEST_POSTGRES_CA`: the PEM file of the CA that signed the suite's server's certificate.
+    public static var postgresCA: String? { environment["LEDGER_TEST_POSTGRES_CA"] }
+
+    /// Whether the TLS tests should run.
+    public static var postgresTLSEnabled: Bool { (postgresTLSURL != nil && postgresCA != nil) || required }
+
     /// `LEDGER_TEST_POSTGRES_OUTAGE_URL`: a PostgreSQL server that the outage test stops and starts.
     public static var postgresOutageURL: String? { environment["LEDGER_TEST_POSTGRES_OUTAGE_URL"] }
 

@@ -389,7 +389,8 @@ struct PostgresExtractionTests {
             (try PostgresTestServer.with(password: wrong, base), [place, "refused the login", "28P01"]),
             (try #require(unknownDatabase.string), [place, "does not exist", "3D000"]),
             (try #require(refused.string), ["\(try #require(components.host)):1/", "connection refused"]),
-            (base + (base.contains("?") ? "&" : "?") + "sslmode=require", [place, "does not offer TLS"]),
+            // The test server's certificate comes from a test CA that the system does not trust.
+            (base + (base.contains("?") ? "&" : "?") + "sslmode=verify-full", [place, "is not signed by"]),
         ]
         for (url, shows) in cases {
             let error = await #expect(throws: LedgerError.self) {
@@ -538,6 +539,8 @@ struct PostgresSourceTests {
         arguments: [
             "postgres://ledger:s3cret-pw@127.0.0.1:99999/audit", "postgres://ledger:s3cret-pw@/audit",
             "postgres://ledger:s3cret-pw@db.example.org/audit?sslmode=prefer",
+            "postgres://ledger:s3cret-pw@db.example.org/audit?sslmode=require&sslrootcert=/etc/ca.pem",
+            "postgres://ledger:s3cret-pw@db.example.org/audit?sslmode=verify-full&sslrootcert=",
             "postgres://ledger:s3cret-pw@db.example.org/audit?schema=Bad-Name",
             "postgres://ledger:s3cret-pw@db.example.org/audit?password=s3cret-pw",
             "postgres://ledger:s3cret-pw@db.example.org:port/audit", "mysql://ledger:s3cret-pw@db.example.org/audit",
@@ -574,6 +577,10 @@ struct PostgresSourceTests {
         #expect(
             try AuditSourceLocation(parsing: "postgres://u@db/x?sslmode=verify-full").description
                 == "postgres://u@db:5432/x?sslmode=verify-full"
+        )
+        #expect(
+            try AuditSourceLocation(parsing: "postgres://u@db/x?sslrootcert=/etc/ca.pem&sslmode=verify-ca").description
+                == "postgres://u@db:5432/x?sslmode=verify-ca&sslrootcert=/etc/ca.pem"
         )
         let file = try AuditSourceLocation(parsing: "sqlite:audit.db")
         #expect(file == .sqlite(path: "audit.db") && file.kind == "sqlite" && !file.holdsPassword)
