@@ -13,9 +13,10 @@ import NIOCore
 ///
 /// Durability is the server's: an artifact is stored once S3 has answered the PUT or the
 /// CompleteMultipartUpload, either of which makes the whole object visible at once, so an artifact is either
-/// absent or complete. `put` first asks (HEAD) whether an object of the right size is there and then does
-/// nothing; so a `put` of the right bytes repairs a truncated or extended object, but not one replaced by as
-/// many other bytes, which `get` still reports. Artifacts over ``Configuration/multipartThreshold`` go up in
+/// absent or complete. Every object carries its SHA-256 as `x-amz-meta-sha256`. `put` first asks (HEAD) whether
+/// the object is there with the right size and that metadata, and then does nothing; anything else under the key
+/// is overwritten, so a `put` of the right bytes repairs an object truncated, extended or replaced behind the
+/// store's back (unless the replacement forged the metadata too, which `get` still reports). Artifacts over ``Configuration/multipartThreshold`` go up in
 /// parts of ``Configuration/partSize``, read one at a time, and a failed multipart upload is aborted.
 ///
 /// Reads verify the SHA-256 every time. Failed requests are retried as ``S3RetryPolicy`` says. Errors name
@@ -191,6 +192,7 @@ public final class S3ArtifactStore: ArtifactStore, CustomStringConvertible {
         let key = key(for: digest)
         return S3Upload(
             key: key,
+            sha256: digest.sha256.hex,
             object: "s3://\(bucket)/\(key)",
             size: size,
             multipart: size > configuration.multipartThreshold,

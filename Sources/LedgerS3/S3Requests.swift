@@ -61,6 +61,7 @@ extension S3ArtifactStore {
             (name: "x-amz-date", value: SignatureV4.timestamp(date)),
         ]
         if let token = credentials.sessionToken { headers.append((name: "x-amz-security-token", value: token)) }
+        headers += request.headers
         let authorization = SignatureV4.authorization(
             method: request.method,
             path: path,

@@ -14,13 +14,22 @@ package struct S3Request: Sendable {
     package var query: [(name: String, value: String)]
     /// The body, or `nil` for none.
     package var body: [UInt8]?
+    /// Headers beyond the ones every request has, such as `x-amz-meta-*`; all of them are signed.
+    package var headers: [(name: String, value: String)]
     /// The lowercase hex SHA-256 of the body, sent as `x-amz-content-sha256` and signed.
     package let payloadHash: String
 
-    package init(_ method: String, key: String, query: [(name: String, value: String)] = [], body: [UInt8]? = nil) {
+    package init(
+        _ method: String,
+        key: String,
+        query: [(name: String, value: String)] = [],
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil
+    ) {
         self.method = method
         self.key = key
         self.query = query
+        self.headers = headers
         self.body = body
         self.payloadHash = body.map { hex(SHA256.hash(data: $0)) } ?? SignatureV4.emptyPayloadHash
     }

@@ -1,7 +1,8 @@
 import LedgerCore
 
-/// The requests that store one artifact, made one at a time by ``S3ArtifactStore``: a HEAD, then nothing if an
-/// object of the right size is there, else one PUT, or a multipart upload for an artifact over the threshold.
+/// The requests that store one artifact, made one at a time by ``S3ArtifactStore``: a HEAD, then nothing if the
+/// object is there with the right size and the artifact's SHA-256 in its `x-amz-meta-sha256`, else one PUT, or a
+/// multipart upload for an artifact over the threshold. Both store the SHA-256 in that metadata.
 ///
 /// Shared by `put` (which awaits each request) and a writer's `commit()` (which blocks on each), so that both
 /// store the same way. Nothing is visible under the key until the PUT or CompleteMultipartUpload succeeds.
@@ -14,6 +15,8 @@ struct S3Upload {
     }
 
     let key: String
+    /// The artifact's SHA-256 in lowercase hex, kept as the object's `x-amz-meta-sha256`.
+    let sha256: String
     /// `s3://bucket/key`, for messages.
     let object: String
     let size: Int
@@ -33,9 +36,9 @@ struct S3Upload {
         case .checking:
             return S3Request("HEAD", key: key)
         case .putting:
-            return S3Request("PUT", key: key, body: try read(0, size))
+            return S3Request("PUT", key: key, headers: [Self.metadata(sha256)], body: try read(0, size))
         case .creating:
-            return S3Request("POST", key: key, query: [("uploads", "")], body: [])
+            return S3Request("POST", key: key, query: [("uploads", "")], headers: [Self.metadata(sha256)], body: [])
         case .uploading(let part, let uploadID):
             let offset = (part - 1) * partSize
             let query = [(name: "partNumber", value: String(part)), (name: "uploadId", value: uploadID)]
@@ -57,7 +60,11 @@ struct S3Upload {
     mutating func accept(_ response: S3HTTPResponse) throws(LedgerError) {
         switch stage {
         case .checking:
-            let present = response.status == 200 && response.header("content-length") == String(size)
+            // Something else under the key (a replacement, a leftover, an object without the metadata) is
+            // overwritten: the key is the digest, so the right bytes can only repair it.
+            let present =
+                response.status == 200 && response.header("content-length") == String(size)
+                && response.header(Self.metadataName) == sha256
             stage = present ? .finished : multipart ? .creating : .putting
         case .putting:
             stage = .finished
@@ -90,6 +97,13 @@ struct S3Upload {
         case .finished:
             break
         }
+    }
+
+    /// The user metadata that holds an object's SHA-256.
+    static let metadataName = "x-amz-meta-sha256"
+
+    private static func metadata(_ sha256: String) -> (name: String, value: String) {
+        (name: metadataName, value: sha256)
     }
 
     private func malformed(_ what: String) -> LedgerError {

@@ -122,16 +122,29 @@ struct S3RetryTests {
         )
     }
 
-    @Test("a put of bytes already stored, at the right size, is one HEAD and no upload")
+    @Test("a put of bytes already stored, at the right size and with their SHA-256, is one HEAD and no upload")
     func putOfStoredBytes() async throws {
-        let transport = ScriptedTransport([.status(200, headers: [("Content-Length", "3")])])
-        #expect(try await Self.store(transport).put([1, 2, 3]) == .of([1, 2, 3]))
-        #expect(transport.sent.map(\.method) == ["HEAD"])
-        let wrongSize = ScriptedTransport([.status(200, headers: [("Content-Length", "2")]), .status(200)])
-        #expect(try await Self.store(wrongSize).put([1, 2, 3]) == .of([1, 2, 3]))
-        #expect(wrongSize.sent.map(\.method) == ["HEAD", "PUT"])
-        #expect(wrongSize.sent[1].body == [1, 2, 3])
-        #expect(wrongSize.sent[1].headers.contains { $0 == ("x-amz-content-sha256", SignatureV4Tests.hex([1, 2, 3])) })
+        let sha256 = SignatureV4Tests.hex([1, 2, 3])
+        let stored = ScriptedTransport([
+            .status(200, headers: [("Content-Length", "3"), ("X-Amz-Meta-Sha256", sha256)])
+        ])
+        #expect(try await Self.store(stored).put([1, 2, 3]) == .of([1, 2, 3]))
+        #expect(stored.sent.map(\.method) == ["HEAD"])
+        // A wrong size, another digest in the metadata, or none: the object is not this artifact, and is replaced.
+        for headers in [
+            [("Content-Length", "2"), ("X-Amz-Meta-Sha256", sha256)],
+            [("Content-Length", "3"), ("X-Amz-Meta-Sha256", String(repeating: "0", count: 64))],
+            [("Content-Length", "3")],
+        ] {
+            let other = ScriptedTransport([.status(200, headers: headers), .status(200)])
+            #expect(try await Self.store(other).put([1, 2, 3]) == .of([1, 2, 3]))
+            #expect(other.sent.map(\.method) == ["HEAD", "PUT"], "\(headers)")
+            #expect(other.sent[1].body == [1, 2, 3])
+            #expect(other.sent[1].headers.contains { $0 == ("x-amz-content-sha256", sha256) })
+            #expect(other.sent[1].headers.contains { $0 == ("x-amz-meta-sha256", sha256) })
+            let authorization = other.sent[1].headers.first { $0.name == "authorization" }?.value ?? ""
+            #expect(authorization.contains("x-amz-meta-sha256"), "the metadata is signed: \(authorization)")
+        }
     }
 
     @Test("a refused signature is not retried, and names the variables but not the secret")
