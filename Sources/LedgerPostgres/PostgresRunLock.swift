@@ -1,5 +1,6 @@
 public import LedgerCore
 import PostgresNIO
+import Synchronization
 
 /// The pipeline's run lock for a log in PostgreSQL: a session-level advisory lock in the log's own database, so
 /// that it spans machines. Two hosts with workspaces on one shared log run a window once between them, as two
@@ -8,17 +9,27 @@ import PostgresNIO
 /// The lock lives on a connection of its own. PostgreSQL lets go of it when that connection ends, however the
 /// holder ends (a SIGKILL, a crashed host once its TCP connection times out), so a crash never leaves it stuck.
 /// The connection's `application_name` says who holds it, for whoever is refused.
+///
+/// The lock holds only while its connection does. A server restart, a failover or a proxy that cuts idle
+/// connections ends it mid-run without the holder noticing; the log's own rules (one `run.started` per run, each
+/// step once) still keep a second runner from forking the run. `idle_session_timeout` is switched off for the
+/// connection, and a pooler in front of the server must give it a session of its own (PgBouncer's session mode).
 public final class PostgresRunLock: Sendable {
     private let connection: PostgresConnection
     private let location: PostgresLocation
+    private let released = Atomic<Bool>(false)
     private var schema: String { location.logSchema }
+
+    /// Locks of this process that are being let go of: until the server has run their unlock, a new attempt
+    /// from this process could find its own old lock still held.
+    private static let releasing = Atomic<Int>(0)
 
     private init(connection: PostgresConnection, location: PostgresLocation) {
         self.connection = connection
         self.location = location
     }
 
-    deinit { PostgresConnector.close(connection) }
+    deinit { release() }
 
     /// Opens the lock's connection for the log `store` keeps; ``tryTake()`` then takes the lock.
     ///
@@ -33,11 +44,28 @@ public final class PostgresRunLock: Sendable {
         let lock = PostgresRunLock(connection: connection, location: store.location)
         // PostgreSQL keeps the first 63 bytes of a longer name.
         try await lock.run("SELECT set_config('application_name', \(holder), false)")
+        // PostgreSQL 14 and later end a session idle for idle_session_timeout, and the lock with it.
+        try await lock.run(
+            """
+            DO $$ BEGIN PERFORM set_config('idle_session_timeout', '0', false);
+            EXCEPTION WHEN undefined_object THEN NULL; END $$
+            """
+        )
         return lock
     }
 
     /// Takes the lock if nobody holds it; false if somebody does. Taking it twice on one connection nests.
     public func tryTake() async throws(LedgerError) -> Bool {
+        if try await take() { return true }
+        // This process may have let go of the lock a moment ago, with the unlock still on its way to the server.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while Self.releasing.load(ordering: .acquiring) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return try await take()
+    }
+
+    private func take() async throws(LedgerError) -> Bool {
         let rows: [Bool] = try await query("SELECT pg_try_advisory_lock(\(Self.key), hashtext(\(schema)))")
         return rows.first ?? false
     }
@@ -56,9 +84,18 @@ public final class PostgresRunLock: Sendable {
         return names?.first.flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    /// Lets go of the lock by closing its connection; releasing the object does the same.
+    /// Lets go of the lock: unlocks it on the server, then closes its connection, in the background; releasing the
+    /// object does the same. Closing alone would free it too, once the server sees the connection end.
     public func release() {
-        PostgresConnector.close(connection)
+        guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        Self.releasing.add(1, ordering: .releasing)
+        let connection = connection
+        Task {
+            _ = try? await connection.query("SELECT pg_advisory_unlock_all()", logger: PostgresConnector.logger)
+                .collect()
+            Self.releasing.subtract(1, ordering: .releasing)
+            PostgresConnector.close(connection)
+        }
     }
 
     /// The first key of the lock: fixed, so that it never meets `prepare`'s one-key lock on the schema's name.
