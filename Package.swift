@@ -126,12 +126,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "ledger", dependencies: ["LedgerCLI"], swiftSettings: strictSettings),
-        // Fixed clocks, deterministic keys, the conformance suites, the test servers and the scratch folder.
+        // Fixed clocks, deterministic keys, the conformance suites and the test servers' settings.
         .target(
             name: "LedgerTesting",
+            dependencies: ["LedgerCore", "LedgerStore", "LedgerArtifacts"],
+            swiftSettings: strictSettings
+        ),
+        // What only the tests use, kept out of the `ledger` binary (which links LedgerTesting for its benchmarks):
+        // the scratch folder and raw SQL on a PostgreSQL log.
+        .target(
+            name: "LedgerTestSupport",
             dependencies: [
-                "LedgerCore", "LedgerStore", "LedgerArtifacts", "LedgerPostgres",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "LedgerCore", "LedgerPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -149,13 +155,13 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerArtifactsTests",
-            dependencies: ["LedgerArtifacts", "LedgerTesting"],
+            dependencies: ["LedgerArtifacts", "LedgerTesting", "LedgerTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LedgerAuditTests",
             dependencies: [
-                "LedgerAudit", "LedgerTesting", .product(name: "GRDB", package: "GRDB.swift"),
+                "LedgerAudit", "LedgerTesting", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings
@@ -163,23 +169,26 @@ let package = Package(
         .testTarget(name: "LedgerMLTests", dependencies: ["LedgerML", "LedgerTesting"], swiftSettings: strictSettings),
         .testTarget(
             name: "LedgerPipelineTests",
-            dependencies: ["LedgerPipeline", "LedgerAudit", "LedgerTesting"],
+            dependencies: ["LedgerPipeline", "LedgerAudit", "LedgerTesting", "LedgerTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LedgerProjectionsTests",
-            dependencies: ["LedgerProjections", "LedgerSQLite", "LedgerTesting"],
+            dependencies: ["LedgerProjections", "LedgerSQLite", "LedgerTesting", "LedgerTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LedgerSQLiteTests",
-            dependencies: ["LedgerSQLite", "LedgerTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "LedgerSQLite", "LedgerTesting", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LedgerPostgresTests",
             dependencies: [
-                "LedgerPostgres", "LedgerTesting", "LedgerProjections", "LedgerStore", "LedgerCore",
+                "LedgerPostgres", "LedgerTesting", "LedgerTestSupport", "LedgerProjections", "LedgerStore",
+                "LedgerCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings
@@ -195,7 +204,8 @@ let package = Package(
         .testTarget(
             name: "LedgerServiceTests",
             dependencies: [
-                "LedgerService", "LedgerTesting", "LedgerAudit", "LedgerSQLite", "LedgerPipeline", "LedgerArtifacts",
+                "LedgerService", "LedgerTesting", "LedgerTestSupport", "LedgerAudit", "LedgerSQLite", "LedgerPipeline",
+                "LedgerArtifacts",
                 "LedgerStore", "LedgerCore", "LedgerProjections", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -204,7 +214,8 @@ let package = Package(
         .testTarget(
             name: "LedgerCLITests",
             dependencies: [
-                "LedgerCLI", "LedgerTesting", "LedgerAudit", "LedgerArtifacts", "LedgerS3", "LedgerPostgres",
+                "LedgerCLI", "LedgerTesting", "LedgerTestSupport", "LedgerAudit", "LedgerArtifacts", "LedgerS3",
+                "LedgerPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

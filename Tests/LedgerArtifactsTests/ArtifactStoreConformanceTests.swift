@@ -1,4 +1,5 @@
 import LedgerArtifacts
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LedgerAudit
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

@@ -3,6 +3,7 @@ import LedgerArtifacts
 import LedgerCLI
 import LedgerCore
 import LedgerS3
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerCLI
 import LedgerCore
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

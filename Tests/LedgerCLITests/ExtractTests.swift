@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LedgerAudit
 import LedgerCore
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LedgerCore
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

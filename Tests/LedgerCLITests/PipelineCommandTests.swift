@@ -1,6 +1,7 @@
 import Foundation
 import LedgerCore
 import LedgerPipeline
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

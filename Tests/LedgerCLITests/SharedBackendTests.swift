@@ -1,6 +1,7 @@
 import Foundation
 import LedgerCore
 import LedgerPostgres
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

@@ -2,6 +2,7 @@ import LedgerArtifacts
 import LedgerCore
 import LedgerPipeline
 import LedgerStore
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

@@ -4,6 +4,7 @@ import LedgerAudit
 import LedgerCore
 import LedgerPipeline
 import LedgerStore
+import LedgerTestSupport
 import LedgerTesting
 import Synchronization
 import Testing

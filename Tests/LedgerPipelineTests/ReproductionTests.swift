@@ -3,6 +3,7 @@ import LedgerCore
 import LedgerML
 import LedgerPipeline
 import LedgerStore
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

@@ -1,5 +1,6 @@
 import LedgerCore
 import LedgerPipeline
+import LedgerTestSupport
 import LedgerTesting
 import Synchronization
 import Testing

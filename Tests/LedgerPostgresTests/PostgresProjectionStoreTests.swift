@@ -2,6 +2,7 @@ import LedgerCore
 import LedgerPostgres
 import LedgerProjections
 import LedgerStore
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

@@ -1,6 +1,7 @@
 import LedgerCore
 import LedgerProjections
 import LedgerStore
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

@@ -3,6 +3,7 @@ import LedgerCore
 import LedgerProjections
 import LedgerSQLite
 import LedgerStore
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

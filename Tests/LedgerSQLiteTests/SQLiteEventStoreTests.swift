@@ -3,6 +3,7 @@ import GRDB
 import LedgerCore
 import LedgerSQLite
 import LedgerStore
+import LedgerTestSupport
 import LedgerTesting
 import Testing
 

@@ -8,6 +8,7 @@ import LedgerPipeline
 import LedgerSQLite
 import LedgerService
 import LedgerStore
+import LedgerTestSupport
 import LedgerTesting
 import Synchronization
 import Testing
