@@ -8,9 +8,8 @@ import LedgerTesting
 import Testing
 
 extension Trait where Self == ConditionTrait {
-    /// For a test that plays an attacker with access to the embedded default's files: it edits the SQLite
-    /// projections or an artifact in the folder. It is skipped in the suite's shared pass
-    /// (``TestServices/sharedWorkspaces``). A tampered S3 object is the S3 suite's own test.
+    /// For a test that plays an attacker with access to the embedded default's artifact folder. It is skipped in
+    /// the suite's shared pass (``TestServices/sharedWorkspaces``); a tampered S3 object is the S3 suite's own test.
     static func embeddedFilesOnly(_ what: Comment) -> Self {
         .disabled(if: TestServices.sharedWorkspaces, what)
     }

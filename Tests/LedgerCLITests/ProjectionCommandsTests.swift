@@ -100,19 +100,20 @@ struct ProjectionCommandsTests {
         try await IndependentPeerTests.expectPeerAccepts(workspace)
     }
 
-    @Test(
-        "projections check finds a row edited in the database; rebuild repairs it",
-        .embeddedFilesOnly("edits a row of the SQLite projections file")
-    )
+    /// On SQLite (the read tables are `ledger.projections.db`) and, in the shared pass, on PostgreSQL (tables
+    /// `projection_*` in the log's schema).
+    @Test("projections check finds a row edited in the database; rebuild repairs it")
     func tamperedReadTables() async throws {
         let (workspace, _) = try await Self.deployedWorkspace()
         #expect(await workspace.run("projections", "check").status == 0)
+        let logURL = try #require(try GovernanceVerifyTests.config(of: workspace)["log"]?.stringValue)
         let path = URL(fileURLWithPath: workspace.root).appendingPathComponent("ledger.projections.db").path
-        let queue = try DatabaseQueue(path: path)
-        try await queue.write { db in
-            try db.execute(
-                sql: "UPDATE registry SET status = 'retired', doc = replace(doc, '\"deployed\"', '\"retired\"')"
-            )
+        let edit = "SET status = 'retired', doc = replace(doc, '\"deployed\"', '\"retired\"')"
+        if logURL.hasPrefix("sqlite:") {
+            let queue = try DatabaseQueue(path: path)
+            try await queue.write { db in try db.execute(sql: "UPDATE registry " + edit) }
+        } else {
+            try await RawSQL(logURL).execute("UPDATE projection_registry " + edit)
         }
         let check = await workspace.run("projections", "check", "--json")
         #expect(check.status == 3)
@@ -126,7 +127,8 @@ struct ProjectionCommandsTests {
         #expect(await workspace.run("projections", "check").status == 0)
         #expect(await workspace.run("registry", "access-anomaly@1", "--json").json?["status"] == "deployed")
 
-        // Deleted read tables are rebuilt by the next query.
+        // A deleted read-table file is rebuilt by the next query.
+        guard logURL.hasPrefix("sqlite:") else { return }
         try FileManager.default.removeItem(atPath: path)
         #expect(await workspace.run("registry", "--json").json?.arrayValue?.first?["status"] == "deployed")
     }
