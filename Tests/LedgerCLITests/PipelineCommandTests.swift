@@ -128,7 +128,7 @@ struct PipelineCommandTests {
     )
     func concurrentRuns() async throws {
         let (workspace, source) = try await Self.deployedWorkspace()
-        let outcomes = try Self.runWeek5AtOnce(source: source, in: Array(repeating: workspace, count: 3))
+        let outcomes = try await Self.runWeek5AtOnce(source: source, in: Array(repeating: workspace, count: 3))
         #expect(outcomes.map(\.status) == [0, 0, 0])
         #expect(outcomes.map(\.disposition).sorted() == ["already-completed", "already-completed", "completed"])
         let log = await workspace.run("log", "--json")
@@ -138,13 +138,15 @@ struct PipelineCommandTests {
     }
 
     /// Starts one `ledger run --window week5 --wait 300` process per workspace, all at once, and waits for them:
-    /// each one's exit status and the disposition its `--json` output gives the run.
+    /// each one's exit status and the disposition its `--json` output gives the run. It waits without holding a
+    /// thread: a blocking wait of a minute would starve the other tests' tasks on a 2-core machine.
     static func runWeek5AtOnce(
         source: String,
         in workspaces: [TestWorkspace]
-    ) throws -> [(status: Int32, disposition: String)] {
+    ) async throws -> [(status: Int32, disposition: String)] {
         let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
         let outputs = try workspaces.map { _ in try TemporaryFolder() }
+        var exits: [AsyncStream<Void>] = []
         let processes = try zip(workspaces, outputs).map { workspace, output in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
@@ -155,10 +157,13 @@ struct PipelineCommandTests {
             _ = FileManager.default.createFile(atPath: output.path("out"), contents: nil)
             process.standardOutput = try FileHandle(forWritingTo: output.url.appendingPathComponent("out"))
             process.standardError = FileHandle.nullDevice
+            let (exit, exited) = AsyncStream<Void>.makeStream()
+            process.terminationHandler = { _ in exited.finish() }
+            exits.append(exit)
             try process.run()
             return process
         }
-        for process in processes { process.waitUntilExit() }
+        for exit in exits { for await _ in exit {} }
         return zip(processes, outputs).map { process, output in
             let text = (try? String(contentsOfFile: output.path("out"), encoding: .utf8)) ?? ""
             let json = try? CanonicalJSON.parse(text)

@@ -132,7 +132,7 @@ struct SharedBackendTests {
         #expect(try await workspace.size() == before, "a refused run appended")
         held.release()
 
-        let outcomes = try PipelineCommandTests.runWeek5AtOnce(source: source, in: machines)
+        let outcomes = try await PipelineCommandTests.runWeek5AtOnce(source: source, in: machines)
         #expect(outcomes.map(\.status) == [0, 0, 0], "without the log's lock, the later two fail on the log's rules")
         #expect(outcomes.map(\.disposition).sorted() == ["already-completed", "already-completed", "completed"])
         let log = await workspace.run("log", "--json")

@@ -48,7 +48,8 @@ struct RunLockTests {
     func sharedFreedWhileWaiting() async throws {
         let path = TestScratch.path("run", suffix: ".lock")
         let shared = FakeShared(freeAfter: 2)
-        let lock = try await RunLock.acquire(at: path, purpose: "test", waitSeconds: 30, shared: shared.lock)
+        // A generous wait: the deadline is wall-clock time, and a loaded test process can starve the sleeps between tries.
+        let lock = try await RunLock.acquire(at: path, purpose: "test", waitSeconds: 600, shared: shared.lock)
         #expect(shared.attempts.load(ordering: .relaxed) == 3)
         // While held, the file lock refuses another taker of this machine.
         await #expect(throws: LedgerError.self) { _ = try await RunLock.acquire(at: path, purpose: "second") }
