@@ -118,6 +118,9 @@ enum PostgresErrors {
         guard let error = error as? PSQLError else {
             return LedgerError(.storage, "PostgreSQL at \(location): \(error)")
         }
+        if let reason = location.tlsFailureReason(error) {
+            return LedgerError(.storage, "PostgreSQL at \(location): \(reason)")
+        }
         if error.code == .server, let info = error.serverInfo {
             let state = info[.sqlState] ?? ""
             let message = info[.message] ?? "error \(state)"
@@ -128,12 +131,6 @@ enum PostgresErrors {
                 return LedgerError(.invalidArgument, "an entry repeats a leaf already in the log")
             case "23505":
                 return LedgerError(.conflict, "another writer appended first (\(message))")
-            case "28000" where message.contains("no encryption"):
-                return LedgerError(
-                    .storage,
-                    "PostgreSQL at \(location) takes TLS connections only (\(message)): set sslmode=require, "
-                        + "verify-ca or verify-full"
-                )
             case "28000":
                 return LedgerError(
                     .storage,
@@ -154,9 +151,6 @@ enum PostgresErrors {
             default:
                 return LedgerError(.storage, "PostgreSQL at \(location) refused: \(message)")
             }
-        }
-        if let reason = location.tlsFailureReason(error) {
-            return LedgerError(.storage, "PostgreSQL at \(location): \(reason)")
         }
         switch error.code {
         case .connectionError:

@@ -234,12 +234,18 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
 }
 
 extension PostgresLocation {
-    /// Why a connection failed in TLS, said in terms of the URL's `sslmode` and `sslrootcert` (the server does not
-    /// offer TLS, its certificate does not name the host, or no trusted CA signed it); nil for any other error.
-    /// Shows no URL and no password, so that a caller can put its own name for the server before it.
+    /// Why a connection failed in TLS, said in terms of the URL's `sslmode` and `sslrootcert` (the server takes
+    /// TLS connections only, does not offer TLS, its certificate does not name the host, or no trusted CA signed
+    /// it); nil for any other error. Shows no URL, user or password, so that a caller can put its own name for the
+    /// server before it.
     public func tlsFailureReason(_ error: any Error) -> String? {
         guard let error = error as? PSQLError else { return nil }
         let mode = "sslmode=\(sslMode.rawValue)"
+        // pg_hba.conf's `hostnossl … reject` refuses a plain connection as if it were a login (SQLSTATE 28000).
+        if error.serverInfo?[.sqlState] == "28000", error.serverInfo?[.message]?.contains("no encryption") == true {
+            return "the server takes TLS connections only, and \(mode) sends none: set sslmode=require, verify-ca "
+                + "or verify-full"
+        }
         if error.code == .sslUnsupported {
             return "the server does not offer TLS, which \(mode) requires (the default off loopback): enable ssl on "
                 + "the server, or on a network you trust add ?sslmode=disable to the URL"

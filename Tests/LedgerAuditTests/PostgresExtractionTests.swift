@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LedgerAudit
 import LedgerCore
+import LedgerTesting
 import PostgresNIO
 import Testing
 
@@ -391,6 +392,8 @@ struct PostgresExtractionTests {
             (try #require(refused.string), ["\(try #require(components.host)):1/", "connection refused"]),
             // The test server's certificate comes from a test CA that the system does not trust.
             (base + (base.contains("?") ? "&" : "?") + "sslmode=verify-full", [place, "is not signed by"]),
+            // Its database ledger_tls refuses plain connections.
+            (try #require(TestServices.postgresTLSURL) + "?sslmode=disable", [place, "takes TLS connections only"]),
         ]
         for (url, shows) in cases {
             let error = await #expect(throws: LedgerError.self) {
