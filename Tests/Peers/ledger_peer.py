@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import datetime as _dt
 import hashlib
 import json
 import os
@@ -122,10 +121,37 @@ def _reject_constant(name):
     raise ValueError(f"non-JSON number {name}")
 
 
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_DEPTH = 128  # the ledger refuses deeper nesting
+
+
+def _no_duplicates(pairs):
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):  # code point equality: never normalised
+        raise ValueError(f"duplicate member name in {sorted(names)[:5]}")
+    return dict(pairs)
+
+
+def _number(text):
+    """Every JSON number is an IEEE double (I-JSON).  Integers the rfc8785 library can format exactly stay ints;
+    larger ones become the double they denote, so 2**53+1 (which no double holds) fails the round trip while
+    2**53+2 (which one does) passes, as in the ledger."""
+    value = int(text)
+    return value if abs(value) <= MAX_SAFE_INTEGER else float(value)
+
+
 def parse_json_bytes(raw: bytes):
-    """Strict-ish JSON parse: UTF-8 only, no NaN/Infinity."""
+    """Strict JSON parse: UTF-8 only, no NaN/Infinity, no duplicate member names."""
     text = raw.decode("utf-8")  # raises UnicodeDecodeError
-    return json.loads(text, parse_constant=_reject_constant)
+    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates, parse_int=_number)
+
+
+def _depth(value, level=0):
+    if isinstance(value, (list, dict)):
+        if level >= MAX_DEPTH:
+            raise ValueError(f"nesting deeper than {MAX_DEPTH} levels")
+        for item in value.values() if isinstance(value, dict) else value:
+            _depth(item, level + 1)
 
 
 def canonical(obj) -> bytes:
@@ -246,14 +272,13 @@ def parse_key_record(obj, where):
     """{"keyid","name","publicKey","roles"} -> (keyid, name, raw pub, roles)."""
     if not isinstance(obj, dict):
         raise ValueError(f"{where}: key record is not an object")
-    for f in ("keyid", "name", "publicKey", "roles"):
-        if f not in obj:
-            raise ValueError(f"{where}: key record lacks {f!r}")
+    if set(obj) != {"keyid", "name", "publicKey", "roles"}:
+        raise ValueError(f"{where}: key record members {sorted(obj)} != keyid, name, publicKey, roles")
     keyid, name, pub_hex, roles = obj["keyid"], obj["name"], obj["publicKey"], obj["roles"]
     if not is_hex64(keyid):
         raise ValueError(f"{where}: keyid is not 64 lowercase hex")
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"{where}: name must be a non-empty string")
+    if not isinstance(name, str) or not 1 <= len(name) <= 128:
+        raise ValueError(f"{where}: name must be a string of 1 to 128 characters")
     if not is_hex64(pub_hex):
         raise ValueError(f"{where}: publicKey is not 64 lowercase hex (32 raw bytes)")
     pub = bytes.fromhex(pub_hex)
@@ -264,8 +289,8 @@ def parse_key_record(obj, where):
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
         raise ValueError(f"{where}: unknown role(s) {unknown}")
-    if len(set(roles)) != len(roles):
-        raise ValueError(f"{where}: duplicate roles")
+    if len(set(roles)) != len(roles) or not 1 <= len(roles) <= 5:
+        raise ValueError(f"{where}: roles must be 1 to 5 distinct roles")
     try:
         Ed25519PublicKey.from_public_bytes(pub)
     except ValueError:
@@ -297,16 +322,21 @@ def _data_key_added(data, seq, ring):
 
 
 def _data_key_revoked(data, seq, ring):
+    if set(data) != {"keyid", "reason"}:
+        raise ValueError(f"key.revoked: members {sorted(data)} != keyid, reason")
     keyid = data.get("keyid")
     if not is_hex64(keyid):
         raise ValueError("key.revoked: keyid is not 64 lowercase hex")
-    if not isinstance(data.get("reason"), str):
-        raise ValueError("key.revoked: reason must be a string")
+    if not isinstance(data.get("reason"), str) or not 1 <= len(data["reason"]) <= 1024:
+        raise ValueError("key.revoked: reason must be a string of 1 to 1024 characters")
     key = ring.keys.get(keyid)
     if key is None:
         raise ValueError(f"key.revoked: key {keyid} is not in keyring")
     if not key.active:
         raise ValueError(f"key.revoked: key {keyid} already revoked at seq {key.revoked_seq}")
+    for role in ("admin", "log"):  # the keyring must keep an active admin key and an active log key
+        if role in key.roles and [k for k in ring.keys.values() if k.active and role in k.roles] == [key]:
+            raise ValueError(f"key.revoked: {keyid} is the last active {role} key")
     key.revoked_seq = seq
 
 
@@ -350,7 +380,8 @@ class LogState:
 def check_canonical(raw: bytes, what: str):
     try:
         obj = parse_json_bytes(raw)
-    except (UnicodeDecodeError, ValueError) as e:
+        _depth(obj)
+    except (UnicodeDecodeError, ValueError, OverflowError, RecursionError) as e:
         raise ValueError(f"{what} is not valid UTF-8 JSON: {e}") from None
     try:
         canon = canonical(obj)
@@ -408,10 +439,8 @@ def check_payload_shape(p, seq):
         raise ValueError("payload prev is not 64 lowercase hex")
     if not isinstance(p["time"], str) or not TIME_RE.fullmatch(p["time"]):
         raise ValueError(f"payload time {p['time']!r} is not YYYY-MM-DDTHH:MM:SS.mmmZ")
-    try:
-        _dt.datetime.strptime(p["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
-    except ValueError:
-        raise ValueError(f"payload time {p['time']!r} is not a real date/time") from None
+    if not real_time(p["time"]):
+        raise ValueError(f"payload time {p['time']!r} is not a real date/time")
     if not isinstance(p["type"], str) or not p["type"]:
         raise ValueError("payload type must be a non-empty string")
     if not is_hex64(p["actor"]):
@@ -423,11 +452,25 @@ def check_payload_shape(p, seq):
         if not isinstance(subj, list) or not subj:
             raise ValueError("payload subject must be a non-empty list")
         for i, s in enumerate(subj):
-            if not isinstance(s, dict) or not isinstance(s.get("name"), str):
-                raise ValueError(f"subject[{i}] needs a string name")
-            d = s.get("digest")
-            if not isinstance(d, dict) or not is_hex64(d.get("sha256")):
-                raise ValueError(f"subject[{i}].digest.sha256 is not 64 lowercase hex")
+            if not isinstance(s, dict) or set(s) != {"name", "digest"}:
+                raise ValueError(f"subject[{i}] must have exactly name and digest")
+            if not isinstance(s["name"], str) or not 1 <= len(s["name"]) <= 256:
+                raise ValueError(f"subject[{i}] needs a name of 1 to 256 characters")
+            d = s["digest"]
+            if not isinstance(d, dict) or set(d) != {"sha256"} or not is_hex64(d["sha256"]):
+                raise ValueError(f"subject[{i}].digest must be exactly {{sha256: 64 lowercase hex}}")
+
+
+def real_time(text) -> bool:
+    """YYYY-MM-DDTHH:MM:SS.mmmZ that names a real instant: years 0000-9999, no leap second (datetime
+    would refuse year 0 and strptime accepts seconds 60 and 61, so the calendar is checked here)."""
+    if not isinstance(text, str) or not TIME_RE.fullmatch(text):
+        return False
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0
+    days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    return 1 <= month <= 12 and 1 <= day <= days[month - 1] and hour < 24 and minute < 60 and second < 60
 
 
 def verify_entry(state: LogState, seq: int, line: bytes):
@@ -464,13 +507,15 @@ def verify_entry(state: LogState, seq: int, line: bytes):
     if seq == 0:
         # Genesis: the keyring comes from the entry itself.
         keys = data.get("keys")
-        if not isinstance(keys, list) or not keys:
-            raise ValueError("ledger.created: keys must be a non-empty list")
+        if not isinstance(keys, list) or not 1 <= len(keys) <= 100:
+            raise ValueError("ledger.created: keys must be a list of 1 to 100 keys")
         for i, rec in enumerate(keys):
             keyid, name, pub, roles = parse_key_record(rec, f"ledger.created keys[{i}]")
             if keyid in state.ring.keys:
                 raise ValueError(f"ledger.created: duplicate key {keyid}")
             state.ring.keys[keyid] = Key(keyid, name, pub, roles, 0)
+        if not any("admin" in k.roles for k in state.ring.keys.values()):
+            raise ValueError("ledger.created: no key has the admin role")
 
     actor = state.ring.keys.get(p["actor"])
     if actor is None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PEER = HERE / "ledger_peer.py"
+AUDITOR_SCRIPT = HERE.parent.parent / "docs" / "auditor" / "verify_export.py"
 REAL_SCHEMAS = HERE.parent.parent / "schemas"
 sys.path.insert(0, str(HERE))
 sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
@@ -142,8 +143,8 @@ def sign_checkpoint(origin, size, root, signers):
     return out.encode()
 
 
-def run(*args):
-    p = subprocess.run([sys.executable, str(PEER), *map(str, args)], capture_output=True, text=True)
+def run(*args, script=PEER):
+    p = subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True)
     try:
         out = json.loads(p.stdout)
     except ValueError:
@@ -415,6 +416,74 @@ def test_verify_log(tmp):
     return log, k
 
 
+# ---------------------------------------------------------------- the byte layer, shared with the auditor's script
+
+def test_strict_bytes(tmp):
+    """Both Python verifiers (this peer and docs/auditor/verify_export.py) refuse every spelling of an entry other
+    than its one canonical form, even when validly signed, as `ledger verify` does; and accept what it accepts."""
+    admin, logk = Signer("admin"), Signer("log")
+    origin = "caf\u00e9.example/log"  # a log id with an NFC "é"
+    log = Log(origin)
+    log.append(admin, "ledger.created", {"keys": [admin.record(["admin"]), logk.record(["log"])],
+                                         "policy": {"requiredApprovals": 1}})
+    log.append(admin, "note.added", {"text": "Ax", "n": 1, "refs": [0]})
+    genesis = leaf_hash(log.lines[0]).hex()
+
+    def both(name, last_line, ok):
+        lines = log.lines[:1] + [last_line]
+        path = log.write(tmp / "strict.jsonl", lines)
+        for script, extra in ((PEER, ("verify-log",)), (AUDITOR_SCRIPT, ())):
+            rc, out = run(*extra, path, "--trust", genesis, script=script)
+            if ok:
+                expect_ok(f"{script.name}: {name}", rc, out)
+            else:
+                expect_fail(f"{script.name}: {name}", rc, out, 1)
+            if script == AUDITOR_SCRIPT:
+                check(f"{script.name}: {name}: names the rules it did not check",
+                      "governance and model rules" in str(out.get("not_checked")), str(out))
+
+    body = base64.b64decode(json.loads(log.lines[1])["payload"])
+
+    def signed(payload):
+        return rfc8785.dumps(envelope(admin, payload))
+
+    both("the canonical entry", log.lines[1], True)
+    edits = {
+        "a space after the opening brace": lambda b: b"{ " + b[1:],
+        "a \\u0041 escape": lambda b: b.replace(b'"Ax"', b'"\\u0041x"'),
+        "a byte order mark": lambda b: b"\xef\xbb\xbf" + b,
+        "a trailing newline": lambda b: b + b"\n",
+        "a duplicate member": lambda b: b.replace(b'"v":1}', b'"v":1,"v":1}'),
+        "an unknown member": lambda b: b.replace(b'"v":1}', b'"v":1,"zz":1}'),
+        "members out of order": lambda b: b.replace(b'{"actor"', b'{"v":1,"actor"').replace(b',"v":1}', b"}"),
+        "a lone surrogate": lambda b: b.replace(b'"Ax"', b'"\\ud800"'),
+        "the number 1e400": lambda b: b.replace(b'"n":1', b'"n":1e400'),
+        "the number 2^53+1": lambda b: b.replace(b'"n":1', b'"n":9007199254740993'),
+        "the number -0": lambda b: b.replace(b'"n":1', b'"n":-0'),
+        "the number 1.0": lambda b: b.replace(b'"n":1', b'"n":1.0'),
+        "v written 1e0": lambda b: b.replace(b'"v":1}', b'"v":1e0}'),
+        "a leap second": lambda b: b.replace(b':01.000Z"', b':60.000Z"'),
+        "an NFD log id": lambda b: b.replace("caf\u00e9".encode(), "cafe\u0301".encode()),
+    }
+    for name, edit in edits.items():
+        changed = edit(body)
+        check(f"edit {name} changes the payload", changed != body)
+        both(f"validly signed payload with {name}", signed(changed), False)
+    both("the number 2^53+2 (a double, canonical)", signed(body.replace(b'"n":1', b'"n":9007199254740994')), True)
+    both("the number 1e+21 (canonical)", signed(body.replace(b'"n":1', b'"n":1e+21')), True)
+
+    env = json.loads(log.lines[1])
+    sig = env["signatures"][0]["sig"]  # 64 bytes: the symbol before "==" has 4 unused bits
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    env["signatures"][0]["sig"] = sig[:-3] + alphabet[alphabet.index(sig[-3]) ^ 1] + "=="
+    check("the changed signature decodes to the same bytes",
+          base64.b64decode(env["signatures"][0]["sig"]) == base64.b64decode(sig))
+    both("a signature whose unused base64 bits were changed", rfc8785.dumps(env), False)
+    env["signatures"][0]["sig"] = sig.rstrip("=")
+    both("a signature without its base64 padding", rfc8785.dumps(env), False)
+    both("an envelope with an unknown member", rfc8785.dumps(dict(json.loads(log.lines[1]), extra=1)), False)
+
+
 # ---------------------------------------------------------------- schemas
 
 HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
@@ -577,6 +646,7 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         log, k = test_verify_log(tmp)
+        test_strict_bytes(tmp)
         test_schemas(tmp, log, k)
         test_dsse(tmp, log, k)
         test_usage(tmp)
