@@ -166,11 +166,25 @@ struct VerifyCommand: AsyncParsableCommand {
         return (stored.nextSeq - 1, stored.differences(from: fresh))
     }
 
-    /// Splits an export into leaves: one per line, the final newline optional.
+    /// Splits an export into leaves: one per line, each line the exact leaf bytes followed by exactly one `\n`, the
+    /// last line included (as `ledger export` writes it and the auditor's script requires).
+    ///
+    /// Throws `event.malformed` naming the file for an empty file, a last line without its newline (a cut file),
+    /// CRLF line endings and blank lines, so that these are refused before any entry is judged.
     static func readExport(_ path: String) throws(LedgerError) -> [[UInt8]] {
         let bytes = try Files.read(path, what: "export")
+        guard let last = bytes.last else {
+            throw LedgerError(.malformed, "\(path) is empty; an export starts with the genesis entry")
+        }
+        guard last == 0x0a else {
+            throw LedgerError(
+                .malformed,
+                "the last line of \(path) lacks its final newline: the file may be cut short (every line of an "
+                    + "export, the last included, ends with exactly one \\n)"
+            )
+        }
         var lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false).map(Array.init)
-        if lines.last?.isEmpty == true { lines.removeLast() }
+        lines.removeLast()  // the empty text after the final newline
         // Say what is wrong with the file itself rather than report a bad entry.
         if lines.contains(where: { $0.last == 0x0d }) {
             throw LedgerError(
