@@ -144,7 +144,9 @@ public struct PipelineRunner: Sendable {
     public func openRuns() async throws(LedgerError) -> [String] {
         try await ledger.catchUp()
         let runs = await ledger.state.runs
-        return runs.started.filter { run, _ in run.hasPrefix("\(settings.pipeline)/") && runs.finished[run] == nil }
+        // Byte for byte: `hasPrefix` would match a run id of another pipeline whose name only looks the same.
+        let prefix = "\(settings.pipeline)/"
+        return runs.started.filter { run, _ in run.utf8.starts(with: prefix.utf8) && runs.finished[run] == nil }
             .sorted { $0.value < $1.value }.map(\.key)
     }
 

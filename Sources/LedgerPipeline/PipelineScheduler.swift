@@ -118,7 +118,7 @@ public struct PipelineScheduler: Sendable {
         var latest: Timestamp?
         for entry in try await runner.steps.ledger.store.entries(ofTypes: ["run.started"]) {
             let data = try SignedEvent(leaf: entry.leaf).event.data
-            guard data["trigger"] == "schedule", data["run"]?.stringValue?.hasPrefix(prefix) == true,
+            guard data["trigger"] == "schedule", data["run"]?.stringValue?.utf8.starts(with: prefix.utf8) == true,
                 let end = data["window"]?["to"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
             else { continue }
             latest = max(latest ?? end, end)
@@ -128,7 +128,9 @@ public struct PipelineScheduler: Sendable {
 
     private func report(_ outcome: RunOutcome) {
         let history = outcome.history
-        var record = history.jsonValue.objectValue ?? [:]
+        // The run history's own member names, which the program chose: a Swift dictionary holds them all.
+        var record: [String: JSONValue] = [:]
+        for (name, value) in history.jsonValue.objectValue ?? [:] { record[name] = value }
         record["msg"] = .string("run \(outcome.disposition.rawValue)")
         record["level"] = .string(outcome.disposition == .failed ? "error" : "info")
         log(record)

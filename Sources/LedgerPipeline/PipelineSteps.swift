@@ -280,7 +280,14 @@ public enum Trainers {
             return CommandTrainer(
                 command: (trainer?["command"]?.arrayValue ?? []).compactMap(\.stringValue),
                 parameters: parameters,
-                environment: (trainer?["environment"]?.objectValue ?? [:]).compactMapValues(\.stringValue),
+                // A process environment cannot hold two names that differ only in Unicode normalization: the
+                // first in byte order wins, so that the choice never depends on hashing.
+                environment: Dictionary(
+                    (trainer?["environment"]?.objectValue ?? [:]).sortedByKey().compactMap { name, value in
+                        value.stringValue.map { (name, $0) }
+                    },
+                    uniquingKeysWith: { first, _ in first }
+                ),
                 workingDirectory: workingDirectory
             )
         case IsolationForest.algorithm:

@@ -67,7 +67,7 @@ public struct IsolationForestTrainer: Trainer {
         guard parameters.objectValue != nil else {
             throw LedgerError(.invalidArgument, "isolation-forest parameters must be an object")
         }
-        let unknown = Set(parameters.objectValue?.keys ?? [:].keys).subtracting(["trees", "samples", "maxFeatures"])
+        let unknown = Set(parameters.objectValue?.keys ?? []).subtracting(["trees", "samples", "maxFeatures"])
         guard unknown.isEmpty else {
             throw LedgerError(
                 .invalidArgument,

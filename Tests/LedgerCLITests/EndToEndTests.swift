@@ -259,7 +259,7 @@ struct EndToEndTests {
             let path = try workspace.folder.write(proof.out, to: "proof.json")
             #expect(await ledger("prove", "verify", path).status == 0)
             let hashes = try #require(document["proof"]?.arrayValue)
-            var twins: [[String: JSONValue]] = []
+            var twins: [JSONObject] = []
             for index in hashes.indices {
                 var flipped = hashes
                 let hex = try #require(hashes[index].stringValue)

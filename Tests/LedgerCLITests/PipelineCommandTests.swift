@@ -217,7 +217,7 @@ struct PipelineCommandTests {
     }
 
     /// Rewrites the workspace's ledger.json with `change` applied to its JSON.
-    static func configure(_ workspace: TestWorkspace, _ change: (inout [String: JSONValue]) -> Void) throws {
+    static func configure(_ workspace: TestWorkspace, _ change: (inout JSONObject) -> Void) throws {
         let path = URL(fileURLWithPath: workspace.root).appendingPathComponent("ledger.json").path
         var config = try CanonicalJSON.parse(try String(contentsOfFile: path, encoding: .utf8)).objectValue ?? [:]
         change(&config)

@@ -111,7 +111,7 @@ struct OpenAPITests {
 /// The subset of JSON Schema docs/openapi.json uses: `$ref`, `oneOf`, `type` (one or a list), `enum`, `const`,
 /// `required`, `properties`, `additionalProperties` (as a schema), `items`, `minItems`, `pattern`.
 struct SchemaCheck {
-    let schemas: [String: JSONValue]
+    let schemas: JSONObject
 
     func problems(_ value: JSONValue, _ schema: JSONValue, at path: String) -> [String] {
         if let reference = schema["$ref"]?.stringValue {

@@ -71,7 +71,11 @@ struct ModelSettings: Sendable {
             guard let object = value.objectValue, object.values.allSatisfy({ $0.stringValue != nil }) else {
                 throw fail("environment must map names to strings")
             }
-            environment = object.compactMapValues(\.stringValue)
+            // Names that differ only in Unicode normalization are one name to a process: the first in byte order wins.
+            environment = Dictionary(
+                object.sortedByKey().compactMap { name, value in value.stringValue.map { (name, $0) } },
+                uniquingKeysWith: { first, _ in first }
+            )
         }
         if let value = members["alertBudget"] {
             guard let budget = value.doubleValue, budget > 0, budget <= 1 else {

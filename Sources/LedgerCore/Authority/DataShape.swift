@@ -29,19 +29,24 @@ public indirect enum DataShape: Sendable {
             guard let object = value.objectValue else { throw fail("an object") }
             // The happy path does no sorting; on failure, names are sorted so that the error
             // always names the same member.
+            // Member names compare byte for byte, here as in `object`: "precisionAt\u{212A}" (KELVIN SIGN) is not
+            // "precisionAtK".
+            func shape(named name: String) -> DataShape? {
+                Self.member(name, of: required) ?? Self.member(name, of: optional)
+            }
             if required.keys.contains(where: { object[$0] == nil }) {
                 let missing = required.keys.filter { object[$0] == nil }.sorted()
                 throw LedgerError(.schema, "\(path): missing required member \"\(missing[0])\"")
             }
             if object.count > required.count,
-                object.keys.contains(where: { required[$0] == nil && optional[$0] == nil })
+                object.keys.contains(where: { shape(named: $0) == nil })
             {
-                let unexpected = object.keys.filter { required[$0] == nil && optional[$0] == nil }.sorted()
+                let unexpected = object.keys.filter { shape(named: $0) == nil }.sorted()
                 throw LedgerError(.schema, "\(path): unexpected member \"\(unexpected[0])\"")
             }
             var firstError: (name: String, error: LedgerError)?
             for (name, member) in object {
-                guard let shape = required[name] ?? optional[name] else { continue }
+                guard let shape = shape(named: name) else { continue }
                 do {
                     try shape.validate(member, at: "\(path).\(name)")
                 } catch  where firstError == nil || name < firstError?.name ?? "" {
@@ -62,7 +67,7 @@ public indirect enum DataShape: Sendable {
                 throw fail("\(byteCount * 2) lowercase hex characters")
             }
         case .oneOf(let allowed):
-            guard let string = value.stringValue, allowed.contains(string) else {
+            guard let string = value.stringValue, allowed.contains(where: { $0.hasSameBytes(as: string) }) else {
                 throw fail("one of \(allowed.joined(separator: ", "))")
             }
         case .timestamp:
@@ -87,5 +92,11 @@ public indirect enum DataShape: Sendable {
                 try element.validate(item, at: "\(path)[\(index)]")
             }
         }
+    }
+
+    /// The shape of the member `name` in `shapes`, matching the name byte for byte.
+    private static func member(_ name: String, of shapes: [String: DataShape]) -> DataShape? {
+        guard let index = shapes.index(forKey: name), shapes[index].key.hasSameBytes(as: name) else { return nil }
+        return shapes[index].value
     }
 }

@@ -232,9 +232,12 @@ public enum EventCatalog {
         ].map { ($0.type, $0) } + (governanceKinds + runKinds).map { ($0.type, $0) }
     )
 
-    /// The kind of `type`, or `event.unknownType`.
+    /// The kind of `type`, byte for byte, or `event.unknownType`.
+    ///
+    /// Every type in the catalog is ASCII, so once a type is found here, comparing it with a string literal (as the
+    /// rules' `switch`es do) compares bytes.
     public static func kind(of type: String) throws(LedgerError) -> EventKind {
-        guard let kind = kinds[type] else {
+        guard let kind = kinds[type], kind.type.hasSameBytes(as: type) else {
             throw LedgerError(
                 .unknownType,
                 "unknown event type \"\(type)\" (known: \(kinds.keys.sorted().joined(separator: ", ")))"

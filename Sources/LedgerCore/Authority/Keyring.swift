@@ -46,12 +46,13 @@ public struct KeyRecord: Sendable, Hashable {
 /// revoked key stays so that its earlier signatures can still be checked.
 public struct Keyring: Sendable, Hashable {
     public private(set) var records: [KeyRecord] = []
-    private var indexByID: [KeyID: Int] = [:]
+    /// By keyid, byte for byte (a keyid in an envelope is whatever string it carries).
+    private var indexByID: [Identifier: Int] = [:]
 
     public init() {}
 
     public subscript(keyID: KeyID) -> KeyRecord? {
-        indexByID[keyID].map { records[$0] }
+        indexByID[Identifier(keyID)].map { records[$0] }
     }
 
     /// The keys currently active that hold `role`.
@@ -60,11 +61,11 @@ public struct Keyring: Sendable, Hashable {
     }
 
     mutating func add(_ record: KeyRecord) {
-        indexByID[record.keyID] = records.count
+        indexByID[Identifier(record.keyID)] = records.count
         records.append(record)
     }
 
     mutating func revoke(_ keyID: KeyID, at seq: UInt64) {
-        if let index = indexByID[keyID] { records[index].revokedAt = seq }
+        if let index = indexByID[Identifier(keyID)] { records[index].revokedAt = seq }
     }
 }

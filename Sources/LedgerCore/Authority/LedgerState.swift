@@ -39,7 +39,7 @@ public struct LedgerState: Sendable, Hashable {
         guard envelope.signatures.count == 1, let keyID = envelope.signatures.first?.keyID else {
             throw LedgerError(.malformed, "an entry carries exactly one signature, found \(envelope.signatures.count)")
         }
-        if size == 0, let event, event.type == "ledger.created" {
+        if size == 0, let event, event.type.hasSameBytes(as: "ledger.created") {
             let keys = try Self.genesisKeys(of: event)
             if let record = keys.first(where: { $0.keyID == keyID }) { return record }
         }
@@ -62,8 +62,16 @@ public struct LedgerState: Sendable, Hashable {
         guard event.seq == size else {
             throw LedgerError(.sequence, "expected seq \(size), found seq \(event.seq)")
         }
-        if let logID, event.log != logID {
-            throw LedgerError(.foreignLog, "the event belongs to log \"\(event.log)\", not \"\(logID)\"")
+        // Byte for byte: a log id in another Unicode normalization is another log, as it is for every other reader.
+        if let logID, !event.log.hasSameBytes(as: logID) {
+            let lookAlike = event.log == logID
+            let found = lookAlike ? event.log.escapingNonASCII : event.log
+            let expected = lookAlike ? logID.escapingNonASCII : logID
+            throw LedgerError(
+                .foreignLog,
+                "the event belongs to log \"\(found)\", not \"\(expected)\""
+                    + (lookAlike ? " (the two differ in Unicode normalization; log ids compare byte for byte)" : "")
+            )
         }
         guard event.prev == lastLeafHash else {
             throw LedgerError(.brokenChain, "prev does not equal the leaf hash of seq \(Int64(size) - 1)")
@@ -74,9 +82,13 @@ public struct LedgerState: Sendable, Hashable {
         for item in event.subject where item.name.isEmpty || item.name.unicodeScalars.count > 256 {
             throw LedgerError(.schema, "a subject name must be 1 to 256 characters")
         }
-        guard signed.envelope.signatures.first?.keyID == event.actor, signer.keyID == event.actor else {
+        guard signed.envelope.signatures.first?.keyID.hasSameBytes(as: event.actor) == true,
+            signer.keyID.hasSameBytes(as: event.actor)
+        else {
             throw LedgerError(.malformed, "the signature's keyid is not the event's actor")
         }
+        // The catalog finds the type by its bytes, and every catalog type is ASCII, so from here on the `switch`es on
+        // `event.type` (here, in `ModelRules` and `RunRules`) cannot match a look-alike spelling.
         let kind = try EventCatalog.kind(of: event.type)
         if !dataValidated { try kind.shape.validate(event.data) }
         if let revokedAt = signer.revokedAt, revokedAt < event.seq {
@@ -91,7 +103,8 @@ public struct LedgerState: Sendable, Hashable {
         try checkRules(of: event)
     }
 
-    /// Folds an event that passed ``check(_:signer:)`` and whose signature verified.
+    /// Folds an event that passed ``check(_:signer:)`` and whose signature verified: its type is in the catalog,
+    /// byte for byte, so the string `switch`es below match exact bytes.
     public mutating func apply(_ signed: SignedEvent) {
         let event = signed.event
         switch event.type {

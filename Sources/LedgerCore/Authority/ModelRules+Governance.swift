@@ -18,7 +18,8 @@ extension ModelRules {
             if let retiredAt = version.retiredAt {
                 throw LedgerError(.policy, "\(label(version)) was retired at seq \(retiredAt)")
             }
-            if let decision = (version.approvals + version.rejections).first(where: { $0.actor == event.actor }) {
+            let decisions = version.approvals + version.rejections
+            if let decision = decisions.first(where: { $0.actor.hasSameBytes(as: event.actor) }) {
                 throw LedgerError(
                     .policy,
                     "this key already decided on \(label(version)) at seq \(decision.seq); each approver counts once"
@@ -28,7 +29,7 @@ extension ModelRules {
                 if let rejection = version.rejections.first {
                     throw LedgerError(.policy, "\(label(version)) was rejected at seq \(rejection.seq)")
                 }
-                if version.trainedBy == event.actor {
+                if version.trainedBy.hasSameBytes(as: event.actor) {
                     throw LedgerError(
                         .policy,
                         "separation of duties: this key trained \(label(version)) (seq \(version.trainedAt)) and may "
@@ -48,7 +49,7 @@ extension ModelRules {
             }
             let target = event.data["target"]?.stringValue ?? ""
             try requireValidTarget(target)
-            if let current = targets[target]?.current, current.name == version.name,
+            if let current = targets[target]?.current, current.name.hasSameBytes(as: version.name),
                 current.version == version.version
             {
                 throw LedgerError(.policy, "\(label(version)) already serves \(target) (seq \(current.seq))")
@@ -56,7 +57,7 @@ extension ModelRules {
         case "model.rolledBack":
             let name = event.data["name"]?.stringValue ?? ""
             let targetName = event.data["target"]?.stringValue ?? ""
-            guard let current = targets[targetName]?.current, current.name == name else {
+            guard let current = targets[targetName]?.current, current.name.hasSameBytes(as: name) else {
                 throw LedgerError(
                     .policy,
                     "no version of \(name) serves \(targetName), so there is nothing to roll back"
@@ -87,8 +88,9 @@ extension ModelRules {
             if let retiredAt = version.retiredAt {
                 throw LedgerError(.policy, "\(label(version)) was already retired at seq \(retiredAt)")
             }
-            if let serving = targets.sorted(by: { $0.key < $1.key }).first(where: {
-                $0.value.current?.name == version.name && $0.value.current?.version == version.version
+            if let serving = targets.sortedByKey().first(where: {
+                $0.value.current?.name.hasSameBytes(as: version.name) == true
+                    && $0.value.current?.version == version.version
             }) {
                 throw LedgerError(
                     .policy,

@@ -10,6 +10,9 @@
 ///   gives for its own numbers.
 /// - `model.registered` names a passing `model.evaluated` of the same model, takes exactly the next version of its
 ///   name, and never registers the same artifact twice under one name.
+///
+/// Model names, targets and keyids are identities: they are compared and looked up byte for byte (see
+/// ``Identifier``), so a name in another Unicode normalization, or with U+212A KELVIN SIGN for `K`, names nothing.
 public struct ModelRules: Sendable, Hashable {
     /// A registered version of a model.
     public struct Version: Sendable, Hashable {
@@ -46,7 +49,7 @@ public struct ModelRules: Sendable, Hashable {
     public struct Target: Sendable, Hashable {
         public internal(set) var current: Serving?
         /// `name@version` of every version that ever served the target.
-        public internal(set) var served: Set<String> = []
+        public internal(set) var served: IdentifierSet = []
     }
 
     struct Trained: Sendable, Hashable {
@@ -67,12 +70,12 @@ public struct ModelRules: Sendable, Hashable {
     private(set) var trained: [UInt64: Trained] = [:]
     private(set) var evaluations: [UInt64: Evaluated] = [:]
     /// Registered versions by model name, in version order (version n is at index n − 1).
-    public internal(set) var versions: [String: [Version]] = [:]
+    public internal(set) var versions: IdentifierDictionary<[Version]> = [:]
     /// The version number of each registered artifact, by model name: the index behind "never the same artifact
     /// twice under one name".
-    private(set) var registeredArtifacts: [String: [Hash256: Int]] = [:]
+    private(set) var registeredArtifacts: IdentifierDictionary<[Hash256: Int]> = [:]
     /// Deployment targets by name.
-    public internal(set) var targets: [String: Target] = [:]
+    public internal(set) var targets: IdentifierDictionary<Target> = [:]
 
     public init() {}
 

@@ -6,13 +6,15 @@
 /// - A step's event that names a run (`data.extracted`, `dataset.built`, `drift.measured`, `model.trained`,
 ///   `model.evaluated`, `model.registered`) names a run that started and has not finished, and is the run's
 ///   first event of its type: a step succeeds at most once per run, whoever appends it.
+///
+/// Run ids compare byte for byte (see ``Identifier``): `"é"` and `"e\u{301}"` are two runs, as in the read tables.
 public struct RunRules: Sendable, Hashable {
     /// The seq of each run's `run.started`, by run id.
-    public private(set) var started: [String: UInt64] = [:]
+    public private(set) var started: IdentifierDictionary<UInt64> = [:]
     /// The seq of each finished run's `run.completed` or `run.failed`, by run id.
-    public private(set) var finished: [String: UInt64] = [:]
+    public private(set) var finished: IdentifierDictionary<UInt64> = [:]
     /// The step events of each open run: their seq by type.
-    private var steps: [String: [String: UInt64]] = [:]
+    private var steps: IdentifierDictionary<[String: UInt64]> = [:]
 
     public init() {}
 

@@ -115,7 +115,8 @@ public struct Envelope: Sendable, Hashable {
     /// Decodes an envelope from JSON. `payload` and `sig` may use either base64 alphabet, as DSSE requires.
     public init(json: JSONValue) throws(LedgerError) {
         guard let object = json.objectValue else { throw LedgerError(.malformed, "the envelope is not a JSON object") }
-        for key in object.keys where !["payload", "payloadType", "signatures"].contains(key) {
+        let known: IdentifierSet = ["payload", "payloadType", "signatures"]
+        for key in object.keys where !known.contains(key) {
             throw LedgerError(.malformed, "the envelope has an unknown member \"\(key)\"")
         }
         guard let payloadType = object["payloadType"]?.stringValue else {

@@ -153,7 +153,7 @@ public struct Event: Sendable, Hashable {
     /// Decodes a payload from a JSON value, member by member.
     public init(json: JSONValue) throws(LedgerError) {
         guard let object = json.objectValue else { throw LedgerError(.malformed, "the payload is not a JSON object") }
-        let allowed: Set<String> = ["v", "log", "seq", "prev", "time", "type", "actor", "subject", "data"]
+        let allowed: IdentifierSet = ["v", "log", "seq", "prev", "time", "type", "actor", "subject", "data"]
         for key in object.keys where !allowed.contains(key) {
             throw LedgerError(.malformed, "the payload has an unknown member \"\(key)\"")
         }

@@ -3,7 +3,8 @@
 /// The encoder sorts object members by the UTF-16 code units of their keys, writes no whitespace, escapes strings
 /// minimally and writes numbers as ECMAScript's `Number.prototype.toString` does. The parser accepts exactly
 /// RFC 8259 JSON in UTF-8 and also rejects duplicate keys, lone surrogates and nesting deeper than
-/// ``maximumDepth``.
+/// ``maximumDepth``. Keys are duplicates only when their code points are (after unescaping): keys that differ only
+/// in Unicode normalization, such as `"é"` and `"e\u0301"`, are two members (see ``Identifier``).
 public enum CanonicalJSON {
     /// The deepest nesting of arrays and objects that the parser accepts.
     public static let maximumDepth = 128
@@ -143,7 +144,7 @@ extension CanonicalJSON {
     }
 
     /// The members in RFC 8785 order: by the UTF-16 code units of the keys.
-    static func sortedMembers(_ members: [String: JSONValue]) -> [(key: String, value: JSONValue)] {
+    static func sortedMembers(_ members: JSONObject) -> [(key: String, value: JSONValue)] {
         var entries = Array(members)
         guard entries.count <= 16 else {
             entries.sort { keyPrecedes($0.key, $1.key) }

@@ -72,7 +72,7 @@ struct JSONParser {
             return .object([:])
         }
         // One allocation for typical objects instead of regrowing at 1, 3 and 6 members.
-        var members = [String: JSONValue](minimumCapacity: 8)
+        var members = JSONObject(minimumCapacity: 8)
         while true {
             guard position < bytes.count, bytes[position] == JSONByte.quote else {
                 throw unexpected(expecting: "a string key")

@@ -1,14 +1,57 @@
 /// A JSON value as RFC 8259 describes it, with every number held as an IEEE 754 double (I-JSON, RFC 7493).
 ///
-/// Equality is structural. Object keys compare as Swift strings do, that is by canonical equivalence, so two keys
-/// that differ only in Unicode normalization are the same key here (the parser rejects such a pair as a duplicate).
+/// Equality is structural, and strings and member names compare by their UTF-8 bytes (see ``Identifier``), as
+/// RFC 8785 and every other reader of the log do: `{"é":1,"e\u0301":2}` has two members, and `"é"` is not equal
+/// to `"e\u0301"`. Numbers compare as doubles, so `0` equals `-0`.
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
+}
+
+/// A JSON object's members by name; names are told apart by their bytes, never merged by Unicode normalization.
+public typealias JSONObject = IdentifierDictionary<JSONValue>
+
+extension JSONValue {
+    /// An object with the members of a Swift dictionary, for values the program builds itself. A Swift dictionary
+    /// merges canonically equivalent keys, so build a ``JSONObject`` instead where names come from outside.
+    public static func object(_ members: [String: JSONValue]) -> JSONValue { .object(JSONObject(members)) }
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let left), .bool(let right)): left == right
+        case (.number(let left), .number(let right)): left == right
+        case (.string(let left), .string(let right)): left.hasSameBytes(as: right)
+        case (.array(let left), .array(let right)): left == right
+        case (.object(let left), .object(let right)): left == right
+        default: false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .bool(let value):
+            hasher.combine(1)
+            hasher.combine(value)
+        case .number(let value):
+            hasher.combine(2)
+            hasher.combine(value)
+        case .string(let value):
+            hasher.combine(3)
+            hasher.combine(Identifier(value))
+        case .array(let value):
+            hasher.combine(4)
+            hasher.combine(value)
+        case .object(let value):
+            hasher.combine(5)
+            hasher.combine(value)
+        }
+    }
 }
 
 extension JSONValue {
@@ -45,7 +88,7 @@ extension JSONValue {
     }
 
     /// The members, if this is an object.
-    public var objectValue: [String: JSONValue]? {
+    public var objectValue: JSONObject? {
         if case .object(let value) = self { return value }
         return nil
     }
@@ -110,8 +153,10 @@ extension JSONValue: ExpressibleByArrayLiteral {
 }
 
 extension JSONValue: ExpressibleByDictionaryLiteral {
-    /// Builds an object; if a key repeats, the last value wins.
+    /// Builds an object; if a key repeats (byte for byte), the last value wins.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+        var members = JSONObject(minimumCapacity: elements.count)
+        for (key, value) in elements { members[key] = value }
+        self = .object(members)
     }
 }

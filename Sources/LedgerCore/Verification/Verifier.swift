@@ -235,7 +235,7 @@ public struct Verifier: Sendable {
                 guard envelope.canonicalBytes() == leaf else {
                     throw LedgerError(.malformed, "the entry is not the canonical JSON of its envelope")
                 }
-                guard envelope.payloadType == Envelope.eventPayloadType else {
+                guard envelope.payloadType.hasSameBytes(as: Envelope.eventPayloadType) else {
                     throw LedgerError(.malformed, "the payloadType is not \(Envelope.eventPayloadType)")
                 }
             }
@@ -262,7 +262,7 @@ public struct Verifier: Sendable {
         do {
             let note = try SignedNote.parse(text)
             let checkpoint = try Checkpoint(text: note.text)
-            guard checkpoint.origin == origin else {
+            guard checkpoint.origin.hasSameBytes(as: origin) else {
                 throw VerificationFailure(
                     seq: nil,
                     code: .checkpoint,
