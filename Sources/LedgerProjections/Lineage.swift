@@ -13,7 +13,7 @@ public struct LineageNode: Sendable, Hashable {
     public var inputs: [UInt64]
     public var run: String?
     /// A few type-specific facts for display, such as a row count, a verdict or a target.
-    public var detail: [String: JSONValue]
+    public var detail: JSONObject
 
     /// The event types that are nodes of the graph.
     public static let types: Set<String> = [
@@ -35,7 +35,7 @@ public struct LineageNode: Sendable, Hashable {
         sha256: String?,
         inputs: [UInt64],
         run: String?,
-        detail: [String: JSONValue]
+        detail: JSONObject
     ) {
         self.stamp = stamp
         self.type = type
@@ -71,7 +71,7 @@ public struct LineageNode: Sendable, Hashable {
         let version = Int(data["version"]?.integerValue ?? 0)
         var sha256: String?
         var inputs: [UInt64?] = []
-        var detail: [String: JSONValue] = [:]
+        var detail: JSONObject = [:]
         switch event.type {
         case "data.extracted":
             sha256 = hex(data["snapshot"]?["sha256"])

@@ -9,6 +9,10 @@ public import LedgerCore
 ///
 /// The fold trusts the rules: it reads events that ``LedgerState`` already accepted, so it does not judge them again.
 /// `ledger verify` is what proves the events are the signed, unaltered log.
+///
+/// Names are keys byte for byte (``IdentifierDictionary``, ``IdentifierSet``, ``VersionKey``), as they are in the
+/// read tables, whose `TEXT` columns SQLite and PostgreSQL compare as bytes: two run ids that differ only in
+/// Unicode normalization are two runs here too.
 public struct Projections: Sendable, Hashable {
     /// The last event folded: its seq and leaf hash, so that a saved fold can tell whether it still belongs to the log.
     public struct Head: Sendable, Hashable {
@@ -24,8 +28,8 @@ public struct Projections: Sendable, Hashable {
     /// What an ``apply(_:leafHash:changes:)`` touched: the rows a ``ProjectionStore`` must write.
     public struct Changes: Sendable, Hashable {
         public var registry: Set<VersionKey> = []
-        public var targets: Set<String> = []
-        public var runs: Set<String> = []
+        public var targets: IdentifierSet = []
+        public var runs: IdentifierSet = []
         public var lineage: Set<UInt64> = []
         public var drift: Set<UInt64> = []
         public var context = false
@@ -36,6 +40,11 @@ public struct Projections: Sendable, Hashable {
 
         /// Records that the row `key` of a table changed.
         mutating func mark<Key: Hashable>(_ table: WritableKeyPath<Changes, Set<Key>>, _ key: Key) {
+            if recording { self[keyPath: table].insert(key) }
+        }
+
+        /// Records that the row named `key` of a table changed.
+        mutating func mark(_ table: WritableKeyPath<Changes, IdentifierSet>, _ key: String) {
             if recording { self[keyPath: table].insert(key) }
         }
 
@@ -63,8 +72,8 @@ public struct Projections: Sendable, Hashable {
     public internal(set) var requiredApprovals = 1
     public internal(set) var registry: [VersionKey: RegistryEntry] = [:]
     /// Per target, every stretch of service in log order; the last one without `until` serves now.
-    public internal(set) var deployments: [String: [DeploymentRecord]] = [:]
-    public internal(set) var runs: [String: RunRecord] = [:]
+    public internal(set) var deployments: IdentifierDictionary<[DeploymentRecord]> = [:]
+    public internal(set) var runs: IdentifierDictionary<RunRecord> = [:]
     public internal(set) var lineage: [UInt64: LineageNode] = [:]
     public internal(set) var drift: [UInt64: DriftRecord] = [:]
     /// The approvals of each version whose status the policy decides (pending or approved), so that a `policy.set`
@@ -269,13 +278,13 @@ public struct Projections: Sendable, Hashable {
         if let last = deployments[record.target]?.last, last.until == nil {
             deployments[record.target]?.modifyLast { $0.until = record.from }
             update(VersionKey(last.name, last.version), changes: &changes) {
-                $0.serving.removeAll { $0 == record.target }
+                $0.serving.removeAll { $0.hasSameBytes(as: record.target) }
             }
         }
         deployments[record.target, default: []].append(record)
         changes.mark(\.targets, record.target)
         update(VersionKey(record.name, record.version), changes: &changes) { entry in
-            entry.serving = Array(Set(entry.serving + [record.target])).sorted()
+            entry.serving = IdentifierSet(entry.serving + [record.target]).sorted()
         }
     }
 }
@@ -283,16 +292,28 @@ public struct Projections: Sendable, Hashable {
 extension Projections {
     /// The rows where `self` and `other` disagree, such as `registry access-anomaly@2` or `lineage seq 12`: what
     /// `ledger projections check` reports when the read tables are not what the log says.
+    ///
+    /// Rows compare as their JSON documents, whose strings compare byte for byte: a row whose text was rewritten in
+    /// another Unicode normalization differs, though Swift's `==` on its `String`s would call it equal.
     public func differences(from other: Projections) -> [String] {
-        func compare<Key: Hashable & Comparable, Value: Equatable>(
+        func compare<Key: Hashable & Comparable, Value>(
             _ table: String,
             _ mine: [Key: Value],
             _ theirs: [Key: Value],
+            _ json: (Value) -> JSONValue,
             _ describe: (Key) -> String
         ) -> [String] {
-            Set(mine.keys).union(theirs.keys).sorted().filter { mine[$0] != theirs[$0] }.map {
+            Set(mine.keys).union(theirs.keys).sorted().filter { mine[$0].map(json) != theirs[$0].map(json) }.map {
                 "\(table) \(describe($0))"
             }
+        }
+        func compare<Value>(
+            _ table: String,
+            _ mine: IdentifierDictionary<Value>,
+            _ theirs: IdentifierDictionary<Value>,
+            _ json: (Value) -> JSONValue
+        ) -> [String] {
+            compare(table, mine.storage, theirs.storage, json) { $0.string }
         }
         var found: [String] = []
         if head != other.head {
@@ -300,12 +321,12 @@ extension Projections {
                 "head: seq \(head.map { "\($0.seq)" } ?? "none") against \(other.head.map { "\($0.seq)" } ?? "none")"
             )
         }
-        if keyNames != other.keyNames || requiredApprovals != other.requiredApprovals { found.append("context") }
-        found += compare("registry", registry, other.registry) { "\($0.name)@\($0.version)" }
-        found += compare("deployments", deployments, other.deployments) { $0 }
-        found += compare("runs", runs, other.runs) { $0 }
-        found += compare("lineage", lineage, other.lineage) { "seq \($0)" }
-        found += compare("drift", drift, other.drift) { "seq \($0)" }
+        if contextJSON != other.contextJSON { found.append("context") }
+        found += compare("registry", registry, other.registry, \.jsonValue) { "\($0.name)@\($0.version)" }
+        found += compare("deployments", deployments, other.deployments) { .array($0.map(\.jsonValue)) }
+        found += compare("runs", runs, other.runs, \.jsonValue)
+        found += compare("lineage", lineage, other.lineage, \.jsonValue) { "seq \($0)" }
+        found += compare("drift", drift, other.drift, \.jsonValue) { "seq \($0)" }
         return found
     }
 }

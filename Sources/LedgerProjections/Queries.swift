@@ -5,7 +5,7 @@ public import LedgerCore
 extension Projections {
     /// Every registered version (of `model`, if given), by name, then version.
     public func registryJSON(model: String? = nil) -> JSONValue {
-        let entries = registry.values.filter { model == nil || $0.name == model }
+        let entries = registry.values.filter { model.map($0.name.hasSameBytes(as:)) ?? true }
             .sorted { VersionKey($0.name, $0.version) < VersionKey($1.name, $1.version) }
         return .array(entries.map(\.jsonValue))
     }
@@ -18,7 +18,7 @@ extension Projections {
     /// The deployment history (of `target`, if given); with `at`, what served each target at that instant, with
     /// the seqs of the two events that bound the answer.
     public func deploymentsJSON(target: String? = nil, at time: Timestamp? = nil) -> JSONValue {
-        let targets = deployments.keys.sorted().filter { target == nil || $0 == target }
+        let targets = deployments.sortedByKey().map(\.key).filter { target.map($0.hasSameBytes(as:)) ?? true }
         guard let time else { return .array(targets.flatMap { deployments[$0] ?? [] }.map(\.jsonValue)) }
         return .array(
             targets.map { name in
@@ -61,7 +61,7 @@ extension Projections {
         guard let feature else { return records }
         return records.compactMap { record in
             var record = record
-            record.features = record.features.filter { $0.name == feature }
+            record.features = record.features.filter { $0.name.hasSameBytes(as: feature) }
             return record.features.isEmpty ? nil : record
         }
     }

@@ -142,7 +142,7 @@ public struct RegistryEntry: Sendable, Hashable {
     }
 }
 
-/// Identifies a registered version.
+/// Identifies a registered version. The name compares, hashes and sorts by its bytes (see ``Identifier``).
 public struct VersionKey: Sendable, Hashable, Comparable {
     public var name: String
     public var version: Int
@@ -152,7 +152,16 @@ public struct VersionKey: Sendable, Hashable, Comparable {
         self.version = version
     }
 
+    public static func == (lhs: VersionKey, rhs: VersionKey) -> Bool {
+        lhs.version == rhs.version && lhs.name.hasSameBytes(as: rhs.name)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(Identifier(name))
+        hasher.combine(version)
+    }
+
     public static func < (lhs: VersionKey, rhs: VersionKey) -> Bool {
-        (lhs.name, lhs.version) < (rhs.name, rhs.version)
+        (Identifier(lhs.name), lhs.version) < (Identifier(rhs.name), rhs.version)
     }
 }
