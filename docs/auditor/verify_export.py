@@ -347,8 +347,8 @@ def main(argv=None):
     print(json.dumps({"ok": True, "log": state["log"], "entries": len(state["hashes"]),
                       "root": merkle_root(state["hashes"]).hex(), "genesis": state["hashes"][0].hex(),
                       "keys": len(state["keys"]), "checkpoints": sizes, "not_checked": NOT_CHECKED}))
-    print(f"verified {len(state['hashes'])} entries: bytes, signatures, chain, keys, revocations, roles and "
-          f"{len(sizes)} checkpoints\n{NOT_CHECKED}", file=sys.stderr)
+    print(f"verified {len(state['hashes'])} entries (bytes, signatures, chain, keys, revocations, roles) and "
+          f"{len(sizes)} checkpoint{'' if len(sizes) == 1 else 's'}\n{NOT_CHECKED}", file=sys.stderr)
     return 0
 
 
