@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 public import LedgerArtifacts
 public import LedgerCore
 public import LedgerProjections
@@ -6,6 +7,12 @@ public import LedgerStore
 import Logging
 import NIOCore
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What `ledger serve` serves and how.
 public struct ServiceConfiguration: Sendable {
@@ -17,17 +24,21 @@ public struct ServiceConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// The most rows (or events) one scoring request may carry.
     public var maxRows: Int
+    /// The header-read and idle timeouts and the open-connection cap.
+    public var connections: ConnectionLimits
 
     public init(
         target: String = "production",
         pollInterval: Duration = .seconds(2),
         maxBodyBytes: Int = 8 << 20,
-        maxRows: Int = 10_000
+        maxRows: Int = 10_000,
+        connections: ConnectionLimits = ConnectionLimits()
     ) {
         self.target = target
         self.pollInterval = pollInterval
         self.maxBodyBytes = maxBodyBytes
         self.maxRows = maxRows
+        self.connections = connections
     }
 }
 
@@ -208,6 +219,8 @@ public final class LedgerServer: Sendable {
             do {
                 try await refresh()
             } catch {
+                // Stopping (or failing to start) cancels a refresh under way: that is no failure to report.
+                if Task.isCancelled { return }
                 log([
                     "level": "error", "msg": "refresh failed", "code": .string(error.code.rawValue),
                     "error": .string(error.reason),
@@ -221,26 +234,58 @@ extension LedgerServer {
     /// Serves HTTP on `host:port` (port 0 picks a free one) and polls the log, until SIGTERM or SIGINT; then it
     /// stops taking connections, finishes the requests in flight and returns.
     ///
+    /// Every connection is held to ``ServiceConfiguration/connections``: see ``ConnectionLimits``.
+    ///
     /// - Parameter onListening: called with the bound port once the server accepts connections.
+    /// - Throws: `argument.invalid` naming the port and host when the address is in use or not this machine's, or
+    ///   cannot be listened on; what the server throws otherwise.
     public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) -> Void) async throws {
         var quiet = Logger(label: "ledger.serve")
         quiet.logLevel = .warning
+        let book = ConnectionBook(limits: configuration.connections, metrics: metrics, log: log)
         let app = Application(
             router: router(),
+            server: HTTPServerBuilder { responder in
+                GuardedHTTP1Channel(http1: HTTP1Channel(responder: responder), book: book)
+            },
             configuration: .init(address: .hostname(host, port: port), serverName: "ledger"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
             logger: quiet
         )
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await self.poll() }
-            if let signalling = ledger.store as? any AppendSignalling {
-                // A PostgreSQL log says when any process appends: look at once rather than at the next poll.
-                group.addTask {
-                    for await _ in signalling.appendSignals() { self.notifyChanged() }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await self.poll() }
+                if let signalling = ledger.store as? any AppendSignalling {
+                    // A PostgreSQL log says when any process appends: look at once rather than at the next poll.
+                    group.addTask {
+                        for await _ in signalling.appendSignals() { self.notifyChanged() }
+                    }
                 }
+                try await app.runService()
+                group.cancelAll()
             }
-            try await app.runService()
-            group.cancelAll()
+        } catch let error as IOError {
+            throw Self.bindFailure(error, host: host, port: port) ?? error
+        }
+    }
+
+    /// The plain reason a listening socket could not be had, or nil for another failure.
+    static func bindFailure(_ error: IOError, host: String, port: Int) -> LedgerError? {
+        switch error.errnoCode {
+        case EADDRINUSE:
+            LedgerError(
+                .invalidArgument,
+                "port \(port) on \(host) is already in use; stop what listens there or pick another --port"
+            )
+        case EADDRNOTAVAIL:
+            LedgerError(.invalidArgument, "\(host) is not an address of this machine; cannot listen on it")
+        case EACCES:
+            LedgerError(
+                .invalidArgument,
+                "not permitted to listen on port \(port) on \(host); ports below 1024 need privileges"
+            )
+        default:
+            nil
         }
     }
 }

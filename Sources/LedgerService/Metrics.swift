@@ -35,6 +35,7 @@ public final class ServiceMetrics: Sendable {
         var rowsScored: UInt64 = 0
         var reloads: UInt64 = 0
         var refusals: [String: UInt64] = [:]
+        var connectionsClosed: [String: UInt64] = [:]
         var model: (name: String, version: Int, sha256: String)?
     }
 
@@ -67,6 +68,16 @@ public final class ServiceMetrics: Sendable {
     /// Counts a model the service refused to load, by reason code.
     func refused(code: String) {
         state.withLock { $0.refusals["reason=\"\(code)\"", default: 0] += 1 }
+    }
+
+    /// Counts a connection the server closed for its limits: `headerTimeout`, `idleTimeout` or `shed`.
+    func connectionClosed(reason: String) {
+        state.withLock { $0.connectionsClosed["reason=\"\(reason)\"", default: 0] += 1 }
+    }
+
+    /// The connections closed for `reason` so far, for tests.
+    public func connectionsClosed(reason: String) -> UInt64 {
+        state.withLock { $0.connectionsClosed["reason=\"\(reason)\"", default: 0] }
     }
 
     /// The refusals so far, for tests and `/readyz`.
@@ -112,6 +123,14 @@ public final class ServiceMetrics: Sendable {
             header("ledger_model_refusals_total", "counter", "Deployed models refused, by reason.")
             for (labels, count) in state.refusals.sorted(by: { $0.key < $1.key }) {
                 out += "ledger_model_refusals_total{\(labels)} \(count)\n"
+            }
+            header(
+                "ledger_connections_closed_total",
+                "counter",
+                "Connections closed by the server's limits, by reason (headerTimeout, idleTimeout, shed)."
+            )
+            for (labels, count) in state.connectionsClosed.sorted(by: { $0.key < $1.key }) {
+                out += "ledger_connections_closed_total{\(labels)} \(count)\n"
             }
             return out
         }

@@ -39,10 +39,43 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The largest request body accepted, in bytes.", valueName: "BYTES"))
     var maxBody = 8 << 20
 
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a connection has to send complete request headers (from connecting, or from a later request's first byte) before it is closed.",
+            valueName: "SECONDS"
+        )
+    )
+    var headerTimeout = 10.0
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a kept-alive connection may wait between requests before it is closed.",
+            valueName: "SECONDS"
+        )
+    )
+    var idleTimeout = 60.0
+
+    @Option(
+        help: ArgumentHelp(
+            "The most connections open at once; one more is answered 503 and closed.",
+            valueName: "COUNT"
+        )
+    )
+    var maxConnections = 512
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         guard poll >= 0.05, poll <= 3600 else { throw ValidationError("--poll must be 0.05 to 3600 seconds") }
         guard (1024...(1 << 30)).contains(maxBody) else { throw ValidationError("--max-body must be 1 KiB to 1 GiB") }
+        guard headerTimeout >= 0.1, headerTimeout <= 3600 else {
+            throw ValidationError("--header-timeout must be 0.1 to 3600 seconds")
+        }
+        guard idleTimeout >= 0.1, idleTimeout <= 86400 else {
+            throw ValidationError("--idle-timeout must be 0.1 to 86400 seconds")
+        }
+        guard (1...1_000_000).contains(maxConnections) else {
+            throw ValidationError("--max-connections must be 1 to 1000000")
+        }
     }
 
     func run() async throws {
@@ -61,7 +94,12 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: ServiceConfiguration(
                 target: target ?? workspace.model.target,
                 pollInterval: .milliseconds(Int64(poll * 1000)),
-                maxBodyBytes: maxBody
+                maxBodyBytes: maxBody,
+                connections: ConnectionLimits(
+                    headerTimeout: .milliseconds(Int64(headerTimeout * 1000)),
+                    idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
+                    maxConnections: maxConnections
+                )
             ),
             clock: clock,
             log: log
