@@ -9,95 +9,173 @@ import LedgerStore
 /// and a test checks the document against these routes.
 extension LedgerServer {
     /// The router with every route, and the middleware that counts and times them.
+    ///
+    /// Every route checks its query with ``QueryParameters`` (an unknown, repeated or malformed parameter is 400
+    /// naming it) and every JSON body member by name, so a typo is refused rather than silently ignored.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
 
-        router.get("/healthz") { _, _ in Self.json(["status": "ok"]) }
-        router.get("/readyz") { _, _ in
-            guard let model = self.model else {
-                return Self.json(
-                    ["status": "unready", "reason": "no verified model serves the target yet"],
-                    status: .serviceUnavailable
-                )
-            }
-            return Self.json(["status": "ready", "model": model.reference])
+        router.get("/healthz") { request, _ in
+            Self.checked(request) { _ throws(InvalidParameter) in Self.json(["status": "ok"]) }
         }
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: self.metrics.exposition()))
-            )
-        }
-
-        router.post("/v1/score") { request, _ in await self.score(request) }
-        router.get("/v1/model") { _, _ in
-            guard let model = self.model else {
-                return Self.error(
-                    .serviceUnavailable,
-                    "model.unavailable",
-                    "no verified model serves \(self.configuration.target) yet"
-                )
-            }
-            return Self.json([
-                "target": .string(self.configuration.target), "model": model.reference,
-                "features": .array(model.featureNames.map(JSONValue.string)), "threshold": .number(model.threshold),
-                "alertBudget": .number(model.alertBudget), "lineage": model.lineage,
-            ])
-        }
-
-        router.get("/v1/registry") { _, _ in Self.json(self.projections.registryJSON()) }
-        router.get("/v1/registry/:model") { _, context in
-            Self.json(self.projections.registryJSON(model: context.parameters.get("model")))
-        }
-        router.get("/v1/registry/:model/:version") { _, context in
-            Self.version(context) { self.projections.versionJSON($0, $1) }
-        }
-        router.get("/v1/deployments") { request, _ in
-            let query = request.uri.queryParameters
-            var time: Timestamp?
-            if let at = query["at"] {
-                guard let parsed = Timestamp(userInput: String(at)) else {
-                    return Self.error(
-                        .badRequest,
-                        "argument.invalid",
-                        "at must be a UTC time such as 2026-03-03T12:00:00Z"
+        router.get("/readyz") { request, _ in
+            Self.checked(request) { _ throws(InvalidParameter) in
+                guard let model = self.model else {
+                    return Self.json(
+                        ["status": "unready", "reason": "no verified model serves the target yet"],
+                        status: .serviceUnavailable
                     )
                 }
-                time = parsed
+                return Self.json(["status": "ready", "model": model.reference])
             }
-            return Self.json(self.projections.deploymentsJSON(target: query["target"].map(String.init), at: time))
         }
-        router.get("/v1/runs") { _, _ in Self.json(self.projections.runsJSON()) }
-        router.get("/v1/runs/**") { _, context in
-            // Run ids hold '/', so the id is the rest of the path.
-            let id = context.parameters.getCatchAll().joined(separator: "/")
-            guard let record = self.projections.runs[id] else {
-                return Self.error(.notFound, "run.unknown", "no run \(id) in the log")
+        router.get("/metrics") { request, _ in
+            Self.checked(request) { _ throws(InvalidParameter) in
+                Response(
+                    status: .ok,
+                    headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: self.metrics.exposition()))
+                )
             }
-            return Self.json(record.jsonValue)
         }
-        router.get("/v1/lineage/:model/:version") { _, context in
-            Self.version(context) { self.projections.lineageJSON($0, $1) }
+
+        router.post("/v1/score") { request, _ in
+            if let refusal = Self.refusal(request) { return refusal }
+            return await self.score(request)
+        }
+        router.get("/v1/model") { request, _ in
+            Self.checked(request) { _ throws(InvalidParameter) in
+                guard let model = self.model else {
+                    return Self.error(
+                        .serviceUnavailable,
+                        "model.unavailable",
+                        "no verified model serves \(self.configuration.target) yet"
+                    )
+                }
+                return Self.json([
+                    "target": .string(self.configuration.target), "model": model.reference,
+                    "features": .array(model.featureNames.map(JSONValue.string)),
+                    "threshold": .number(model.threshold), "alertBudget": .number(model.alertBudget),
+                    "lineage": model.lineage,
+                ])
+            }
+        }
+
+        router.get("/v1/registry") { request, _ in
+            Self.checked(request) { _ throws(InvalidParameter) in Self.json(self.projections.registryJSON()) }
+        }
+        router.get("/v1/registry/:model") { request, context in
+            Self.checked(request) { _ throws(InvalidParameter) in
+                Self.json(self.projections.registryJSON(model: context.parameters.get("model")))
+            }
+        }
+        router.get("/v1/registry/:model/:version") { request, context in
+            Self.checked(request) { _ throws(InvalidParameter) in
+                try Self.version(context) { self.projections.versionJSON($0, $1) }
+            }
+        }
+        router.get("/v1/deployments") { request, _ in
+            Self.checked(request, allowed: ["target", "at"]) { query throws(InvalidParameter) in
+                var time: Timestamp?
+                if let at = query.string("at") {
+                    guard let parsed = Timestamp(userInput: at) else {
+                        throw InvalidParameter("at must be a UTC time such as 2026-03-03T12:00:00Z")
+                    }
+                    time = parsed
+                }
+                return Self.json(self.projections.deploymentsJSON(target: query.string("target"), at: time))
+            }
+        }
+        router.get("/v1/runs") { request, _ in
+            Self.checked(request) { _ throws(InvalidParameter) in Self.json(self.projections.runsJSON()) }
+        }
+        router.get("/v1/runs/**") { request, context in
+            Self.checked(request) { _ throws(InvalidParameter) in
+                // Run ids hold '/', so the id is the rest of the path.
+                let id = context.parameters.getCatchAll().joined(separator: "/")
+                guard let record = self.projections.runs[id] else {
+                    return Self.error(.notFound, "run.unknown", "no run \(id) in the log")
+                }
+                return Self.json(record.jsonValue)
+            }
+        }
+        router.get("/v1/lineage/:model/:version") { request, context in
+            Self.checked(request) { _ throws(InvalidParameter) in
+                try Self.version(context) { self.projections.lineageJSON($0, $1) }
+            }
         }
         router.get("/v1/drift") { request, _ in
-            let query = request.uri.queryParameters
-            var last: Int?
-            if let text = query["last"] {
-                guard let value = Int(String(text)), value >= 1 else {
-                    return Self.error(.badRequest, "argument.invalid", "last must be a whole number of at least 1")
-                }
-                last = value
+            Self.checked(request, allowed: ["feature", "last"]) { query throws(InvalidParameter) in
+                let last = try query.integer("last", in: 1...Int64(Int32.max)).map { Int($0) }
+                return Self.json(self.projections.driftJSON(feature: query.string("feature"), last: last))
             }
-            return Self.json(self.projections.driftJSON(feature: query["feature"].map(String.init), last: last))
         }
-        router.get("/v1/events") { request, _ in await self.events(request) }
-        router.post("/v1/events") { request, _ in await self.submit(request) }
-        router.get("/v1/checkpoint") { _, _ in await self.checkpoint() }
-        router.get("/v1/proof/inclusion") { request, _ in await self.inclusionProof(request) }
-        router.get("/v1/proof/consistency") { request, _ in await self.consistencyProof(request) }
+        router.get("/v1/events") { request, _ in
+            do throws(InvalidParameter) {
+                let query = try QueryParameters(request, allowed: ["after", "limit"])
+                return await self.events(
+                    after: try query.integer("after", in: -1...(Int64.max - 1)) ?? -1,
+                    limit: Int(try query.integer("limit", in: 1...1000) ?? 100)
+                )
+            } catch {
+                return error.response
+            }
+        }
+        router.post("/v1/events") { request, _ in
+            if let refusal = Self.refusal(request) { return refusal }
+            return await self.submit(request)
+        }
+        router.get("/v1/checkpoint") { request, _ in
+            if let refusal = Self.refusal(request) { return refusal }
+            return await self.checkpoint()
+        }
+        router.get("/v1/proof/inclusion") { request, _ in
+            do throws(InvalidParameter) {
+                let query = try QueryParameters(request, allowed: ["seq", "size"])
+                return await self.inclusionProof(
+                    seq: UInt64(try query.required("seq", in: 0...Int64.max)),
+                    size: try query.integer("size", in: 1...Int64.max).map(UInt64.init)
+                )
+            } catch {
+                return error.response
+            }
+        }
+        router.get("/v1/proof/consistency") { request, _ in
+            do throws(InvalidParameter) {
+                let query = try QueryParameters(request, allowed: ["from", "to"])
+                return await self.consistencyProof(
+                    from: UInt64(try query.required("from", in: 0...Int64.max)),
+                    to: UInt64(try query.required("to", in: 0...Int64.max))
+                )
+            } catch {
+                return error.response
+            }
+        }
         return router
+    }
+
+    /// `answer` for a request whose query `allowed` takes, or the 400 that names the parameter refused.
+    static func checked(
+        _ request: Request,
+        allowed: [String] = [],
+        _ answer: (QueryParameters) throws(InvalidParameter) -> Response
+    ) -> Response {
+        do throws(InvalidParameter) {
+            return try answer(try QueryParameters(request, allowed: allowed))
+        } catch {
+            return error.response
+        }
+    }
+
+    /// The 400 for a request that has query parameters where its route takes none, or nil.
+    static func refusal(_ request: Request) -> Response? {
+        do throws(InvalidParameter) {
+            _ = try QueryParameters(request, allowed: [])
+            return nil
+        } catch {
+            return error.response
+        }
     }
 
     // MARK: - Responses
@@ -113,10 +191,18 @@ extension LedgerServer {
     }
 
     /// The answer of a `/{model}/{version}` route: `answer`'s JSON, or 404 for a version that is not registered.
-    static func version(_ context: BasicRequestContext, _ answer: (String, Int) -> JSONValue?) -> Response {
-        guard let name = context.parameters.get("model"),
-            let version = context.parameters.get("version").flatMap(Int.init), let json = answer(name, version)
-        else { return error(.notFound, "version.unknown", "no such registered version") }
+    ///
+    /// - Throws: when the version is not a whole number of at least 1.
+    static func version(
+        _ context: BasicRequestContext,
+        _ answer: (String, Int) -> JSONValue?
+    ) throws(InvalidParameter) -> Response {
+        guard let text = context.parameters.get("version"), let version = QueryParameters.decimal(text),
+            (1...Int64(Int32.max)).contains(version)
+        else { throw InvalidParameter(QueryParameters.describe("version", 1...Int64(Int32.max))) }
+        guard let name = context.parameters.get("model"), let json = answer(name, Int(version)) else {
+            return error(.notFound, "version.unknown", "no such registered version")
+        }
         return Self.json(json)
     }
 
@@ -160,13 +246,8 @@ extension LedgerServer {
 
     // MARK: - Log routes
 
-    func events(_ request: Request) async -> Response {
-        let query = request.uri.queryParameters
-        let after = query["after"].map { Int64(String($0)) } ?? -1
-        let limit = query["limit"].map { Int(String($0)) } ?? 100
-        guard let after, let limit, after >= -1, after < Int64.max, (1...1000).contains(limit) else {
-            return Self.error(.badRequest, "argument.invalid", "after is a seq (or -1) and limit 1 to 1000")
-        }
+    /// `GET /v1/events`: at most `limit` envelopes after the seq `after` (-1: from the start).
+    func events(after: Int64, limit: Int) async -> Response {
         do {
             let size = try await ledger.store.size()
             let start = UInt64(after + 1)
@@ -189,6 +270,15 @@ extension LedgerServer {
         switch await body(of: request) {
         case .success(let value): json = value
         case .failure(let refusal): return refusal.response
+        }
+        do throws(InvalidParameter) {
+            // The envelope parser refuses unknown top-level members; a signature's are checked here, since
+            // whatever is dropped from the body would otherwise be dropped silently.
+            for (index, signature) in (json["signatures"]?.arrayValue ?? []).enumerated() {
+                _ = try signature.members(allowed: ["keyid", "sig"], of: "signatures[\(index)]")
+            }
+        } catch {
+            return error.response
         }
         do {
             let envelope = try Envelope(jsonBytes: try CanonicalJSON.encode(json))
@@ -225,16 +315,13 @@ extension LedgerServer {
         }
     }
 
-    func inclusionProof(_ request: Request) async -> Response {
-        let query = request.uri.queryParameters
-        guard let seq = query["seq"].flatMap({ UInt64(String($0)) }) else {
-            return Self.error(.badRequest, "argument.invalid", "seq is required")
-        }
+    /// `GET /v1/proof/inclusion`: the proof that `seq` is in the tree of `size` (default: the current size).
+    func inclusionProof(seq: UInt64, size: UInt64?) async -> Response {
         do {
             let proof = try await LogProofs.inclusion(
                 store: ledger.store,
                 seq: seq,
-                size: query["size"].flatMap { UInt64(String($0)) },
+                size: size,
                 logID: await ledger.state.logID ?? ""
             )
             return Self.json(proof)
@@ -247,11 +334,8 @@ extension LedgerServer {
         }
     }
 
-    func consistencyProof(_ request: Request) async -> Response {
-        let query = request.uri.queryParameters
-        guard let from = query["from"].flatMap({ UInt64(String($0)) }),
-            let to = query["to"].flatMap({ UInt64(String($0)) })
-        else { return Self.error(.badRequest, "argument.invalid", "from and to are required") }
+    /// `GET /v1/proof/consistency`: the proof that the tree of size `from` is a prefix of the tree of size `to`.
+    func consistencyProof(from: UInt64, to: UInt64) async -> Response {
         do {
             let proof = try await LogProofs.consistency(
                 store: ledger.store,

@@ -8,6 +8,10 @@ extension LedgerServer {
     /// Rows name every feature of the model (null reads as 0, as in a dataset); raw events are turned into
     /// per-(actor, hour) rows by the same code that builds training datasets, with the request's earlier events
     /// as each window's history. The answer names the model that scored every row, once.
+    ///
+    /// The body MUST hold exactly one of `rows` and `events`, `scoreFrom` only beside `events`, and no other
+    /// member; each event MUST keep the Audit DB contract (see ``checkContract(_:index:)``). Anything else is 400
+    /// naming the member.
     func score(_ request: Request) async -> Response {
         guard let model = self.model else {
             return Self.error(
@@ -21,8 +25,24 @@ extension LedgerServer {
         case .success(let value): json = value
         case .failure(let refusal): return refusal.response
         }
-        do {
-            if let rows = json["rows"]?.arrayValue {
+        let members: JSONObject
+        do throws(InvalidParameter) {
+            members = try json.members(allowed: ["rows", "events", "scoreFrom"], of: "the body")
+            switch (members["rows"], members["events"]) {
+            case (nil, nil), (_?, _?):
+                throw InvalidParameter(
+                    #"the body is {"rows": [...]} or {"events": [...]}: exactly one of rows and events"#
+                )
+            case (_?, nil) where members["scoreFrom"] != nil:
+                throw InvalidParameter("scoreFrom goes only with events, not with rows")
+            default: break
+            }
+        } catch {
+            return error.response
+        }
+        do throws(LedgerError) {
+            if let rows = members["rows"] {
+                guard let rows = rows.arrayValue else { throw LedgerError(.invalidArgument, "rows must be an array") }
                 let values = try rowValues(rows, model: model)
                 let scores = try model.scores(values, rows: rows.count)
                 metrics.scored(scores)
@@ -33,13 +53,38 @@ extension LedgerServer {
                     ),
                 ])
             }
-            if let events = json["events"]?.arrayValue {
-                return try scoreEvents(events, scoreFrom: json["scoreFrom"], model: model)
+            guard let events = members["events"]?.arrayValue else {
+                throw LedgerError(.invalidArgument, "events must be an array")
             }
-            return Self.error(.badRequest, "argument.invalid", "the body is {\"rows\": [...]} or {\"events\": [...]}")
+            return try scoreEvents(events, scoreFrom: members["scoreFrom"], model: model)
         } catch {
             return Self.error(.badRequest, error.code.rawValue, error.reason)
         }
+    }
+
+    /// Refuses an event that breaks a constraint of the Audit DB contract (`audit/sqlite/schema.sql`) which
+    /// ``AuditEvent/init(json:index:)`` does not check: `actor_id`, `actor_role` and `action` not empty, `country`
+    /// two upper-case letters, `bytes` 0 or more. The error names the index and the member, never the value.
+    ///
+    /// `source_ip`, `country` and `bytes` may still be null: the feature rules say what a null means.
+    static func checkContract(_ event: AuditEvent, index: Int) throws(LedgerError) {
+        func fail(_ reason: String) -> LedgerError {
+            LedgerError(
+                .invalidArgument,
+                "the event at index \(index): \(reason) (the Audit DB contract, audit/README.md)"
+            )
+        }
+        for (name, value) in [("actor_id", event.actorID), ("actor_role", event.actorRole), ("action", event.action)]
+        where value.isEmpty {
+            throw fail("\(name) must not be empty")
+        }
+        if let country = event.country,
+            !(country.utf8.count == 2
+                && country.utf8.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) })
+        {
+            throw fail("country must be two upper-case letters (ISO 3166-1 alpha-2)")
+        }
+        if let bytes = event.bytes, bytes < 0 { throw fail("bytes must be 0 or more") }
     }
 
     /// The rows' values in the model's feature order, row-major.
@@ -90,7 +135,9 @@ extension LedgerServer {
             from = time
         }
         let parsed = try events.enumerated().map { (index, event) throws(LedgerError) in
-            try AuditEvent(json: event, index: index)
+            let parsed = try AuditEvent(json: event, index: index)
+            try Self.checkContract(parsed, index: index)
+            return parsed
         }
         let rows = try DatasetBuilder.featureRows(
             of: parsed,

@@ -56,7 +56,7 @@ struct ServiceTests {
         arguments: [
             (#"{"rows": []}"#, 400, "send 1 to"),
             (#"{"rows": [{"event_count": 1}]}"#, 400, "missing: distinct_actions"),
-            (#"{"rows": 3}"#, 400, "the body is {\"rows\""),
+            (#"{"rows": 3}"#, 400, "rows must be an array"),
             (#"not json"#, 400, "not JSON"),
             (#"{"events": [{"id": 1}]}"#, 400, "the event at index 0"),
         ]
@@ -388,6 +388,142 @@ struct ServiceTests {
             }
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
         }
+    }
+
+    @Test(
+        "every query parameter is checked: a bad, unknown or repeated one is 400 naming it, never ignored",
+        arguments: [
+            ("/v1/proof/inclusion?seq=1&size=abc", "size is not a valid integer of at least 1"),
+            ("/v1/proof/inclusion?seq=1&size=-1", "size is not a valid integer"),
+            ("/v1/proof/inclusion?seq=1&size=1.5", "size is not a valid integer"),
+            ("/v1/proof/inclusion?seq=1&size=0x10", "size is not a valid integer"),
+            ("/v1/proof/inclusion?seq=1&size=%2B5", "size is not a valid integer"),
+            ("/v1/proof/inclusion?seq=1&size=99999999999999999999", "size is not a valid integer"),
+            ("/v1/proof/inclusion?seq=1&size=", "size is not a valid integer"),
+            ("/v1/proof/inclusion?seq=abc", "seq is not a valid non-negative integer"),
+            ("/v1/proof/inclusion?size=3", "seq is required"),
+            ("/v1/proof/inclusion?seq=1&seq=2", "seq is given more than once"),
+            ("/v1/proof/inclusion?seq=1&sizes=3", #"unknown query parameter "sizes"; this route takes seq, size"#),
+            ("/v1/proof/consistency?from=1&to=abc", "to is not a valid non-negative integer"),
+            ("/v1/proof/consistency?from=1e1&to=12", "from is not a valid non-negative integer"),
+            ("/v1/events?limit=abc", "limit is not a valid integer from 1 to 1000"),
+            ("/v1/events?after=-2", "after is not a valid integer from -1"),
+            ("/v1/events?type=key.added", #"unknown query parameter "type""#),
+            ("/v1/drift?last=1.5", "last is not a valid integer"),
+            ("/v1/drift?feature=new_ip&features=x", #"unknown query parameter "features""#),
+            ("/v1/deployments?target=production&bogus=1", #"unknown query parameter "bogus""#),
+            ("/v1/registry?limit=5", #"unknown query parameter "limit"; this route takes no query parameters"#),
+            ("/v1/registry/access-anomaly/abc", "version is not a valid integer"),
+            ("/v1/lineage/access-anomaly/0", "version is not a valid integer"),
+            ("/v1/runs?x", #"unknown query parameter "x""#), ("/healthz?verbose=1", #"unknown query parameter"#),
+            ("/readyz?a=b", "unknown query parameter"), ("/metrics?a=b", "unknown query parameter"),
+            ("/v1/model?a=b", "unknown query parameter"), ("/v1/checkpoint?a=b", "unknown query parameter"),
+        ]
+    )
+    func strictQueries(uri: String, message: String) async throws {
+        let fixture = try await ServiceFixture.make()
+        let server = try await fixture.server()
+        try await Self.withServer(server) { client in
+            try await client.execute(uri: uri, method: .get) { response in
+                #expect(response.status == .badRequest, "\(uri): \(response.json ?? .null)")
+                #expect(response.json?["error"]?["code"] == "argument.invalid")
+                let reason = response.json?["error"]?["message"]?.stringValue ?? ""
+                #expect(reason.contains(message), "\(uri): \(reason)")
+            }
+        }
+    }
+
+    @Test(
+        "every body member is checked: both rows and events, an unknown member, or an event the Audit DB contract forbids is 400 naming it",
+        arguments: [
+            (#"{"rows": [ROW], "events": [EVENT]}"#, "exactly one of rows and events"),
+            (#"{}"#, "exactly one of rows and events"),
+            (#"{"rows": [ROW], "extra": 1}"#, #"the body has an unknown member "extra""#),
+            (#"{"rows": [ROW], "scoreFrom": "2026-03-02T10:00:00Z"}"#, "scoreFrom goes only with events"),
+            (#"{"events": [EVENT], "scorefrom": null}"#, #"unknown member "scorefrom""#),
+            (#"{"events": {"id": 1}}"#, "events must be an array"),
+            (#"{"events": [EVENT_bytes_-1]}"#, "the event at index 0: bytes must be 0 or more"),
+            (#"{"events": [EVENT_actor_id_""]}"#, "actor_id must not be empty"),
+            (#"{"events": [EVENT_actor_role_""]}"#, "actor_role must not be empty"),
+            (#"{"events": [EVENT_action_""]}"#, "action must not be empty"),
+            (#"{"events": [EVENT_country_"nl"]}"#, "country must be two upper-case letters"),
+            (#"{"events": [EVENT_country_"NLD"]}"#, "country must be two upper-case letters"),
+            (#"{"events": [EVENT_bytes_1.5]}"#, "bytes must be an integer"),
+            (#"{"events": [EVENT_outcome_"ok"]}"#, "outcome must be"),
+        ]
+    )
+    func strictBodies(template: String, message: String) async throws {
+        let fixture = try await ServiceFixture.make()
+        let server = try await fixture.server()
+        let event =
+            #"{"id": 1, "occurred_at": "2026-03-02T09:10:00.000Z", "actor_id": "u-1", "actor_role": "analyst", "#
+            + #""action": "report.view", "resource": "r/1", "outcome": "success", "source_ip": "10.0.0.1", "#
+            + #""country": "NL", "bytes": 10, "session_id": null}"#
+        var text = template.replacingOccurrences(
+            of: "ROW",
+            with: String(decoding: try CanonicalJSON.encode(row()), as: UTF8.self)
+        )
+        // EVENT_member_value: the sample event with one member replaced.
+        if let range = text.range(of: #"EVENT_[a-z_]+_[^\]]+"#, options: .regularExpression) {
+            let spec = text[range].dropFirst("EVENT_".count)
+            let split = try #require(spec.lastIndex(of: "_"))
+            let member = String(spec[..<split])
+            let value = String(spec[spec.index(after: split)...])
+            let edited = event.replacingOccurrences(
+                of: #""\#(member)": [^,}]+"#,
+                with: "\"\(member)\": \(value)",
+                options: .regularExpression
+            )
+            text.replaceSubrange(range, with: edited)
+        }
+        let request = text.replacingOccurrences(of: "EVENT", with: event)
+        try await Self.withServer(server) { client in
+            try await client.execute(uri: "/v1/score", method: .post, body: ByteBuffer(string: request)) { response in
+                #expect(response.status == .badRequest, "\(request): \(response.json ?? .null)")
+                let reason = response.json?["error"]?["message"]?.stringValue ?? ""
+                #expect(reason.contains(message), "\(request): \(reason)")
+            }
+            // The sample event itself is accepted: the refusals above are for the one member changed.
+            try await client.execute(
+                uri: "/v1/score",
+                method: .post,
+                body: ByteBuffer(string: #"{"events": [\#(event)]}"#)
+            ) { response in
+                #expect(response.status == .ok, "\(response.json ?? .null)")
+            }
+        }
+    }
+
+    @Test("a submitted envelope whose signature has an unknown member is refused, naming it; nothing is appended")
+    func strictEnvelope() async throws {
+        let fixture = try await ServiceFixture.make()
+        let server = try await fixture.server()
+        let writer = try await fixture.writer()
+        let approval = try await ServiceFixture.fields(2, on: writer).merging(["reason": "offline"]) { $1 }
+        let envelope = try #require(
+            try await writer.sign(
+                [EventDraft(type: "model.approved", data: .object(approval))],
+                signedBy: ServiceFixture.approver
+            )
+            .first?.envelope
+        )
+        let json = try CanonicalJSON.parse(envelope.canonicalBytes())
+        guard case .object(var members) = json, case .array(var signatures)? = members["signatures"],
+            case .object(var signature)? = signatures.first
+        else { throw LedgerError(.invalidArgument, "not an envelope") }
+        signature["note"] = "smuggled"
+        signatures[0] = .object(signature)
+        members["signatures"] = .array(signatures)
+        let smuggled = JSONValue.object(members)
+        let before = try await fixture.store.size()
+        try await Self.withServer(server) { client in
+            try await client.execute(uri: "/v1/events", method: .post, body: body(smuggled)) { response in
+                #expect(response.status == .badRequest)
+                let reason = response.json?["error"]?["message"]?.stringValue ?? ""
+                #expect(reason.contains(#"signatures[0] has an unknown member "note""#), "\(reason)")
+            }
+        }
+        #expect(try await fixture.store.size() == before)
     }
 
     @Test("an artifact that is not there yet is retried, not refused; once it arrives the deployment loads")
