@@ -118,66 +118,30 @@ struct ProveVerifyCommand: ParsableCommand {
     func run() throws {
         let document: JSONValue
         do {
-            document = try CanonicalJSON.parse(try Files.read(file, what: "proof"))
+            document = try CanonicalJSON.parse(try Files.read(file, .proof))
         } catch let error as LedgerError {
             throw error
         } catch {
             throw LedgerError(.malformed, "\(file) is not valid JSON: \(error)")
         }
-        func hash(_ key: String) throws(LedgerError) -> Hash256 {
-            guard let text = document[key]?.stringValue, let value = Hash256(hex: text) else {
-                throw LedgerError(.malformed, "\(file): \"\(key)\" is not a 64-hex hash")
-            }
-            return value
-        }
-        func count(_ key: String) throws(LedgerError) -> Int {
-            guard let value = document[key]?.integerValue, value >= 0 else {
-                throw LedgerError(.malformed, "\(file): \"\(key)\" is not a non-negative integer")
-            }
-            return Int(value)
-        }
-        guard let items = document["proof"]?.arrayValue else {
-            throw LedgerError(.malformed, "\(file): no \"proof\" array")
-        }
-        var proof: [Hash256] = []
-        for item in items {
-            guard let value = item.stringValue.flatMap(Hash256.init(hex:)) else {
-                throw LedgerError(.malformed, "\(file): a proof hash is not 64 hex characters")
-            }
-            proof.append(value)
+        let decoded: ProofDocument
+        do {
+            decoded = try ProofDocument(json: document)
+        } catch {
+            throw LedgerError(error.code, "\(file): \(error.reason)")
         }
         var summary: String
         // The tree the proof speaks of: (size, root) of the newer tree.
-        let tree: (size: Int, root: Hash256)
+        let tree = decoded.tree
         do {
-            switch document["type"]?.stringValue {
-            case "inclusion":
-                let (seq, size) = (try count("seq"), try count("size"))
-                tree = (size, try hash("root"))
-                try MerkleTree.verifyInclusion(
-                    leafHash: try hash("leafHash"),
-                    leafIndex: seq,
-                    treeSize: size,
-                    proof: proof,
-                    root: try hash("root")
-                )
-                summary =
-                    "inclusion proof verified: seq \(seq) is in the tree of size \(size) with root \(try hash("root").hex)"
-            case "consistency":
-                let (from, to) = (try count("from"), try count("to"))
-                tree = (to, try hash("toRoot"))
-                try MerkleTree.verifyConsistency(
-                    oldSize: from,
-                    newSize: to,
-                    oldRoot: try hash("fromRoot"),
-                    newRoot: try hash("toRoot"),
-                    proof: proof
-                )
+            try decoded.verify()
+            switch decoded.claim {
+            case .inclusion(let seq, let size, _, let root):
+                summary = "inclusion proof verified: seq \(seq) is in the tree of size \(size) with root \(root.hex)"
+            case .consistency(let from, let to, _, _):
                 summary = "consistency proof verified: the tree of size \(from) is a prefix of the tree of size \(to)"
-            default:
-                throw LedgerError(.malformed, "\(file): \"type\" must be \"inclusion\" or \"consistency\"")
             }
-        } catch let error as MerkleError {
+        } catch {
             try failVerification(
                 VerificationFailure(seq: nil, code: .proof, reason: "the proof does not verify: \(error)"),
                 json: json
@@ -204,7 +168,7 @@ struct ProveVerifyCommand: ParsableCommand {
         let key = try KeyFiles.loadPublicKey(logKey)
         let failure: VerificationFailure
         do {
-            let note = try SignedNote.parse(try Files.readText(checkpoint, what: "checkpoint"))
+            let note = try SignedNote.parse(try Files.readText(checkpoint, .checkpoint))
             let signed = try Checkpoint(text: note.text)
             _ = try note.verify(with: [try NoteVerifier(name: signed.origin, publicKey: key.rawRepresentation)])
             if signed.size == UInt64(tree.size), signed.root == tree.root { return }
