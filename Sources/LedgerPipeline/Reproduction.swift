@@ -9,8 +9,14 @@ public import LedgerStore
 /// digest and metric comes out the same.
 ///
 /// The chain it walks: the Audit DB window → the snapshot (`data.extracted`) → the dataset (`dataset.built`) → the
-/// model (`model.trained`) → the metrics (`model.evaluated`). Each link is a ``Check``. A check that cannot run
-/// (no Audit DB given, an artifact missing) says why; only checks that ran and matched count as identical.
+/// model (`model.trained`) → the metrics (`model.evaluated`). Each link is a ``Check``.
+///
+/// Every artifact the lineage names by digest (the snapshot, the dataset, its manifest, the registered model, the
+/// champion it was compared with, and any other subject of those events) is read back from the artifact store,
+/// which checks its digest, and has a check of its own, `<name> artifact`: a missing or damaged artifact *differs*
+/// and is named. The steps that needed its bytes are then *skipped*, saying which artifact they lacked. A check
+/// that cannot run for another reason (no Audit DB given) is skipped too; only checks that ran and matched count
+/// as identical.
 public struct Reproduction: Sendable {
     /// One compared step.
     public struct Check: Sendable, Hashable {
@@ -54,28 +60,57 @@ public struct Reproduction: Sendable {
         let datasetSeq = UInt64(trained.data["dataset"]?["seq"]?.integerValue ?? 0)
         let built = try await log.event(at: datasetSeq, ofType: "dataset.built")
         let extractSeq = UInt64(built.data["extract"]?["seq"]?.integerValue ?? 0)
-        let extracted = try RecordedExtract(try await log.event(at: extractSeq, ofType: "data.extracted"))
+        let extractedEvent = try await log.event(at: extractSeq, ofType: "data.extracted")
+        let extracted = try RecordedExtract(extractedEvent)
         var checks: [Check] = []
 
-        // 1. The Audit DB rows of the window, if the database is reachable.
+        // 1. Every stored artifact of the lineage, read back through the store, which checks each digest.
+        let named = storedArtifacts(
+            extracted: extracted,
+            events: [extractedEvent, built, trained, evaluated, registered],
+            version: version
+        )
+        var stored: [Hash256: [UInt8]] = [:]
+        var unreadable: [Hash256: String] = [:]
+        for artifact in named {
+            let digest = ArtifactDigest(sha256: artifact.digest)
+            do {
+                let bytes = try await artifacts.get(digest)
+                checks.append(
+                    Check(
+                        step: "\(artifact.name) artifact",
+                        outcome: .identical,
+                        detail: "\(digest) reads back intact (\(bytes.count) bytes)"
+                    )
+                )
+                // Keep only what the later steps read: the snapshot, the dataset and the champion model.
+                if artifact.isInput { stored[artifact.digest] = bytes }
+            } catch {
+                let reason =
+                    error.code == .artifactMissing
+                    ? "\(digest) is missing from the artifact store" : error.reason
+                checks.append(Check(step: "\(artifact.name) artifact", outcome: .differs, detail: reason))
+                unreadable[artifact.digest] = "\(artifact.name) artifact"
+            }
+        }
+        /// A skipped check for a step that needed the bytes of `digest`, which could not be read.
+        func lacking(_ step: String, _ digest: Hash256) -> Check {
+            Check(
+                step: step,
+                outcome: .skipped,
+                detail: "not redone: the \(unreadable[digest] ?? "artifact") sha256:\(digest.hex) cannot be read"
+            )
+        }
+
+        // 2. The Audit DB rows of the window, if the database is reachable.
         checks.append(await reextract(extracted, auditSource: auditSource))
 
-        // 2. The dataset, rebuilt from the stored snapshot.
-        checks.append(await rebuildDataset(built, extracted: extracted, artifacts: artifacts))
-
-        // 3. The stored dataset artifact itself (the store checks its digest on every read).
-        let datasetDigest = ArtifactDigest(sha256: hash(built.data["dataset"]?["sha256"]))
-        let csv: [UInt8]
-        do {
-            csv = try await artifacts.get(datasetDigest)
-            checks.append(
-                Check(step: "dataset artifact", outcome: .identical, detail: "\(datasetDigest) reads back intact")
-            )
-        } catch {
-            checks.append(Check(step: "dataset artifact", outcome: .differs, detail: error.reason))
-            return Reproduction(version: version, checks: checks)
+        // 3. The dataset, rebuilt from the stored snapshot.
+        if let snapshot = stored[extracted.snapshot] {
+            checks.append(rebuildDataset(built, extracted: extracted, snapshot: snapshot))
+        } else {
+            checks.append(lacking("dataset", extracted.snapshot))
         }
-        let data = try TrainingData(csv: csv)
 
         // 4. The trainer: the same version (built in) or the same files (a command).
         let trainer: any Trainer
@@ -86,6 +121,14 @@ public struct Reproduction: Sendable {
             return Reproduction(version: version, checks: checks)
         }
         checks.append(compareTrainer(recorded: trained.data["trainer"], current: trainer))
+
+        let datasetDigest = hash(built.data["dataset"]?["sha256"])
+        guard let csv = stored[datasetDigest] else {
+            checks.append(lacking("model", datasetDigest))
+            checks.append(lacking("metrics", datasetDigest))
+            return Reproduction(version: version, checks: checks)
+        }
+        let data = try TrainingData(csv: csv)
 
         // 5. The model, retrained with the recorded parameters and seed.
         let seed = UInt64(trained.data["seed"]?.integerValue ?? 0)
@@ -113,15 +156,20 @@ public struct Reproduction: Sendable {
         }
 
         // 6. The metrics, recomputed on the same holdout with the retrained model (and the recorded champion).
+        let champion = evaluated.data["champion"].map { hash($0["sha256"]) }
+        if let champion, stored[champion] == nil {
+            checks.append(lacking("metrics", champion))
+            return Reproduction(version: version, checks: checks)
+        }
         checks.append(
             await reevaluate(
                 evaluated,
                 model: retrained,
+                championModel: champion.flatMap { stored[$0] },
                 trainer: trainer,
                 data: data,
                 store: store,
                 state: state,
-                artifacts: artifacts,
                 workingDirectory: workingDirectory,
                 threads: threads
             )
@@ -131,6 +179,57 @@ public struct Reproduction: Sendable {
 
     private static func hash(_ json: JSONValue?) -> Hash256 {
         json?.stringValue.flatMap(Hash256.init(hex:)) ?? .zero
+    }
+
+    /// An artifact the lineage names by digest.
+    struct NamedArtifact: Hashable {
+        /// What the artifact is: `snapshot`, `dataset`, `manifest`, `model`, `champion model`, or the name of
+        /// another subject.
+        let name: String
+        let digest: Hash256
+        /// Whether a later step reads its bytes.
+        let isInput: Bool
+    }
+
+    /// Every artifact that `events` name by digest, each once, in lineage order: the snapshot, the dataset and its
+    /// manifest, the registered model, the champion it was evaluated against, then any other subject.
+    static func storedArtifacts(
+        extracted: RecordedExtract,
+        events: [Event],
+        version: ModelRules.Version
+    ) -> [NamedArtifact] {
+        let built = events.first { $0.type == "dataset.built" }
+        let evaluated = events.first { $0.type == "model.evaluated" }
+        var named: [NamedArtifact] = [
+            NamedArtifact(name: "snapshot", digest: extracted.snapshot, isInput: true)
+        ]
+        if let dataset = built?.data["dataset"]?["sha256"] {
+            named.append(NamedArtifact(name: "dataset", digest: hash(dataset), isInput: true))
+        }
+        if let manifest = built?.data["manifest"]?["sha256"] {
+            named.append(NamedArtifact(name: "manifest", digest: hash(manifest), isInput: false))
+        }
+        named.append(NamedArtifact(name: "model", digest: version.artifact, isInput: false))
+        if let champion = evaluated?.data["champion"]?["sha256"] {
+            named.append(NamedArtifact(name: "champion model", digest: hash(champion), isInput: true))
+        }
+        for event in events {
+            for subject in event.subject {
+                named.append(NamedArtifact(name: subject.name, digest: subject.sha256, isInput: false))
+            }
+        }
+        // The first mention of a digest names it, but a digest that a later step reads is kept as an input.
+        var result: [NamedArtifact] = []
+        for artifact in named {
+            if let index = result.firstIndex(where: { $0.digest == artifact.digest }) {
+                if artifact.isInput, !result[index].isInput {
+                    result[index] = NamedArtifact(name: result[index].name, digest: artifact.digest, isInput: true)
+                }
+            } else {
+                result.append(artifact)
+            }
+        }
+        return result
     }
 
     private static func reextract(_ extracted: RecordedExtract, auditSource: AuditSourceLocation?) async -> Check {
@@ -186,11 +285,7 @@ public struct Reproduction: Sendable {
         )
     }
 
-    private static func rebuildDataset(
-        _ built: Event,
-        extracted: RecordedExtract,
-        artifacts: any ArtifactStore
-    ) async -> Check {
+    private static func rebuildDataset(_ built: Event, extracted: RecordedExtract, snapshot bytes: [UInt8]) -> Check {
         let step = "dataset"
         let snapshot = ArtifactDigest(sha256: extracted.snapshot)
         guard let percent = built.data["split"]?["holdoutPercent"]?.integerValue else {
@@ -205,7 +300,7 @@ public struct Reproduction: Sendable {
         }
         do {
             let rebuilt = try DatasetBuilder.build(
-                snapshot: try await artifacts.get(snapshot),
+                snapshot: bytes,
                 from: extracted.from,
                 to: extracted.to,
                 featureSpec: DatasetBuilder.featureSpecV1,
@@ -272,11 +367,11 @@ public struct Reproduction: Sendable {
     private static func reevaluate(
         _ evaluated: Event,
         model: [UInt8],
+        championModel: [UInt8]?,
         trainer: any Trainer,
         data: TrainingData,
         store: any EventStore,
         state: LedgerState,
-        artifacts: any ArtifactStore,
         workingDirectory: String,
         threads: Int
     ) async -> Check {
@@ -296,10 +391,14 @@ public struct Reproduction: Sendable {
                 }
                 let event = try await LogReader(store: store).event(at: version.trainedAt, ofType: "model.trained")
                 let scorer = try Trainers.recorded(in: event, workingDirectory: workingDirectory, threads: threads)
-                championScores = try scorer.scores(
-                    model: try await artifacts.get(ArtifactDigest(sha256: version.artifact)),
-                    rows: data.holdout
-                )
+                guard let championModel, Hash256.sha256(championModel) == version.artifact else {
+                    return Check(
+                        step: step,
+                        outcome: .differs,
+                        detail: "the champion \(name)@\(number) is not the model model.evaluated names"
+                    )
+                }
+                championScores = try scorer.scores(model: championModel, rows: data.holdout)
             }
             let budget = evaluated.data["alertBudget"]?["fraction"]?.doubleValue ?? 0.05
             let difference = evaluated.data["difference"]

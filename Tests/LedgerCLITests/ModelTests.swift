@@ -144,7 +144,8 @@ struct ModelTests {
         #expect(same.status == 0, "\(same.out) \(same.err)")
         #expect(same.json?["identical"] == true)
         let steps = same.json?["checks"]?.arrayValue?.compactMap { $0["outcome"]?.stringValue }
-        #expect(steps == Array(repeating: "identical", count: 6), "\(same.out)")
+        // Four artifacts (snapshot, dataset, manifest, model), then audit rows, dataset, trainer, model, metrics.
+        #expect(steps == Array(repeating: "identical", count: 9), "\(same.out)")
         let text = await workspace.run("reproduce", "access-anomaly@1")
         #expect(text.status == 0)
         #expect(text.out.hasSuffix("identical\n"))

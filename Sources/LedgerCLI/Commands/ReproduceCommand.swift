@@ -12,14 +12,17 @@ struct ReproduceCommand: AsyncParsableCommand {
         discussion: """
             Walks the version's lineage back from model.registered and redoes each step:
 
+              NAME artifact     reads every artifact the lineage names by digest back from the artifact store, which
+                                checks the digest: the snapshot, the dataset, its manifest, the registered model,
+                                the champion it was evaluated against, and any other subject; one check each
               audit rows        re-extracts the window from the Audit DB (--source) and compares the snapshot digest,
                                 so rows edited after the fact are caught; skipped without --source
               dataset           rebuilds the dataset from the stored snapshot and compares its digest
-              dataset artifact  reads the stored dataset, checking its digest
               trainer           compares the trainer version (or an external trainer's file digests) with the record
               model             retrains with the recorded parameters and seed and compares the artifact digest
               metrics           re-scores the holdout (and the recorded champion) and compares every metric
 
+            A missing or damaged artifact differs, and the steps that needed its bytes are skipped, naming it.
             Prints `identical` and exits 0 when nothing differs; otherwise names each step that differs and how, and exits 3.
 
             Example:
