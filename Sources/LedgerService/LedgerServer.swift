@@ -266,6 +266,8 @@ extension LedgerServer {
             }
         } catch let error as IOError {
             throw Self.bindFailure(error, host: host, port: port) ?? error
+        } catch is SocketAddressError {
+            throw LedgerError(.invalidArgument, "cannot resolve \(host) to an address to listen on")
         }
     }
 
