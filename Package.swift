@@ -153,7 +153,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerStoreTests",
-            dependencies: ["LedgerStore", "LedgerTesting"],
+            dependencies: ["LedgerStore", "LedgerTesting", "LedgerTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -111,8 +111,8 @@ public struct VersionProvenance: Sendable, Hashable {
         let log = LogReader(store: store)
         var runs: [String: Event] = [:]
         if !versions.isEmpty {
-            for entry in try await store.entries(ofTypes: ["run.started"]) {
-                let event = try SignedEvent(leaf: entry.leaf).event
+            for started in try await store.events(ofTypes: ["run.started"]) {
+                let event = started.event
                 if let run = event.data["run"]?.stringValue { runs[run] = event }
             }
         }

@@ -116,8 +116,8 @@ public struct PipelineScheduler: Sendable {
     private func lastScheduledEnd() async throws(LedgerError) -> Timestamp? {
         let prefix = "\(runner.settings.pipeline)/"
         var latest: Timestamp?
-        for entry in try await runner.steps.ledger.store.entries(ofTypes: ["run.started"]) {
-            let data = try SignedEvent(leaf: entry.leaf).event.data
+        for started in try await runner.steps.ledger.store.events(ofTypes: ["run.started"]) {
+            let data = started.event.data
             guard data["trigger"] == "schedule", data["run"]?.stringValue?.utf8.starts(with: prefix.utf8) == true,
                 let end = data["window"]?["to"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
             else { continue }

@@ -123,13 +123,6 @@ public final class PostgresEventStore: AppendSignalling {
         )
     }
 
-    public func entries(ofTypes types: Set<String>) async throws(LedgerError) -> [LogEntry] {
-        let list = types.sorted()
-        return try await fetchEntries(
-            "SELECT seq, leaf_hash, envelope, type, time, actor FROM entries WHERE type = ANY(\(list)) ORDER BY seq"
-        )
-    }
-
     public func leaves(upTo size: UInt64) async throws(LedgerError) -> [[UInt8]] {
         let upper = Int64(clamping: size)
         return try await connector.withConnection { connection in
@@ -147,15 +140,13 @@ public final class PostgresEventStore: AppendSignalling {
         let upper = Int64(clamping: size)
         return try await connector.withConnection { connection in
             let rows = try await connection.query(
-                "SELECT leaf_hash FROM entries WHERE seq < \(upper) ORDER BY seq",
+                "SELECT envelope FROM entries WHERE seq < \(upper) ORDER BY seq",
                 logger: PostgresConnector.logger
             )
+            // Hashed from the envelope bytes: the leaf_hash column is an unchecked index.
             var hashes: [Hash256] = []
-            for try await bytes in rows.decode(ByteBuffer.self) {
-                guard let hash = Hash256(bytes: Array(buffer: bytes)) else {
-                    throw LedgerError(.storage, "a stored leaf hash is not 32 bytes")
-                }
-                hashes.append(hash)
+            for try await envelope in rows.decode(ByteBuffer.self) {
+                hashes.append(MerkleTree.leafHash(Array(buffer: envelope)))
             }
             return hashes
         }

@@ -185,9 +185,11 @@ public enum ProjectionUpdater {
 
     /// Decodes a chunk of entries, in parallel.
     public static func decode(_ entries: [LogEntry]) throws(LedgerError) -> [(event: Event, leafHash: Hash256)] {
-        let decoded = ParallelMap.map(entries.count) { index -> Result<Event, LedgerError> in
+        // The leaf hash from the leaf bytes, not from the store's unchecked column.
+        let decoded = ParallelMap.map(entries.count) { index -> Result<(Event, Hash256), LedgerError> in
             do throws(LedgerError) {
-                return .success(try SignedEvent(leaf: entries[index].leaf).event)
+                let signed = try SignedEvent(leaf: entries[index].leaf)
+                return .success((signed.event, signed.leafHash))
             } catch {
                 return .failure(error)
             }
@@ -196,7 +198,7 @@ public enum ProjectionUpdater {
         events.reserveCapacity(entries.count)
         for (entry, result) in zip(entries, decoded) {
             switch result {
-            case .success(let event): events.append((event, entry.leafHash))
+            case .success(let (event, leafHash)): events.append((event, leafHash))
             case .failure(let error):
                 throw LedgerError(error.code, "the log entry at seq \(entry.seq) does not decode: \(error.reason)")
             }
@@ -214,7 +216,7 @@ public enum ProjectionUpdater {
         guard head.seq < size, let entry = try await log.entries(in: head.seq..<(head.seq + 1)).first else {
             return false
         }
-        return entry.leafHash == head.leafHash
+        return MerkleTree.leafHash(entry.leaf) == head.leafHash
     }
 }
 

@@ -177,32 +177,19 @@ public final class SQLiteEventStore: StreamingEventStore {
         }
     }
 
-    public func entries(ofTypes types: Set<String>) async throws(LedgerError) -> [LogEntry] {
-        let sortedTypes = types.sorted()
-        let placeholders = sortedTypes.map { _ in "?" }.joined(separator: ", ")
-        return try await read { db in
-            try Self.fetchEntries(
-                db,
-                sql:
-                    "SELECT seq, leaf_hash, envelope, type, time, actor FROM entries WHERE type IN (\(placeholders)) ORDER BY seq",
-                arguments: StatementArguments(sortedTypes)
-            )
-        }
-    }
-
     public func leafHashes(upTo size: UInt64) async throws(LedgerError) -> [Hash256] {
         try await read { db in
             let rows = try Row.fetchCursor(
                 db,
-                sql: "SELECT leaf_hash FROM entries WHERE seq < ? ORDER BY seq",
+                sql: "SELECT envelope FROM entries WHERE seq < ? ORDER BY seq",
                 arguments: [Int64(clamping: size)]
             )
+            // Hashed from the envelope bytes: the leaf_hash column is an unchecked index.
             var hashes: [Hash256] = []
             while let row = try rows.next() {
-                guard let data = row[0] as Data?, let hash = Hash256(bytes: data) else {
-                    throw LedgerError(.storage, "a stored leaf hash is not 32 bytes")
-                }
-                hashes.append(hash)
+                hashes.append(
+                    try row.withUnsafeData(atIndex: 0) { data in MerkleTree.leafHash(data.map { Array($0) } ?? []) }
+                )
             }
             return hashes
         }

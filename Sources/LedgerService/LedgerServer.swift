@@ -78,12 +78,14 @@ public final class LedgerServer: Sendable {
         store: any EventStore,
         artifacts: any ArtifactStore,
         trustedGenesis: Hash256,
+        headRecord: HeadRecordFile? = nil,
         logKey: SigningKey?,
         configuration: ServiceConfiguration,
         clock: any LedgerClock,
         log: @escaping @Sendable ([String: JSONValue]) -> Void
     ) async throws(LedgerError) -> LedgerServer {
-        let ledger = try await Ledger.open(store: store, clock: clock)
+        // With the workspace's head record, a log that lost its tail is refused and every append keeps the record.
+        let ledger = try await Ledger.open(store: store, clock: clock, headRecord: headRecord)
         guard await ledger.state.genesisLeafHash == trustedGenesis else {
             throw LedgerError(.trustAnchor, "the log's genesis is not the trusted one")
         }

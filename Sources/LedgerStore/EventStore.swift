@@ -29,10 +29,6 @@ public protocol EventStore: Sendable {
     /// The leaf bytes of seq `0..<size`, in order: all the verifier needs.
     func leaves(upTo size: UInt64) async throws(LedgerError) -> [[UInt8]]
 
-    /// The entries whose type is in `types`, in seq order (used to fold the keyring without
-    /// reading the whole log).
-    func entries(ofTypes types: Set<String>) async throws(LedgerError) -> [LogEntry]
-
     /// The leaf hashes of seq `0..<size`, in order.
     func leafHashes(upTo size: UInt64) async throws(LedgerError) -> [Hash256]
 
@@ -48,6 +44,27 @@ extension EventStore {
     /// Every entry, in seq order.
     public func allEntries() async throws(LedgerError) -> [LogEntry] {
         try await entries(in: 0..<(try await size()))
+    }
+
+    /// The events whose type is in `types`, in seq order, decoded from the envelope bytes of every entry (read in
+    /// pages).
+    ///
+    /// A store's `type` column is an index for people running SQL, never an answer: an edited database could change
+    /// it to hide an event, so nothing that decides or filters reads it.
+    public func events(ofTypes types: Set<String>) async throws(LedgerError) -> [SignedEvent] {
+        let size = try await size()
+        var events: [SignedEvent] = []
+        var cursor: UInt64 = 0
+        while cursor < size {
+            let page = try await entries(in: cursor..<min(size, cursor + 4096))
+            guard !page.isEmpty else { break }
+            for entry in page {
+                let signed = try SignedEvent(leaf: entry.leaf)
+                if types.contains(signed.event.type) { events.append(signed) }
+            }
+            cursor += UInt64(page.count)
+        }
+        return events
     }
 
     /// Checks a batch before it is stored: contiguous seqs starting at `expectedSize`.

@@ -31,10 +31,6 @@ public actor InMemoryEventStore: EventStore {
         return Array(log[lower..<upper])
     }
 
-    public func entries(ofTypes types: Set<String>) -> [LogEntry] {
-        log.filter { types.contains($0.type) }
-    }
-
     public func leaves(upTo size: UInt64) -> [[UInt8]] {
         log.prefix(Int(clamping: size)).map(\.leaf)
     }

@@ -28,26 +28,161 @@ public actor Ledger {
     public private(set) var state: LedgerState
     private var observers: [@Sendable ([SignedEvent]) async -> Void] = []
 
-    private init(store: any EventStore, clock: any LedgerClock, state: LedgerState) {
+    /// The head record this ledger keeps up to date, and the Merkle right edge of the entries it has seen.
+    private var head: (file: HeadRecordFile, frontier: MerkleFrontier)?
+    /// Set when the head record could not be written; the append it followed still stands.
+    public private(set) var headRecordWarning: String?
+    /// What ``open(store:clock:headRecord:)`` found worth telling a person, such as a head record it had to rebuild.
+    public nonisolated let openWarnings: [String]
+
+    private init(store: any EventStore, clock: any LedgerClock, state: LedgerState, openWarnings: [String] = []) {
         self.store = store
         self.clock = clock
         self.state = state
+        self.openWarnings = openWarnings
     }
 
-    /// Opens an existing log: folds the events that change its state (``LedgerState/statefulTypes``) and its last
-    /// entry.
-    public static func open(store: any EventStore, clock: any LedgerClock) async throws(LedgerError) -> Ledger {
+    /// Opens an existing log: reads every entry once, in pages, and folds the events that change the rule state.
+    ///
+    /// Every type, and so every authority decision, comes from the signed envelope bytes, never from a store's
+    /// index columns (which an edited database could change to hide a `key.revoked`).
+    ///
+    /// - Parameter headRecord: the workspace's ``HeadRecordFile``. With one, the log must hold at least the
+    ///   record's entries and match its root, or the open fails (`chain.checkpoint`), so that no append can paper
+    ///   over a deleted tail; every later append updates the record.
+    public static func open(
+        store: any EventStore,
+        clock: any LedgerClock,
+        headRecord: HeadRecordFile? = nil
+    ) async throws(LedgerError) -> Ledger {
+        let record = try headRecord?.load()
         let size = try await store.size()
-        guard size > 0 else { throw LedgerError(.malformed, "the log is empty: it has no genesis event") }
+        guard size > 0 else {
+            if let record { throw Self.shorterThanRecord(size: 0, record: record) }
+            throw LedgerError(.malformed, "the log is empty: it has no genesis event")
+        }
+        if let record, size < record.size { throw Self.shorterThanRecord(size: size, record: record) }
+        // The kept checkpoints are checked too (they are signed, so forged rows cannot block appends): the ones a
+        // missing head record is rebuilt from.
+        let kept = try await store.checkpoints()
+        var rootsAtCheckpoints: [UInt64: Hash256] = [:]
         var state = LedgerState()
-        for entry in try await store.entries(ofTypes: LedgerState.statefulTypes) {
-            state.apply(try SignedEvent(leaf: entry.leaf))
+        var frontier = MerkleFrontier()
+        var cursor: UInt64 = 0
+        while cursor < size {
+            let page = try await store.entries(in: cursor..<min(size, cursor + Self.pageSize))
+            guard !page.isEmpty else { break }
+            for entry in page {
+                guard entry.seq == UInt64(frontier.size) else {
+                    throw LedgerError(.storage, "the log has no entry at seq \(frontier.size)")
+                }
+                let leafHash = MerkleTree.leafHash(entry.leaf)
+                frontier.append(leafHash)
+                if let record, UInt64(frontier.size) == record.size, frontier.root != record.root {
+                    throw Self.inconsistentWithRecord(record)
+                }
+                if kept.contains(where: { $0.size == UInt64(frontier.size) }) {
+                    rootsAtCheckpoints[UInt64(frontier.size)] = frontier.root
+                }
+                let signed = try SignedEvent(leaf: entry.leaf)
+                guard signed.event.seq == entry.seq else {
+                    throw LedgerError(.storage, "the entry stored at seq \(entry.seq) is event \(signed.event.seq)")
+                }
+                // The head is folded whatever its type: the rules need its hash and time.
+                if LedgerState.statefulTypes.contains(signed.event.type) || entry.seq == size - 1 {
+                    state.apply(signed)
+                }
+            }
+            cursor += UInt64(page.count)
         }
-        // The head: the last entry, unless it changed the state and is already folded.
-        if state.size < size, let last = try await store.entries(in: (size - 1)..<size).first {
-            state.apply(try SignedEvent(leaf: last.leaf))
+        guard UInt64(frontier.size) == size else {
+            throw LedgerError(.storage, "the log says it has \(size) entries but holds \(frontier.size)")
         }
-        return Ledger(store: store, clock: clock, state: state)
+        for (checkpointSize, note) in kept {
+            guard let checkpoint = try? Verifier.authenticate(checkpoint: note, state: state).checkpoint else {
+                continue
+            }
+            guard let root = rootsAtCheckpoints[checkpointSize], checkpoint.size == checkpointSize else {
+                throw LedgerError(
+                    .checkpoint,
+                    "the log has \(size) entries, but a kept checkpoint signed \(checkpoint.size): entries "
+                        + "\(size)..<\(checkpoint.size) were deleted; nothing is appended until they are restored "
+                        + "(ledger restore --from EXPORT)"
+                )
+            }
+            guard root == checkpoint.root else {
+                throw LedgerError(
+                    .checkpoint,
+                    "the log's first \(checkpointSize) entries do not have the root of the kept checkpoint of that "
+                        + "size: they were changed after it was signed"
+                )
+            }
+        }
+        var warnings: [String] = []
+        if let headRecord, record == nil {
+            warnings.append(
+                "no head record at \(headRecord.path): rebuilt from the log, which matches its \(kept.count) "
+                    + "kept checkpoint(s)"
+            )
+        }
+        let ledger = Ledger(store: store, clock: clock, state: state, openWarnings: warnings)
+        if let headRecord, let logID = state.logID {
+            if let record, Array(record.logID.utf8) != Array(logID.utf8) {
+                throw LedgerError(
+                    .trustAnchor,
+                    "the head record \(headRecord.path) is for log \"\(record.logID)\", not \"\(logID)\""
+                )
+            }
+            let head = HeadRecord(logID: logID, frontier: frontier, lastLeafHash: state.lastLeafHash)
+            await ledger.track(head, in: headRecord, save: record == nil || record?.size != head.size)
+        }
+        return ledger
+    }
+
+    static let pageSize: UInt64 = 4096
+
+    static func shorterThanRecord(size: UInt64, record: HeadRecord) -> LedgerError {
+        LedgerError(
+            .checkpoint,
+            "the log has \(size) entries, but \(record.size) were committed (head record, root \(record.root.hex)): "
+                + "entries \(size)..<\(record.size) were deleted; nothing is appended until they are restored "
+                + "(ledger restore --from EXPORT)"
+        )
+    }
+
+    static func inconsistentWithRecord(_ record: HeadRecord) -> LedgerError {
+        LedgerError(
+            .checkpoint,
+            "the log's first \(record.size) entries do not have the root the head record holds "
+                + "(\(record.root.hex)): they were changed after they were committed"
+        )
+    }
+
+    private func startTracking(in file: HeadRecordFile) {
+        head = (file, MerkleFrontier())
+    }
+
+    private func track(_ record: HeadRecord, in file: HeadRecordFile, save: Bool) {
+        head = (file, record.frontier)
+        if save { saveHead() }
+    }
+
+    /// Extends the tracked frontier with entries the store now holds, in seq order from the frontier's size.
+    private func advanceHead(_ leafHashes: some Sequence<Hash256>) {
+        guard var tracked = head else { return }
+        for hash in leafHashes { tracked.frontier.append(hash) }
+        head = tracked
+    }
+
+    /// Writes the head record for the state this ledger has reached. A failure is kept as a warning: the entries are
+    /// durable, and a lagging record is allowed.
+    private func saveHead() {
+        guard let (file, frontier) = head, UInt64(frontier.size) == state.size, let logID = state.logID else { return }
+        do {
+            try file.save(HeadRecord(logID: logID, frontier: frontier, lastLeafHash: state.lastLeafHash))
+        } catch {
+            headRecordWarning = error.reason
+        }
     }
 
     /// Writes the genesis event of a new log, signed by `admin`, which must be among `keys` with the admin role.
@@ -57,12 +192,14 @@ public actor Ledger {
         logID: String,
         keys: [KeyRecord],
         policy: Policy = Policy(),
-        signedBy admin: SigningKey
+        signedBy admin: SigningKey,
+        headRecord: HeadRecordFile? = nil
     ) async throws(LedgerError) -> Ledger {
         guard try await store.size() == 0 else {
             throw LedgerError(.invalidArgument, "the store already holds a log")
         }
         let ledger = Ledger(store: store, clock: clock, state: LedgerState())
+        if let headRecord { await ledger.startTracking(in: headRecord) }
         let data: JSONValue = .object(["keys": .array(keys.map(\.jsonValue)), "policy": policy.jsonValue])
         _ = try await ledger.append([EventDraft(type: "ledger.created", data: data)], signedBy: admin, logID: logID)
         return ledger
@@ -206,22 +343,40 @@ public actor Ledger {
     /// actor may have run (actors are reentrant at `await`), hit the conflict, caught up and so folded `batch`
     /// already: applying it again would count its approvals twice. So `update` runs only if the state is still
     /// where the batch starts; otherwise the state catches up from the store.
+    ///
+    /// Then the head record, if this ledger keeps one, is brought to the new head.
     private func settle(after batch: [SignedEvent], _ update: (inout LedgerState) -> Void) async throws(LedgerError) {
         if state.size == batch.first?.event.seq {
             update(&state)
+            advanceHead(batch.map(\.leafHash))
         } else {
             try await catchUp()
         }
+        saveHead()
     }
 
     /// Folds the entries other writers appended since this ledger last looked.
+    ///
+    /// - Throws: `chain.checkpoint` when the log is now shorter than what this ledger already folded: entries were
+    ///   deleted underneath it, and appending would reuse their seqs.
     public func catchUp() async throws(LedgerError) {
         let size = try await store.size()
+        guard size >= state.size else {
+            throw LedgerError(
+                .checkpoint,
+                "the log has \(size) entries, but this process already read \(state.size): entries were deleted"
+            )
+        }
         guard size > state.size else { return }
         // Another catch-up on this actor may have folded some of these while the store read them: fold each entry
         // only when it is the next one.
         for entry in try await store.entries(in: state.size..<size) where entry.seq == state.size {
-            state.apply(try SignedEvent(leaf: entry.leaf))
+            let signed = try SignedEvent(leaf: entry.leaf)
+            guard signed.event.seq == entry.seq else {
+                throw LedgerError(.storage, "the entry stored at seq \(entry.seq) is event \(signed.event.seq)")
+            }
+            state.apply(signed)
+            advanceHead(CollectionOfOne(signed.leafHash))
         }
     }
 

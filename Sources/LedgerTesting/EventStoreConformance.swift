@@ -105,10 +105,10 @@ public enum EventStoreConformance {
     static func byType(_ store: any EventStore) async throws {
         let entries = try await sampleEntries(6)
         try await store.append(entries, expecting: 0)
-        let notes = try await store.entries(ofTypes: ["note.added"])
-        try expect(notes.map(\.seq) == [2, 3, 4, 5], "byType", "note.added seqs are \(notes.map(\.seq))")
-        let authority = try await store.entries(ofTypes: ["ledger.created", "key.added"])
-        try expect(authority.map(\.seq) == [0, 1], "byType", "authority seqs are \(authority.map(\.seq))")
+        let notes = try await store.events(ofTypes: ["note.added"]).map(\.event.seq)
+        try expect(notes == [2, 3, 4, 5], "byType", "note.added seqs are \(notes)")
+        let authority = try await store.events(ofTypes: ["ledger.created", "key.added"]).map(\.event.seq)
+        try expect(authority == [0, 1], "byType", "authority seqs are \(authority)")
     }
 
     static func leafHashes(_ store: any EventStore) async throws {

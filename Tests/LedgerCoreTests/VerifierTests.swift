@@ -264,8 +264,40 @@ struct VerifierTests {
             state = Verifier().verify(leaves: rewritten).state
         }
         #expect(Verifier().verify(leaves: rewritten).isVerified)
-        Self.expectFailure(rewritten, seq: 4, code: .checkpoint, verifier: Verifier(checkpoints: [early, late]))
-        Self.expectFailure(rewritten, seq: 0, code: .checkpoint, verifier: Verifier(checkpoints: [late]))
+        // A root fixes its prefix, not where in it the change is: the failure names the range and blames no seq.
+        Self.expectFailure(rewritten, seq: nil, code: .checkpoint, verifier: Verifier(checkpoints: [early, late]))
+        let narrowed = Verifier(checkpoints: [early, late]).verify(leaves: rewritten).failure?.reason ?? ""
+        #expect(narrowed.contains("entries 4..<9 (the first 4 still match)"), "\(narrowed)")
+        Self.expectFailure(rewritten, seq: nil, code: .checkpoint, verifier: Verifier(checkpoints: [late]))
+        let wide = Verifier(checkpoints: [late]).verify(leaves: rewritten).failure?.reason ?? ""
+        #expect(wide.contains("somewhere in entries 0..<9"), "\(wide)")
+        // Where the matching and differing heads are one entry apart, that entry is named.
+        let eight = try Self.checkpoint(of: Array(leaves.prefix(8)))
+        var last = Array(leaves.prefix(8))
+        let lastState = Verifier().verify(leaves: last).state
+        last.append(try Self.forged(after: lastState, data: ["text": "rewritten last"], by: TestKeys.pipeline))
+        Self.expectFailure(last, seq: 8, code: .checkpoint, verifier: Verifier(checkpoints: [eight, late]))
+    }
+
+    @Test("known heads kept outside the log: a shorter log names both sizes, another root is a rewrite")
+    func knownHeads() async throws {
+        let (leaves, _) = try await Self.validLog()
+        let root = MerkleTree.root(of: leaves.map { MerkleTree.leafHash($0) })
+        let head = KnownHead(size: UInt64(leaves.count), root: root, source: "the head record")
+        #expect(Verifier(heads: [head]).verify(leaves: leaves).isVerified)
+        let truncated = Verifier(heads: [head]).verify(leaves: Array(leaves.prefix(5)))
+        #expect(truncated.failure?.code == .checkpoint)
+        #expect(truncated.failure?.seq == 5)
+        #expect(truncated.failure?.reason.contains("the log has 5 entries, but the head record holds 9") == true)
+        var flipped = root.bytes
+        flipped[0] ^= 1
+        let other = KnownHead(size: UInt64(leaves.count), root: try #require(Hash256(bytes: flipped)), source: "x")
+        Self.expectFailure(leaves, seq: nil, code: .checkpoint, verifier: Verifier(heads: [other]))
+        // Every entry dropped from the end, one at a time, is caught.
+        for size in 1..<leaves.count {
+            let report = Verifier(heads: [head]).verify(leaves: Array(leaves.prefix(size)))
+            #expect(report.failure?.seq == UInt64(size))
+        }
     }
 
     @Test("a checkpoint signed by a key that is not a log key is refused")

@@ -62,10 +62,6 @@ actor SlowReturningStore: EventStore {
 
     func leaves(upTo size: UInt64) async throws(LedgerError) -> [[UInt8]] { await inner.leaves(upTo: size) }
 
-    func entries(ofTypes types: Set<String>) async throws(LedgerError) -> [LogEntry] {
-        await inner.entries(ofTypes: types)
-    }
-
     func leafHashes(upTo size: UInt64) async throws(LedgerError) -> [Hash256] { await inner.leafHashes(upTo: size) }
 
     func keepCheckpoint(_ note: String, size: UInt64) async throws(LedgerError) {

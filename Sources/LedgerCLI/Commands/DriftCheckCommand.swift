@@ -131,9 +131,11 @@ struct DriftCheckCommand: AsyncParsableCommand {
     static func driftRun(since deployed: UInt64, runner: PipelineRunner) async throws -> String? {
         let ledger = runner.steps.ledger
         let size = try await ledger.store.size()
-        for entry in try await ledger.store.entries(in: deployed..<size).reversed() where entry.type == "run.started" {
-            let data = try SignedEvent(leaf: entry.leaf).event.data
-            guard data["trigger"] == "drift", let run = data["run"]?.stringValue,
+        for entry in try await ledger.store.entries(in: deployed..<size).reversed() {
+            // The type from the signed bytes, never from the store's index column.
+            let event = try SignedEvent(leaf: entry.leaf).event
+            let data = event.data
+            guard event.type == "run.started", data["trigger"] == "drift", let run = data["run"]?.stringValue,
                 run.hasPrefix("\(runner.settings.pipeline)/")
             else { continue }
             let history = try await RunHistory(run: run, ledger: ledger)

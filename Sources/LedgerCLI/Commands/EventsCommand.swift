@@ -67,13 +67,16 @@ struct EventsCommand: AsyncParsableCommand {
             let size = try await store.size()
             while cursor < size {
                 let page = try await store.entries(in: cursor..<min(size, cursor + 1024))
-                for entry in page where type == nil || entry.type == type {
+                for entry in page {
+                    // Type, seq and leaf hash from the signed bytes: the store's columns are unchecked indexes.
+                    let signed = try SignedEvent(leaf: entry.leaf)
+                    guard type == nil || Array(signed.event.type.utf8) == Array((type ?? "").utf8) else { continue }
                     if envelopes {
                         console.writeOut(entry.leaf + [0x0a])
                     } else {
                         console.json([
-                            "seq": .int(entry.seq), "leafHash": .string(entry.leafHash.hex),
-                            "event": try SignedEvent(leaf: entry.leaf).event.jsonValue,
+                            "seq": .int(signed.event.seq), "leafHash": .string(signed.leafHash.hex),
+                            "event": signed.event.jsonValue,
                         ])
                     }
                     printed += 1

@@ -90,8 +90,9 @@ struct InitCommand: AsyncParsableCommand {
         // One key per role, each registered in the genesis event with that role alone.
         let keyPaths = Dictionary(uniqueKeysWithValues: Role.allCases.map { ($0, "keys/\($0.rawValue).key") })
         let sqlitePath = store.hasPrefix("sqlite:") ? root.appendingPathComponent(String(store.dropFirst(7))).path : nil
+        let headPath = root.appendingPathComponent(Workspace.headRecordName).path
         let paths =
-            [configPath] + (sqlitePath.map { [$0] } ?? [])
+            [configPath, headPath] + (sqlitePath.map { [$0] } ?? [])
             + keyPaths.values.sorted().flatMap {
                 [root.appendingPathComponent($0).path, root.appendingPathComponent($0 + ".pub").path]
             }
@@ -144,7 +145,8 @@ struct InitCommand: AsyncParsableCommand {
                 clock: SystemClock(),
                 logID: logID,
                 keys: records,
-                signedBy: admin
+                signedBy: admin,
+                headRecord: HeadRecordFile(path: headPath)
             )
             guard let genesisHash = await ledger.state.genesisLeafHash else {
                 throw LedgerError(.storage, "the genesis event was not recorded")

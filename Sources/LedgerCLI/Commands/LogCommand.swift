@@ -53,8 +53,11 @@ struct LogCommand: AsyncParsableCommand {
         // Read in pages so that a filtered listing of a large log stays bounded in memory.
         while cursor < size, selected.count < limit ?? Int.max {
             let page = try await store.entries(in: cursor..<min(size, cursor + 4096))
-            for entry in page where type == nil || entry.type == type {
-                selected.append(try SignedEvent(leaf: entry.leaf))
+            for entry in page {
+                // The type from the signed bytes: the store's type column is an unchecked index.
+                let signed = try SignedEvent(leaf: entry.leaf)
+                guard type == nil || Array(signed.event.type.utf8) == Array((type ?? "").utf8) else { continue }
+                selected.append(signed)
                 if selected.count == limit { break }
             }
             cursor += 4096

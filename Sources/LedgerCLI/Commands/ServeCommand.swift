@@ -90,6 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
             store: try await workspace.openStore(),
             artifacts: try workspace.openArtifacts(),
             trustedGenesis: workspace.genesis,
+            headRecord: workspace.headRecord,
             logKey: logKey,
             configuration: ServiceConfiguration(
                 target: target ?? workspace.model.target,

@@ -60,16 +60,51 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         var leaves: [[UInt8]]
         var trusted = trust.flatMap { Hash256(hex: $0) }
-        var notes = try checkpoint.map { try Files.readText($0, what: "checkpoint") }
+        var notes = try checkpoint.map { try Files.readText($0, .checkpoint) }
         let source: String
         var projectionCheck: (head: UInt64, differences: [String])?
+        var heads: [KnownHead] = []
+        var columnFailure: VerificationFailure?
+        var record: HeadRecord?
         if let from {
             leaves = try Self.readExport(from)
             source = from
         } else {
             let workspace = try workspace.locate()
+            // The head record first: an append between the two reads then looks like growth, never truncation.
+            do {
+                record = try workspace.headRecord.load()
+            } catch {
+                try failVerification(VerificationFailure(seq: nil, code: .checkpoint, reason: error.reason), json: json)
+            }
+            if let record {
+                heads.append(
+                    KnownHead(
+                        size: record.size,
+                        root: record.root,
+                        source: "the head record \(Workspace.headRecordName)"
+                    )
+                )
+            } else {
+                Console.current.err(
+                    "warning: no head record (\(Workspace.headRecordName)): only the kept checkpoints show whether "
+                        + "entries were deleted; it is rebuilt from them"
+                )
+            }
             let store = try await workspace.openStore()
-            leaves = try await store.leaves(upTo: try await store.size())
+            let size = try await store.size()
+            leaves = []
+            leaves.reserveCapacity(Int(size))
+            var cursor: UInt64 = 0
+            while cursor < size {
+                let page = try await store.entries(in: cursor..<min(size, cursor + 4096))
+                guard !page.isEmpty else { break }
+                if columnFailure == nil {
+                    columnFailure = StoredColumns.firstMismatch(in: page, expectedFirstSeq: cursor)
+                }
+                leaves.append(contentsOf: page.map(\.leaf))
+                cursor += UInt64(page.count)
+            }
             trusted = trusted ?? workspace.genesis
             notes += try await store.checkpoints().map(\.note)
             source = workspace.root.path
@@ -77,9 +112,14 @@ struct VerifyCommand: AsyncParsableCommand {
         let verifier = Verifier(
             trustedGenesis: trusted,
             checkpoints: notes,
+            heads: heads,
             concurrency: threads ?? ProcessInfo.processInfo.activeProcessorCount
         )
-        let report = verifier.verify(leaves: leaves)
+        var report = verifier.verify(leaves: leaves)
+        if report.isVerified, let columnFailure { report = report.failing(columnFailure) }
+        if from == nil, report.isVerified, record == nil {
+            try Self.rebuildHeadRecord(try workspace.locate(), leaves: leaves, notes: notes, state: report.state)
+        }
         leaves = []
         if from == nil, report.isVerified {
             projectionCheck = try await Self.checkProjections(
@@ -155,7 +195,18 @@ struct VerifyCommand: AsyncParsableCommand {
             let stored = try await tables.load()
         else { return nil }
         guard stored.nextSeq <= verifiedSize else {
-            // Appended while verify read the log: say so rather than pass over the tables in silence.
+            // Either something appended while verify read the log, or the log lost entries the tables had applied.
+            let now = try await log.size()
+            guard now >= stored.nextSeq else {
+                throw VerificationFailed(
+                    failure: VerificationFailure(
+                        seq: nil,
+                        code: .checkpoint,
+                        reason: "the read tables applied \(stored.nextSeq) entries, but the log has \(now): entries "
+                            + "\(now)..<\(stored.nextSeq) were deleted (truncated log)"
+                    )
+                )
+            }
             Console.current.err(
                 "note: the read tables were not checked: they are ahead of the \(verifiedSize) entries verified "
                     + "(something appended meanwhile); run verify again"
@@ -166,13 +217,34 @@ struct VerifyCommand: AsyncParsableCommand {
         return (stored.nextSeq - 1, stored.differences(from: fresh))
     }
 
+    /// Writes a missing head record from the largest kept checkpoint that the verified log matches, so that a
+    /// deletion below it is caught from now on. Nothing is written without a checkpoint: an unsigned head taken from
+    /// the log itself would vouch for whatever the log now holds.
+    static func rebuildHeadRecord(
+        _ workspace: Workspace,
+        leaves: [[UInt8]],
+        notes: [String],
+        state: LedgerState
+    ) throws(LedgerError) {
+        let sizes = notes.compactMap { try? Verifier.authenticate(checkpoint: $0, state: state).checkpoint.size }
+        guard let size = sizes.max(), size >= 1, size <= UInt64(leaves.count), let logID = state.logID else { return }
+        var frontier = MerkleFrontier()
+        var last = Hash256.zero
+        for leaf in leaves.prefix(Int(size)) {
+            last = MerkleTree.leafHash(leaf)
+            frontier.append(last)
+        }
+        try workspace.headRecord.save(HeadRecord(logID: logID, frontier: frontier, lastLeafHash: last))
+        Console.current.err("warning: rebuilt \(Workspace.headRecordName) from the kept checkpoint of size \(size)")
+    }
+
     /// Splits an export into leaves: one per line, each line the exact leaf bytes followed by exactly one `\n`, the
     /// last line included (as `ledger export` writes it and the auditor's script requires).
     ///
     /// Throws `event.malformed` naming the file for an empty file, a last line without its newline (a cut file),
     /// CRLF line endings and blank lines, so that these are refused before any entry is judged.
     static func readExport(_ path: String) throws(LedgerError) -> [[UInt8]] {
-        let bytes = try Files.read(path, what: "export")
+        let bytes = try Files.read(path, .export)
         guard let last = bytes.last else {
             throw LedgerError(.malformed, "\(path) is empty; an export starts with the genesis entry")
         }

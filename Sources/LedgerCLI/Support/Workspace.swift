@@ -14,6 +14,9 @@ import LedgerStore
 /// log and artifact URLs, and the paths of the key files `ledger init` created, one per role.
 struct Workspace {
     static let configName = "ledger.json"
+    /// The head record (``HeadRecord``): the size and root of the log as this workspace last committed it, in a
+    /// file of its own so that a log database that lost its tail is refused.
+    static let headRecordName = "ledger.head"
 
     /// What every command says about a PostgreSQL URL bound for ledger.json that holds a password.
     static let noPasswordInConfig =
@@ -162,11 +165,17 @@ struct Workspace {
         return Hash256.sha256((try? CanonicalJSON.encode(config)) ?? [])
     }
 
+    /// The workspace's head record file.
+    var headRecord: HeadRecordFile { HeadRecordFile(path: root.appendingPathComponent(Self.headRecordName).path) }
+
     /// Opens the log that `log` names.
-    func openStore() async throws(LedgerError) -> any EventStore {
+    ///
+    /// - Parameter create: make an empty log where there is none (`ledger restore` into a workspace whose log
+    ///   database was lost); otherwise a missing log is an error.
+    func openStore(create: Bool = false) async throws(LedgerError) -> any EventStore {
         switch try logLocation {
-        case .sqlite(let path): return try SQLiteEventStore(path: path)
-        case .postgres(let url): return try await PostgresEventStore.open(url)
+        case .sqlite(let path): return try SQLiteEventStore(path: path, create: create)
+        case .postgres(let url): return try await PostgresEventStore.open(url, create: create)
         }
     }
 
@@ -222,7 +231,8 @@ struct Workspace {
     /// catches up.
     func openLedger() async throws(LedgerError) -> Ledger {
         let store = try await openStore()
-        let ledger = try await Ledger.open(store: store, clock: SystemClock())
+        let ledger = try await Ledger.open(store: store, clock: SystemClock(), headRecord: headRecord)
+        for warning in ledger.openWarnings { Console.current.err("warning: \(warning)") }
         let state = await ledger.state
         guard state.logID == logID, state.genesisLeafHash == genesis else {
             throw LedgerError(

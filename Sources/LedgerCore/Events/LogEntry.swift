@@ -2,6 +2,11 @@
 ///
 /// `leaf` is the canonical JSON of the DSSE envelope; everything else is derived from it and
 /// kept only so that stores can index. Nothing here has been verified.
+///
+/// An entry read back from a store carries the store's index columns (`leafHash`, `type`, `time`,
+/// `actor`) as they are stored: an edited database can make them disagree with `leaf`. Nothing may
+/// decide or filter on them: decode `leaf` (``SignedEvent/init(leaf:)``) instead. `ledger verify`
+/// checks every column against the leaf and reports the seq where one differs.
 public struct LogEntry: Sendable, Hashable {
     public var seq: UInt64
     public var leaf: [UInt8]

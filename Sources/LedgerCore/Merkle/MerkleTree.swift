@@ -306,13 +306,24 @@ private struct MerkleLevel {
 
 /// Incremental Merkle tree head over a growing log: the compact range of perfect-subtree hashes that covers every
 /// leaf so far (one per set bit of `size`), so memory is O(log n) and each append costs amortized O(1) hashes.
-public struct MerkleFrontier: Sendable {
+public struct MerkleFrontier: Sendable, Hashable {
     /// Perfect-subtree roots, leftmost (largest) first.
     private var subtrees: [Hash256] = []
     /// The number of leaves appended.
     public private(set) var size: Int = 0
 
     public init() {}
+
+    /// A frontier saved earlier: `subtrees` MUST be the ``subtrees`` of a frontier of `size` leaves. Nil when their
+    /// number is not the number of set bits of `size`, the one shape a frontier can have.
+    public init?(size: Int, subtrees: [Hash256]) {
+        guard size >= 0, subtrees.count == size.nonzeroBitCount else { return nil }
+        self.size = size
+        self.subtrees = subtrees
+    }
+
+    /// The perfect-subtree roots, leftmost (largest) first: what ``init(size:subtrees:)`` takes back.
+    public var subtreeRoots: [Hash256] { subtrees }
 
     /// Appends the next leaf's hash (see `MerkleTree.leafHash`).
     public mutating func append(_ leafHash: Hash256) {

@@ -29,6 +29,20 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
     }
 }
 
+/// A tree head the log must hold, kept outside the log: its size, its root, and what it is, for messages.
+public struct KnownHead: Sendable, Hashable {
+    public let size: UInt64
+    public let root: Hash256
+    /// Names the head in a failure, such as "the head record ledger.head".
+    public let source: String
+
+    public init(size: UInt64, root: Hash256, source: String) {
+        self.size = size
+        self.root = root
+        self.source = source
+    }
+}
+
 /// The result of replaying a log.
 public struct VerificationReport: Sendable {
     /// Entries read.
@@ -50,6 +64,20 @@ public struct VerificationReport: Sendable {
     public let events: [VerifiedEvent]
 
     public var isVerified: Bool { failure == nil }
+
+    /// This report with `failure` as its verdict, for a check made outside the replay (a store's columns).
+    public func failing(_ failure: VerificationFailure) -> VerificationReport {
+        VerificationReport(
+            entries: entries,
+            root: root,
+            genesis: genesis,
+            countsByType: [:],
+            checkpointsVerified: checkpointsVerified,
+            failure: failure,
+            state: state,
+            events: []
+        )
+    }
 }
 
 /// Replays a log from its leaf bytes and checks every rule of DESIGN.md, "Trust and authority".
@@ -64,17 +92,22 @@ public struct Verifier: Sendable {
     public var trustedGenesis: Hash256?
     /// Signed checkpoints (C2SP notes) the log must be consistent with.
     public var checkpoints: [String]
+    /// Tree heads the log must hold and match, kept outside the log (a workspace's head record): unsigned, so they
+    /// bind only whoever kept them.
+    public var heads: [KnownHead]
     public var concurrency: Int
     public var keepEvents: Bool
 
     public init(
         trustedGenesis: Hash256? = nil,
         checkpoints: [String] = [],
+        heads: [KnownHead] = [],
         concurrency: Int = 1,
         keepEvents: Bool = false
     ) {
         self.trustedGenesis = trustedGenesis
         self.checkpoints = checkpoints
+        self.heads = heads
         self.concurrency = max(1, concurrency)
         self.keepEvents = keepEvents
     }
@@ -280,47 +313,57 @@ public struct Verifier: Sendable {
         }
     }
 
-    /// Checks each checkpoint's signature with the log's `log`-role keys (key name = origin) and
-    /// its root against the entries. Truncation names the first missing seq; a rewrite names the
-    /// first seq after the largest checkpoint that still matches.
+    /// Checks each checkpoint's signature with the log's `log`-role keys (key name = origin), then every checkpoint's
+    /// and known head's root against the entries.
+    ///
+    /// A log shorter than any of them was truncated: the failure names both sizes. A root that differs means the
+    /// entries were changed after it was signed or recorded. A root fixes its whole prefix but says nothing of where
+    /// inside it the change is, so the failure names the range between the largest head that still matches and the
+    /// first that does not, and blames no single seq.
     private func verifyCheckpoints(leafHashes: [Hash256], state: LedgerState) -> Result<Int, VerificationFailure> {
-        guard !checkpoints.isEmpty else { return .success(0) }
-        var parsed: [Checkpoint] = []
+        var expected: [(size: UInt64, root: Hash256, name: String)] = heads.map { ($0.size, $0.root, $0.source) }
         for text in checkpoints {
             do {
-                parsed.append(try Self.authenticate(checkpoint: text, state: state).checkpoint)
+                let checkpoint = try Self.authenticate(checkpoint: text, state: state).checkpoint
+                expected.append((checkpoint.size, checkpoint.root, "the signed checkpoint of size \(checkpoint.size)"))
             } catch {
                 return .failure(error)
             }
         }
-        parsed.sort { $0.size < $1.size }
+        guard !expected.isEmpty else { return .success(0) }
+        expected.sort { $0.size < $1.size }
+        let count = UInt64(leafHashes.count)
+        if let longest = expected.last, longest.size > count {
+            return .failure(
+                VerificationFailure(
+                    seq: count,
+                    code: .checkpoint,
+                    reason: "the log has \(count) entries, but \(longest.name) holds \(longest.size): entries "
+                        + "\(count)..<\(longest.size) were deleted (truncated log)"
+                )
+            )
+        }
         var frontier = MerkleFrontier()
         var lastMatchingSize: UInt64 = 0
-        for checkpoint in parsed {
-            guard checkpoint.size <= UInt64(leafHashes.count) else {
+        for head in expected {
+            while frontier.size < Int(head.size) { frontier.append(leafHashes[frontier.size]) }
+            guard frontier.root == head.root else {
+                let range =
+                    lastMatchingSize == 0
+                    ? "somewhere in entries 0..<\(head.size)"
+                    : "in entries \(lastMatchingSize)..<\(head.size) (the first \(lastMatchingSize) still match)"
                 return .failure(
                     VerificationFailure(
-                        seq: UInt64(leafHashes.count),
+                        seq: head.size - lastMatchingSize == 1 ? lastMatchingSize : nil,
                         code: .checkpoint,
-                        reason:
-                            "the log has \(leafHashes.count) entries but a checkpoint signed \(checkpoint.size): it was truncated"
+                        reason: "the log's first \(head.size) entries do not have the root of \(head.name): history "
+                            + "was rewritten \(range)"
                     )
                 )
             }
-            while frontier.size < Int(checkpoint.size) { frontier.append(leafHashes[frontier.size]) }
-            guard frontier.root == checkpoint.root else {
-                return .failure(
-                    VerificationFailure(
-                        seq: lastMatchingSize,
-                        code: .checkpoint,
-                        reason:
-                            "entries \(lastMatchingSize)..<\(checkpoint.size) differ from the signed checkpoint of size \(checkpoint.size): history was rewritten"
-                    )
-                )
-            }
-            lastMatchingSize = checkpoint.size
+            lastMatchingSize = head.size
         }
-        return .success(parsed.count)
+        return .success(checkpoints.count)
     }
 
     private func parallelMap<T: Sendable>(

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import LedgerCore
+import LedgerProjections
+import LedgerStore
+
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Put back entries a log lost, from an export: exactly the missing leaves, each checked first.",
+        discussion: """
+            When the log database lost its tail (rows deleted, or an older backup of ledger.db put back), `ledger verify` exits 3 and every append is refused, because the workspace's head record (ledger.head) remembers a longer log. `ledger restore --from EXPORT` repairs it from an export made earlier (`ledger export`):
+
+            - the whole export is verified first, as `ledger verify --from` would, against the workspace's trust anchor, its kept checkpoints and its head record, which the export must hold and match;
+            - the entries the log still has must be the export's first entries, byte for byte (restore never merges two histories);
+            - then the entries the log lacks are appended exactly as the export holds them, in transactions of at most 1,024 entries, and the read tables catch up.
+
+            The head record is never edited here. The same command restores a workspace whose log database was lost altogether: it makes an empty one and appends the whole export.
+
+            Examples:
+              ledger export --out backup.jsonl        # now and then
+              ledger restore --from backup.jsonl      # after the log lost entries
+              ledger verify
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Option(
+        help: ArgumentHelp("The export (JSON Lines, from `ledger export`) to restore from.", valueName: "FILE.jsonl")
+    )
+    var from: String
+
+    @Option(help: ArgumentHelp("Threads for signature checks (default: all cores).", valueName: "N"))
+    var threads: Int?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1 to 256") }
+    }
+
+    func run() async throws {
+        let workspace = try workspace.locate()
+        let record = try workspace.headRecord.load()
+        let leaves = try VerifyCommand.readExport(from)
+        let store = try await workspace.openStore(create: true)
+        let kept = try await store.checkpoints().map(\.note)
+        let heads = record.map {
+            [KnownHead(size: $0.size, root: $0.root, source: "the head record \(Workspace.headRecordName)")]
+        }
+        let report = Verifier(
+            trustedGenesis: workspace.genesis,
+            checkpoints: kept,
+            heads: heads ?? [],
+            concurrency: threads ?? ProcessInfo.processInfo.activeProcessorCount
+        ).verify(leaves: leaves)
+        if let failure = report.failure {
+            try failVerification(
+                VerificationFailure(
+                    seq: failure.seq,
+                    code: failure.code,
+                    reason: "the export \(from) cannot be restored from: \(failure.reason)"
+                ),
+                json: json
+            )
+        }
+        let size = try await store.size()
+        guard size < UInt64(leaves.count) else {
+            throw LedgerError(
+                .invalidArgument,
+                "the log already has \(size) entries and the export \(leaves.count): there is nothing to restore"
+            )
+        }
+        // The entries the log kept must be the export's own: restore only appends what is missing.
+        var cursor: UInt64 = 0
+        while cursor < size {
+            let page = try await store.entries(in: cursor..<min(size, cursor + 4096))
+            guard !page.isEmpty else { break }
+            for entry in page where entry.leaf != leaves[Int(entry.seq)] {
+                try failVerification(
+                    VerificationFailure(
+                        seq: entry.seq,
+                        code: .checkpoint,
+                        reason: "the log's entry at seq \(entry.seq) is not the export's: the two histories differ, "
+                            + "and restore never merges them"
+                    ),
+                    json: json
+                )
+            }
+            cursor += UInt64(page.count)
+        }
+        var restored: UInt64 = 0
+        var next = size
+        while next < UInt64(leaves.count) {
+            let end = min(UInt64(leaves.count), next + 1024)
+            var batch: [LogEntry] = []
+            batch.reserveCapacity(Int(end - next))
+            for seq in next..<end { batch.append(LogEntry(try SignedEvent(leaf: leaves[Int(seq)]))) }
+            try await store.append(batch, expecting: next)
+            restored += end - next
+            next = end
+        }
+        let tables = try await workspace.openProjections(beside: store)
+        _ = try await ProjectionUpdater.catchUp(log: store, into: tables)
+        let console = Console.current
+        if json {
+            console.json([
+                "ok": true, "restored": .int(restored), "from": .int(size), "to": .int(leaves.count),
+                "size": .int(leaves.count), "root": .string(report.root.hex),
+                "headRecord": record.map { .int($0.size) } ?? .null,
+            ])
+        } else {
+            console.out("restored \(restored) entries (seq \(size)..<\(leaves.count)) from \(from)")
+            console.out("  size         \(leaves.count)")
+            console.out("  root         \(report.root.hex)")
+            if let record {
+                console.out("  head record  size \(record.size), matched by the restored log")
+            } else {
+                console.out("  head record  none; the next append writes it")
+            }
+        }
+    }
+}
