@@ -268,6 +268,41 @@ def _strings(value):
             yield from _strings(item)
 
 
+def canonical_extremes(rng, src):
+    """Values whose one canonical spelling is unusual (so a verifier must accept it): astral characters, DEL, U+2028,
+    escaped controls, member names in UTF-16 order, 2^53+2, 1e-7, 1e+21; or the same in a non-canonical spelling.
+    Put where the schemas allow them: model.trained's free-form parameters, or a data string."""
+    free = [k for k in range(1, len(src.lines)) if src.events[k]["type"] == "model.trained"]
+    strings = [k for k in range(1, len(src.lines)) if any(_strings(src.events[k]["data"]))]
+    canonical_form = rng.random() < 0.7
+    if free and rng.random() < 0.5:
+        k = rng.choice(free)
+        event = json.loads(src.payloads[k])
+        extra = {"\U0001F600": 2, "\ue000": 1, "big": 2**53 + 2, "tiny": 1e-7, "huge": 1e21, "neg": -0.5}
+        event["data"]["parameters"] = dict(event["data"]["parameters"], **extra)
+        body = canonical(event).replace(b"1e-07", b"1e-7")
+        if not canonical_form:
+            body = rng.choice([
+                body.replace("\U0001F600".encode() + b'":2,"' + "\ue000".encode() + b'":1',
+                             "\ue000".encode() + b'":1,"' + "\U0001F600".encode() + b'":2'),
+                body.replace(b"1e-7", b"1E-7"), body.replace(b"1e+21", b"1e21"),
+                body.replace(b"9007199254740994", b"9007199254740994.0")])
+        what = "free-form parameters with extreme values"
+    elif strings:
+        k = rng.choice(strings)
+        text = rng.choice(list(_strings(src.events[k]["data"])))
+        spelled = json.dumps(text + "\x7f\u2028\U0001F600\x01\x1f\"\\", ensure_ascii=False)
+        if not canonical_form:
+            spelled = rng.choice([spelled.replace("\\u001f", "\\u001F"), spelled.replace("\x7f", "\\u007f"),
+                                  spelled.replace("\U0001F600", "\\ud83d\\ude00")])
+        body = src.payloads[k].replace(json.dumps(text, ensure_ascii=False).encode(), spelled.encode(), 1)
+        what = f"a data string with DEL, U+2028, an astral character and escapes ({text[:12]!r})"
+    else:
+        return payload_spelling(rng, src)
+    spelling = "canonical" if canonical_form else "not canonical"
+    return f"seq {k}: {what}, {spelling}, re-signed by its actor", src.file(src.resigned(k, body))
+
+
 def unicode_form(rng, src):
     """NFC and NFD of the log id and of names: identities compare as bytes, so only data strings may change."""
     k = rng.randrange(len(src.lines))
@@ -409,7 +444,7 @@ def appended(rng, src):
 
 
 MUTATIONS = [bit_flip, byte_insert, byte_delete, truncation, newline_change, line_order, envelope_edit,
-             envelope_edit, payload_spelling, payload_spelling, payload_spelling, unicode_form, data_edit, data_edit,
+             envelope_edit, payload_spelling, payload_spelling, canonical_extremes, unicode_form, data_edit, data_edit,
              header_edit, header_edit, other_signer, appended]
 
 

@@ -469,6 +469,15 @@ def test_strict_bytes(tmp):
         changed = edit(body)
         check(f"edit {name} changes the payload", changed != body)
         both(f"validly signed payload with {name}", signed(changed), False)
+    both("nesting 128 deep", signed(body.replace(b'"data":{', b'"data":{"!":' + b"[" * 126 + b"]" * 126 + b",")), True)
+    both("nesting 129 deep", signed(body.replace(b'"data":{', b'"data":{"!":' + b"[" * 127 + b"]" * 127 + b",")), False)
+    astral, private = "\U0001F600".encode(), "\ue000".encode()  # UTF-16 D83D... sorts before E000
+    both("member names in UTF-16 order", signed(body.replace(
+        b'"text":"Ax"', b'"text":"Ax","' + astral + b'":1,"' + private + b'":1')), True)
+    both("member names in code point order", signed(body.replace(
+        b'"text":"Ax"', b'"text":"Ax","' + private + b'":1,"' + astral + b'":1')), False)
+    both("an unescaped DEL and U+2028 (canonical)", signed(body.replace(b'"Ax"', '"A\x7f\u2028x"'.encode())), True)
+    both("an escaped control in upper-case hex", signed(body.replace(b'"Ax"', b'"A\\u001Fx"')), False)
     both("the number 2^53+2 (a double, canonical)", signed(body.replace(b'"n":1', b'"n":9007199254740994')), True)
     both("the number 1e+21 (canonical)", signed(body.replace(b'"n":1', b'"n":1e+21')), True)
 
