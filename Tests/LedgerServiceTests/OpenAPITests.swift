@@ -108,8 +108,110 @@ struct OpenAPITests {
     }
 }
 
+extension OpenAPITests {
+    @Test("every operation documents its 400, and every request body object refuses members it does not name")
+    func strictDocument() throws {
+        let document = try Self.document()
+        for (path, operations) in document["paths"]?.objectValue?.sorted(by: { $0.key < $1.key }) ?? [] {
+            for (method, operation) in operations.objectValue?.sorted(by: { $0.key < $1.key }) ?? [] {
+                #expect(operation["responses"]?["400"] != nil, "\(method) \(path) documents no 400")
+            }
+        }
+        let schemas = try #require(document["components"]?["schemas"])
+        var objects = (schemas["ScoreRequest"]?["oneOf"]?.arrayValue ?? []).map { ("ScoreRequest", $0) }
+        objects += [("AuditEvent", schemas["AuditEvent"]), ("Envelope", schemas["Envelope"])].compactMap {
+            name,
+            schema in
+            schema.map { (name, $0) }
+        }
+        objects.append(("Envelope.signatures[]", schemas["Envelope"]?["properties"]?["signatures"]?["items"] ?? .null))
+        #expect(objects.count == 5)
+        for (name, schema) in objects {
+            #expect(schema["additionalProperties"] == .bool(false), "\(name) allows unknown members")
+        }
+        let example = try #require(
+            document["paths"]?["/v1/score"]?["post"]?["requestBody"]?["content"]?["application/json"]?["example"]
+        )
+        let check = SchemaCheck(schemas: schemas.objectValue ?? JSONObject())
+        #expect(check.problems(example, ["$ref": "#/components/schemas/ScoreRequest"], at: "$").isEmpty)
+    }
+
+    @Test(
+        "what the document refuses, the server refuses: unknown parameters and members, and integers out of form or range"
+    )
+    func refusesWhatTheDocumentRefuses() async throws {
+        let fixture = try await ServiceFixture.make()
+        let server = try await fixture.server()
+        let document = try Self.document()
+        let run = try #require(server.projections.runs.keys.sorted().first)
+        // Each hostile call: method, uri, body, and the name the 400's message must hold.
+        var calls: [(HTTPRequest.Method, String, ByteBuffer?, String)] = []
+        for (path, operations) in (document["paths"]?.objectValue ?? JSONObject()).sorted(by: { $0.key < $1.key }) {
+            for (method, operation) in (operations.objectValue ?? JSONObject()).sorted(by: { $0.key < $1.key }) {
+                let verb = HTTPRequest.Method(rawValue: method.uppercased()) ?? .get
+                let parameters = operation["parameters"]?.arrayValue ?? []
+                /// The operation's uri with every example, `name` set to `value` (nil: its example).
+                func uri(_ name: String? = nil, _ value: String? = nil) -> String {
+                    var uri = path.replacingOccurrences(of: "{id}", with: run)
+                    var query: [String] = []
+                    for parameter in parameters {
+                        guard let parameterName = parameter["name"]?.stringValue else { continue }
+                        let example = parameter["example"]
+                        var text = example?.stringValue ?? example?.integerValue.map { String($0) }
+                        if parameterName == name { text = value }
+                        guard let text else { continue }
+                        if parameter["in"] == "path" {
+                            uri = uri.replacingOccurrences(of: "{\(parameterName)}", with: text)
+                        } else {
+                            query.append("\(parameterName)=\(text)")
+                        }
+                    }
+                    return query.isEmpty ? uri : uri + "?" + query.joined(separator: "&")
+                }
+                let base = uri()
+                calls.append((verb, base + (base.contains("?") ? "&" : "?") + "zz_unknown=1", nil, "zz_unknown"))
+                for parameter in parameters where parameter["schema"]?["type"] == "integer" {
+                    let name = try #require(parameter["name"]?.stringValue)
+                    var values = ["abc", "1.5", "%2B1", "0x10", "1e3", "", "99999999999999999999"]
+                    if let minimum = parameter["schema"]?["minimum"]?.integerValue {
+                        values.append(String(minimum - 1))
+                    }
+                    if let maximum = parameter["schema"]?["maximum"]?.integerValue {
+                        values.append(maximum == .max ? "9223372036854775808" : String(maximum + 1))
+                    }
+                    // An empty path segment is another route: only a query parameter can be sent empty.
+                    for value in values where !value.isEmpty || parameter["in"] == "query" {
+                        calls.append((verb, uri(name, value), nil, name))
+                    }
+                }
+                if let example = operation["requestBody"]?["content"]?["application/json"]?["example"],
+                    case .object(var members) = example
+                {
+                    members["zz_unknown"] = 1
+                    calls.append(
+                        (verb, base, ByteBuffer(bytes: try CanonicalJSON.encode(.object(members))), "zz_unknown")
+                    )
+                }
+            }
+        }
+        #expect(calls.count > 60)
+        let hostile = calls
+        let app = Application(router: server.router())
+        try await app.test(.router) { client in
+            for (method, uri, body, name) in hostile {
+                try await client.execute(uri: uri, method: method, body: body) { response in
+                    let message = response.json?["error"]?["message"]?.stringValue ?? ""
+                    #expect(response.status == .badRequest, "\(method) \(uri): \(response.status) \(message)")
+                    #expect(message.contains(name), "\(method) \(uri): \(message)")
+                }
+            }
+        }
+    }
+}
+
 /// The subset of JSON Schema docs/openapi.json uses: `$ref`, `oneOf`, `type` (one or a list), `enum`, `const`,
-/// `required`, `properties`, `additionalProperties` (as a schema), `items`, `minItems`, `pattern`.
+/// `required`, `properties`, `additionalProperties` (a schema, or false), `items`, `minItems`, `pattern`,
+/// `minimum`, `maximum`, `minLength`.
 struct SchemaCheck {
     let schemas: JSONObject
 
@@ -136,6 +238,13 @@ struct SchemaCheck {
         {
             found.append("\(path): does not match \(pattern)")
         }
+        if let number = value.doubleValue {
+            if let minimum = schema["minimum"]?.doubleValue, number < minimum { found.append("\(path): below minimum") }
+            if let maximum = schema["maximum"]?.doubleValue, number > maximum { found.append("\(path): above maximum") }
+        }
+        if let minimum = schema["minLength"]?.integerValue, let text = value.stringValue, text.count < minimum {
+            found.append("\(path): too short")
+        }
         if let object = value.objectValue {
             for name in schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? [] where object[name] == nil {
                 found.append("\(path): missing \(name)")
@@ -146,6 +255,8 @@ struct SchemaCheck {
                     found += problems(member, property, at: "\(path).\(name)")
                 } else if let extra = schema["additionalProperties"], extra.objectValue != nil {
                     found += problems(member, extra, at: "\(path).\(name)")
+                } else if schema["additionalProperties"] == .bool(false) {
+                    found.append("\(path): unknown member \(name)")
                 }
             }
         }
