@@ -26,7 +26,12 @@ struct AppendCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The event type, such as note.added.", valueName: "TYPE"))
     var type: String?
 
-    @Option(help: ArgumentHelp("The event data: JSON text, or @FILE (@- for standard input).", valueName: "JSON|@FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "The event data: JSON text, or @FILE (@- for standard input), at most 8 MiB.",
+            valueName: "JSON|@FILE"
+        )
+    )
     var data: String?
 
     @Option(help: ArgumentHelp("An artifact the event is about (repeatable).", valueName: "NAME=sha256:HEX"))
@@ -68,7 +73,7 @@ struct AppendCommand: AsyncParsableCommand {
     func run() async throws {
         let ledger = try await workspace.locate().openLedger()
         if let envelope {
-            let parsed = try Envelope(jsonBytes: try Files.read(envelope, what: "envelope"))
+            let parsed = try Envelope(jsonBytes: try Files.read(envelope, .envelope))
             printAppended([try await ledger.append(envelope: parsed)], json: json)
             return
         }
@@ -107,12 +112,17 @@ struct AppendCommand: AsyncParsableCommand {
         printAppended(try await ledger.append([draft], signedBy: signer), json: json)
     }
 
+    /// The event data of `--data`: JSON text, or `@FILE` (`@-` for standard input), read through
+    /// ``Files/read(_:_:)`` so that it never holds more than ``Files/Input/eventData``'s limit.
     static func parseData(_ argument: String) throws(LedgerError) -> JSONValue {
         let bytes: [UInt8]
         if argument.hasPrefix("@") {
-            bytes = try Files.read(String(argument.dropFirst()), what: "data file")
+            bytes = try Files.read(String(argument.dropFirst()), .eventData)
         } else {
             bytes = Array(argument.utf8)
+            guard bytes.count <= Files.Input.eventData.limit else {
+                throw LedgerError(.invalidArgument, "--data is larger than \(Files.Input.eventData.limitDescription)")
+            }
         }
         do {
             return try CanonicalJSON.parse(bytes)
@@ -132,7 +142,7 @@ struct AppendCommand: AsyncParsableCommand {
     }
 
     static func readBatch(_ path: String) throws(LedgerError) -> [EventDraft] {
-        let text = try Files.readText(path, what: "batch file")
+        let text = try Files.readText(path, .batch)
         var drafts: [EventDraft] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
         where !line.allSatisfy(\.isWhitespace) {

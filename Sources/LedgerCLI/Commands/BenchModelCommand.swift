@@ -51,7 +51,7 @@ struct BenchModelCommand: AsyncParsableCommand {
         let parameters = forest.parameters
         let threads = threading.threads
         if let data {
-            let bytes = try Files.read(data, what: "data file")
+            let bytes = try Files.read(data, .table)
             let (matrix, labels): (FeatureMatrix, [UInt8]?)
             do {
                 (matrix, labels) = try NumericCSV.parse(bytes, labelColumn: label)

@@ -84,7 +84,7 @@ struct CheckpointVerifyCommand: AsyncParsableCommand {
         let workspace = try workspace.locate()
         let ledger = try await workspace.openLedger()
         let state = await ledger.state
-        let text = try Files.readText(file, what: "checkpoint")
+        let text = try Files.readText(file, .checkpoint)
         let (checkpoint, signers): (Checkpoint, [NoteVerifier])
         do {
             (checkpoint, signers) = try Verifier.authenticate(checkpoint: text, state: state)

@@ -32,7 +32,7 @@ struct NumericCSVOptions: ParsableArguments {
     @OptionGroup var threading: ThreadsOption
 
     func read() throws -> (matrix: FeatureMatrix, labels: [UInt8]?) {
-        let bytes = try Files.read(data, what: "data file")
+        let bytes = try Files.read(data, .table)
         do {
             return try NumericCSV.parse(bytes, labelColumn: label)
         } catch {
@@ -121,7 +121,7 @@ struct ModelScoreCommand: AsyncParsableCommand {
     func run() async throws {
         let forest: IsolationForest
         do {
-            forest = try IsolationForest(serialized: try Files.read(model, what: "model file"))
+            forest = try IsolationForest(serialized: try Files.read(model, .model))
         } catch let error as LedgerError {
             throw error
         } catch {

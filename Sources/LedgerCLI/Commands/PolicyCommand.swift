@@ -70,7 +70,7 @@ struct PolicySetCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try workspace.locate()
-        let text = try Files.read(file, what: "policy file")
+        let text = try Files.read(file, .policy)
         let given: JSONValue
         do {
             given = try CanonicalJSON.parse(text)

@@ -170,7 +170,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         let leaves = try VerifyCommand.readExport(exportPath)
         let verifier = Verifier(
             trustedGenesis: workspace.genesis,
-            checkpoints: [try Files.readText(checkpointPath)],
+            checkpoints: [try Files.readText(checkpointPath, .checkpoint)],
             concurrency: ProcessInfo.processInfo.activeProcessorCount
         )
         let report = verifier.verify(leaves: leaves)

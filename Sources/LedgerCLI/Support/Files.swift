@@ -72,22 +72,110 @@ enum Files {
         try syncDirectory(containing: path)
     }
 
-    static func read(_ path: String, what: String = "file") throws(LedgerError) -> [UInt8] {
-        if path == "-" {
-            return Array(FileHandle.standardInput.readDataToEndOfFile())
+    /// Reads all of `path` (`-` is standard input) as `input`, in chunks, and fails with `file.io` as soon as it
+    /// holds more than `input.limit` bytes (or, for line-based inputs, a line longer than `input.lineLimit`). Never
+    /// reads more than the limit and one chunk, so `@/dev/zero` or an endless pipe fails fast, naming the limit.
+    ///
+    /// A folder is refused as one; a regular file larger than the limit is refused before a byte is read. Other
+    /// readable files (pipes, devices, process substitutions such as `<(…)`) are read up to the limit.
+    static func read(_ path: String, _ input: Input) throws(LedgerError) -> [UInt8] {
+        let name = path == "-" ? "\(input.what) on standard input" : "\(input.what) \(path)"
+        func failure(_ reason: String) -> LedgerError { LedgerError(.file, "cannot read \(name): \(reason)") }
+        var descriptor = STDIN_FILENO
+        if path != "-" {
+            repeat {
+                descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            } while descriptor < 0 && errno == EINTR
+            guard descriptor >= 0 else {
+                switch errno {
+                case ENOENT, ENOTDIR: throw failure("no such file")
+                case EACCES: throw failure("permission denied")
+                default: throw failure(String(cString: strerror(errno)))
+                }
+            }
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable" : "no such file"
-            throw LedgerError(.file, "cannot read \(what) \(path): \(reason)")
+        defer { if path != "-" { close(descriptor) } }
+        var status = stat()
+        if fstat(descriptor, &status) == 0 {
+            if status.st_mode & S_IFMT == S_IFDIR { throw failure("it is a folder, not a file") }
+            if status.st_mode & S_IFMT == S_IFREG, status.st_size > input.limit {
+                throw failure("it holds \(status.st_size) bytes, over \(input.limitDescription)")
+            }
         }
-        return Array(data)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var lineNumber = 1
+        var lineStart = 0
+        while true {
+            let count = chunk.withUnsafeMutableBytes { readChunk(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure(errno == EISDIR ? "it is a folder, not a file" : String(cString: strerror(errno)))
+            }
+            if count == 0 { break }
+            guard bytes.count + count <= input.limit else {
+                throw failure("it is larger than \(input.limitDescription)")
+            }
+            let chunkStart = bytes.count
+            bytes.append(contentsOf: chunk[..<count])
+            guard let lineLimit = input.lineLimit else { continue }
+            // Find each newline of the chunk with memchr: one C call per line, not a Swift loop per byte.
+            var offset = chunkStart
+            while offset < bytes.count {
+                let newline = bytes.withUnsafeBytes { buffer -> Int? in
+                    guard let base = buffer.baseAddress,
+                        let found = memchr(base + offset, 0x0a, bytes.count - offset)
+                    else { return nil }
+                    return base.distance(to: UnsafeRawPointer(found))
+                }
+                guard let newline else { break }
+                guard newline - lineStart <= lineLimit else { break }
+                lineNumber += 1
+                lineStart = newline + 1
+                offset = newline + 1
+            }
+            if bytes.count - lineStart > lineLimit {
+                throw failure(
+                    "line \(lineNumber) is longer than \(Input.describe(lineLimit)), the most one \(input.line) may be"
+                )
+            }
+        }
+        return bytes
     }
 
-    static func readText(_ path: String, what: String = "file") throws(LedgerError) -> String {
-        String(decoding: try read(path, what: what), as: UTF8.self)
+    static func readText(_ path: String, _ input: Input) throws(LedgerError) -> String {
+        String(decoding: try read(path, input), as: UTF8.self)
     }
 
     static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
+    /// Creates `path` and any missing parents for a folder that holds private keys: every folder it creates gets
+    /// mode 0700, and `path` itself is set to 0700 if it already existed, whatever the umask (a umask of 000
+    /// would otherwise leave 0777). Existing parents keep their mode.
+    static func createPrivateDirectory(_ path: String) throws(LedgerError) {
+        let components = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+        var prefix = ""
+        for component in components {
+            prefix = prefix.isEmpty ? component : (prefix == "/" ? "/" : prefix + "/") + component
+            if prefix == "/" { continue }
+            if mkdir(prefix, 0o700) == 0 {
+                // mkdir applies the umask, which may only narrow 0700; set it exactly anyway.
+                guard chmod(prefix, 0o700) == 0 else {
+                    throw LedgerError(.file, "cannot set the mode of \(prefix): \(String(cString: strerror(errno)))")
+                }
+                try syncDirectory(containing: prefix)
+            } else if errno != EEXIST {
+                throw LedgerError(.file, "cannot create folder \(prefix): \(String(cString: strerror(errno)))")
+            }
+        }
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            throw LedgerError(.file, "cannot create folder \(path): a file is in the way")
+        }
+        if status.st_mode & 0o777 != 0o700, chmod(path, 0o700) != 0 {
+            throw LedgerError(.file, "cannot set the mode of \(path) to 0700: \(String(cString: strerror(errno)))")
+        }
+    }
 
     static func createDirectory(_ path: String) throws(LedgerError) {
         do {
@@ -98,6 +186,11 @@ enum Files {
     }
 }
 
+/// `read(2)`, under a name that the static ``Files/read(_:_:)`` does not hide.
+private func readChunk(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(descriptor, buffer, count)
+}
+
 /// Private and public key files.
 enum KeyFiles {
     /// Reads a PKCS#8 PEM private key. Refuses a file that others can read, as ssh does.
@@ -106,7 +199,7 @@ enum KeyFiles {
         guard stat(path, &status) == 0 else {
             throw LedgerError(.key, "cannot read key file \(path): no such file")
         }
-        let text = try Files.readText(path, what: "key file")
+        let text = try Files.readText(path, .privateKey)
         let key: SigningKey
         do {
             key = try SigningKey(pemRepresentation: text)
@@ -141,7 +234,64 @@ enum KeyFiles {
     /// Reads a public key from 64 hex characters or a file holding hex or an SPKI PEM.
     static func loadPublicKey(_ argument: String) throws(LedgerError) -> PublicKey {
         if let raw = Hex.decode(argument), raw.count == 32 { return try PublicKey(rawRepresentation: raw) }
-        let text = try Files.readText(argument, what: "public key")
+        let text = try Files.readText(argument, .publicKey)
         return try PublicKey(text: text)
+    }
+}
+
+extension Files {
+    /// A kind of input the CLI reads from a file or standard input, and the most bytes it may hold.
+    ///
+    /// Every read goes through ``Files/read(_:_:)`` with one of these, so no input is unbounded. The limits follow
+    /// the data each input carries:
+    /// - one event (`--data`, `--envelope`, a batch line, an export line, a proof): 8 MiB, the default body limit
+    ///   of `ledger serve`, the other way a signed event comes in;
+    /// - key files, checkpoints: 64 KiB (a PEM key is under 200 bytes, a checkpoint with cosignatures a few KiB);
+    /// - `ledger.json` and policies: 1 MiB;
+    /// - a batch file: 1 GiB; an export: 4 GiB, each line at most one event;
+    /// - CSV data and model files for `model train|score` and `bench model`: 4 GiB and 1 GiB.
+    struct Input: Sendable {
+        /// How an error names the input, such as `envelope`.
+        let what: String
+        /// The most bytes the whole input may hold.
+        let limit: Int
+        /// For line-based inputs: the most bytes one line may hold, without its newline.
+        var lineLimit: Int? = nil
+        /// What one line is, for the error: `entry`, `event`.
+        var line = "line"
+
+        /// The most one event's bytes may be: its data, its envelope, a batch line or an export line.
+        static let eventLimit = 8 << 20
+
+        /// `append --data @FILE` and `@-`: an event's data.
+        static let eventData = Input(what: "event data", limit: eventLimit)
+        /// `append --envelope`: one signed envelope.
+        static let envelope = Input(what: "envelope", limit: eventLimit)
+        /// `append --batch`: JSON Lines, one event a line.
+        static let batch = Input(what: "batch file", limit: 1 << 30, lineLimit: eventLimit, line: "event")
+        /// `verify --from`: an export, one envelope a line.
+        static let export = Input(what: "export", limit: 4 << 30, lineLimit: eventLimit, line: "entry")
+        static let privateKey = Input(what: "key file", limit: 64 << 10)
+        static let publicKey = Input(what: "public key", limit: 64 << 10)
+        static let checkpoint = Input(what: "checkpoint", limit: 64 << 10)
+        /// A proof file: a checkpoint, hashes and at most one entry.
+        static let proof = Input(what: "proof", limit: eventLimit + (1 << 20))
+        static let workspaceConfig = Input(what: "workspace config", limit: 1 << 20)
+        static let policy = Input(what: "policy file", limit: 1 << 20)
+        /// CSV rows for `model train`, `model score` and `bench model`.
+        static let table = Input(what: "data file", limit: 4 << 30)
+        /// A serialized model for `model score`.
+        static let model = Input(what: "model file", limit: 1 << 30)
+
+        /// `the limit of 8 MiB (8388608 bytes) for event data`: the limit as an error names it.
+        var limitDescription: String { "the limit of \(Self.describe(limit)) for \(what)" }
+
+        static func describe(_ bytes: Int) -> String {
+            let units = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
+            guard let (size, unit) = units.first(where: { bytes >= $0.0 && bytes % $0.0 == 0 }) else {
+                return "\(bytes) bytes"
+            }
+            return "\(bytes / size) \(unit) (\(bytes) bytes)"
+        }
     }
 }

@@ -103,7 +103,7 @@ struct Workspace {
         let configPath = root.appendingPathComponent(configName).path
         let json: JSONValue
         do {
-            json = try CanonicalJSON.parse(try Files.read(configPath, what: "workspace config"))
+            json = try CanonicalJSON.parse(try Files.read(configPath, .workspaceConfig))
         } catch let error as LedgerError {
             throw error
         } catch {
