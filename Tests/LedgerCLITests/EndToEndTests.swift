@@ -356,12 +356,12 @@ struct EndToEndTests {
 
                 Writes DIR/ledger.json, the log (DIR/ledger.db by default) and one key per role
                 in DIR/keys/ (admin, log, pipeline, approver and deployer; PKCS#8 PEM, mode
-                0600, with .pub files beside them), then signs the genesis event
-                `ledger.created`, which registers each key with its role, with the admin key.
-                It prints the trust anchor: the genesis leaf hash. Keep it somewhere safe;
-                `ledger verify --trust HASH` proves a log is the one you created. ledger.json
-                holds the defaults of every setting, to edit; --source sets the pipeline's
-                Audit DB.
+                0600, with .pub files beside them; DIR and DIR/keys/ are set to mode 0700
+                whatever the umask), then signs the genesis event `ledger.created`, which
+                registers each key with its role, with the admin key. It prints the trust
+                anchor: the genesis leaf hash. Keep it somewhere safe; `ledger verify --trust
+                HASH` proves a log is the one you created. ledger.json holds the defaults of
+                every setting, to edit; --source sets the pipeline's Audit DB.
 
                 --store puts the log in PostgreSQL instead: one shared log for many processes
                 and hosts, with its projections in the same schema (the password comes from

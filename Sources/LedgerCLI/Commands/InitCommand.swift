@@ -12,7 +12,7 @@ struct InitCommand: AsyncParsableCommand {
         commandName: "init",
         abstract: "Create a workspace: config, log (SQLite or PostgreSQL), a key per role, and the genesis event.",
         discussion: """
-            Writes DIR/ledger.json, the log (DIR/ledger.db by default) and one key per role in DIR/keys/ (admin, log, pipeline, approver and deployer; PKCS#8 PEM, mode 0600, with .pub files beside them), then signs the genesis event `ledger.created`, which registers each key with its role, with the admin key. It prints the trust anchor: the genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves a log is the one you created. ledger.json holds the defaults of every setting, to edit; --source sets the pipeline's Audit DB.
+            Writes DIR/ledger.json, the log (DIR/ledger.db by default) and one key per role in DIR/keys/ (admin, log, pipeline, approver and deployer; PKCS#8 PEM, mode 0600, with .pub files beside them; DIR and DIR/keys/ are set to mode 0700 whatever the umask), then signs the genesis event `ledger.created`, which registers each key with its role, with the admin key. It prints the trust anchor: the genesis leaf hash. Keep it somewhere safe; `ledger verify --trust HASH` proves a log is the one you created. ledger.json holds the defaults of every setting, to edit; --source sets the pipeline's Audit DB.
 
             --store puts the log in PostgreSQL instead: one shared log for many processes and hosts, with its projections in the same schema (the password comes from PGPASSWORD, never from ledger.json). --artifacts puts the data lake in S3-compatible storage (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). To work on the same log from another machine, copy ledger.json and the key files it needs.
 
@@ -102,7 +102,10 @@ struct InitCommand: AsyncParsableCommand {
                 "\(existing) already exists; \(root.path) already holds a workspace (or what is left of one)"
             )
         }
-        try Files.createDirectory(keysFolder.path)
+        // The workspace and keys/ are 0700 whatever the umask: they hold the private keys, and whoever may write to
+        // the workspace folder may swap keys/ for another.
+        try Files.createPrivateDirectory(root.path)
+        try Files.createPrivateDirectory(keysFolder.path)
 
         let keys = Dictionary(uniqueKeysWithValues: Role.allCases.map { ($0, SigningKey()) })
         let genesis: Hash256

@@ -212,7 +212,8 @@ struct KeysListCommand: AsyncParsableCommand {
         for record in state.keyring.records {
             let status = record.revokedAt.map { "revoked at seq \($0)" } ?? "active"
             let roles = record.roles.sorted().map(\.rawValue).joined(separator: ",")
-            console.out("\(record.keyID)  \(record.name)  [\(roles)]  \(status)")
+            // The name comes from the log: a newline or an escape sequence in it is shown, not obeyed.
+            console.out("\(record.keyID)  \(Console.printable(record.name))  [\(roles)]  \(status)")
             console.out("    public key \(Hex.encode(record.publicKey.rawRepresentation))")
         }
     }

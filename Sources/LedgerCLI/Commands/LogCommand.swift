@@ -72,7 +72,8 @@ struct LogCommand: AsyncParsableCommand {
             let data = (try? CanonicalJSON.encode(event.data)).map { String(decoding: $0, as: UTF8.self) } ?? ""
             let shown = data.count > 100 ? data.prefix(97) + "..." : Substring(data)
             let signer = keyring[event.actor]?.name ?? String(event.actor.prefix(12))
-            console.out("\(event.seq)  \(event.time)  \(event.type)  \(signer)  \(shown)")
+            let type = Console.printable(event.type)
+            console.out("\(event.seq)  \(event.time)  \(type)  \(Console.printable(signer))  \(shown)")
         }
     }
 }
@@ -95,7 +96,12 @@ struct ExportCommand: AsyncParsableCommand {
 
     @OptionGroup var workspace: WorkspaceOptions
 
-    @Option(help: ArgumentHelp("The file to write (atomically); default: standard output.", valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "The file to write (atomically), or - for standard output, the default.",
+            valueName: "FILE"
+        )
+    )
     var out: String?
 
     @Option(
@@ -143,7 +149,8 @@ struct ExportCommand: AsyncParsableCommand {
             bytes += entry.leaf
             bytes.append(0x0a)
         }
-        if let out {
+        // `-` is standard output, as `@-` is standard input for --data.
+        if let out, out != "-" {
             try Files.writeAtomically(bytes, to: out)
             Console.current.err("exported \(entries.count) entries to \(out)")
         } else {

@@ -2,7 +2,10 @@ import LedgerCore
 
 extension Console {
     /// Prints `rows` under `header` as left-aligned columns two spaces apart.
+    /// Cells are shown as ``Console/printable(_:keepingLines:)`` makes them: a tab or newline in a name from the
+    /// log is escaped rather than breaking the columns.
     func table(_ header: [String], _ rows: [[String]]) {
+        let rows = rows.map { $0.map { Console.printable($0) } }
         var widths = header.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count {
