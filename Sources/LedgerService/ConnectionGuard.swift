@@ -29,13 +29,12 @@ public struct ConnectionLimits: Sendable, Equatable {
     }
 }
 
-/// The open-connection count shared by every connection of one server, and the log and metrics of what the
-/// limits did.
+/// The limits shared by every connection of one server, counted in ``ServiceMetrics/openConnections``, and the
+/// log and metrics of what they did.
 final class ConnectionBook: Sendable {
     let limits: ConnectionLimits
     let metrics: ServiceMetrics
     private let log: @Sendable ([String: JSONValue]) -> Void
-    private let open = Atomic<Int>(0)
     /// Sheds not yet logged, and when the last shed line was written.
     private let sheds = Mutex<(pending: Int, logged: ContinuousClock.Instant?)>((0, nil))
 
@@ -47,14 +46,11 @@ final class ConnectionBook: Sendable {
 
     /// Counts a new connection in: false when it is one over the cap and must be shed.
     func admit() -> Bool {
-        open.add(1, ordering: .relaxed).newValue <= limits.maxConnections
+        metrics.openConnections.add(1, ordering: .relaxed).newValue <= limits.maxConnections
     }
 
     /// Counts a connection out, whether it was admitted or shed.
-    func release() { open.subtract(1, ordering: .relaxed) }
-
-    /// The connections open now.
-    var openConnections: Int { open.load(ordering: .relaxed) }
+    func release() { metrics.openConnections.subtract(1, ordering: .relaxed) }
 
     /// Logs and counts a shed connection: one line a second at most, naming how many were shed since the last.
     func shed() {

@@ -40,6 +40,11 @@ public final class ServiceMetrics: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The connections open now, shed ones included until they close: `ledger_connections_open`.
+    let openConnections = Atomic<Int>(0)
+
+    /// The connections open now.
+    public var connectionsOpen: Int { openConnections.load(ordering: .relaxed) }
 
     public init() {}
 
@@ -124,6 +129,8 @@ public final class ServiceMetrics: Sendable {
             for (labels, count) in state.refusals.sorted(by: { $0.key < $1.key }) {
                 out += "ledger_model_refusals_total{\(labels)} \(count)\n"
             }
+            header("ledger_connections_open", "gauge", "Connections open now.")
+            out += "ledger_connections_open \(openConnections.load(ordering: .relaxed))\n"
             header(
                 "ledger_connections_closed_total",
                 "counter",
