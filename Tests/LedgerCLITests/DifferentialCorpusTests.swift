@@ -50,8 +50,22 @@ struct DifferentialCorpusTests {
     static let skippedCodes: Set<String> = ["event.schema", "authority.policy"]
     static let variantsPerSource = 300
 
-    /// A CLI workspace whose log id, key name, notes and subject hold non-ASCII text: its export and signing keys.
-    static func workspaceSource(_ folder: TemporaryFolder) async throws -> (export: String, keys: [String]) {
+    /// A real export, the private keys of its signers, and a checkpoint of it if there is one.
+    struct Source {
+        let export: String
+        let keys: [String]
+        let checkpoint: String?
+
+        var jsonValue: JSONValue {
+            [
+                "export": .string(export), "keys": .array(keys.map(JSONValue.string)),
+                "checkpoint": checkpoint.map(JSONValue.string) ?? .null,
+            ]
+        }
+    }
+
+    /// A CLI workspace (with a checkpoint, which every third variant is checked against) whose log id, key name, notes and subject hold non-ASCII text: its export and signing keys.
+    static func workspaceSource(_ folder: TemporaryFolder) async throws -> Source {
         let workspace = try await TestWorkspace.make(logID: "caf\u{E9}.example/ledger")
         let bob = folder.path("bob.key")
         let pipeline = "\(workspace.root)/keys/pipeline.key"
@@ -104,6 +118,8 @@ struct DifferentialCorpusTests {
         )
         let export = folder.path("workspace.jsonl")
         try #require(await workspace.run("export", "--out", export).status == 0)
+        let checkpoint = folder.path("workspace-checkpoint.txt")
+        try #require(await workspace.run("checkpoint", "--out", checkpoint).status == 0)
         // The workspace's folder goes with `workspace`: keep copies of its keys beside the export.
         let keys = try ["admin", "log", "pipeline", "approver", "deployer"].map { name in
             try folder.write(
@@ -111,12 +127,12 @@ struct DifferentialCorpusTests {
                 to: "\(name).key"
             )
         }
-        return (export, keys + [bob])
+        return Source(export: export, keys: keys + [bob], checkpoint: checkpoint)
     }
 
     /// A governance history from the simulator (runs, datasets, models evaluated, registered, approved, deployed,
     /// rolled back; policy changes), appended through the real append path: its leaves as an export, and its keys.
-    static func simulatedSource(_ folder: TemporaryFolder) async throws -> (export: String, keys: [String]) {
+    static func simulatedSource(_ folder: TemporaryFolder) async throws -> Source {
         let store = InMemoryEventStore()
         let log = try await GovernanceSimulator.makeLedger(store: store)
         var simulator = GovernanceSimulator(seed: 16)
@@ -130,7 +146,7 @@ struct DifferentialCorpusTests {
         let keys = try signers.enumerated().map { index, key in
             try folder.write(key.pemRepresentation, to: "simulated-\(index).key")
         }
-        return (export, keys)
+        return Source(export: export, keys: keys, checkpoint: nil)
     }
 
     /// What one verifier said about one variant.
@@ -170,9 +186,7 @@ struct DifferentialCorpusTests {
         let sources = [try await Self.workspaceSource(folder), try await Self.simulatedSource(folder)]
         let config: JSONValue = [
             "seed": 16, "perSource": .int(Self.variantsPerSource), "out": .string(folder.path("variants")),
-            "sources": .array(
-                sources.map { ["export": .string($0.export), "keys": .array($0.keys.map(JSONValue.string))] }
-            ),
+            "sources": .array(sources.map(\.jsonValue)),
         ]
         let configFile = try folder.write(
             String(decoding: try CanonicalJSON.encode(config), as: UTF8.self),
@@ -192,7 +206,8 @@ struct DifferentialCorpusTests {
             let file = try #require(variant["file"]?.stringValue)
             let trust = try #require(variant["trust"]?.stringValue)
             let mutation = variant["mutation"]?.stringValue ?? "?"
-            let ours = await ledger("verify", "--from", file, "--trust", trust, "--json")
+            let checkpoint = variant["checkpoint"]?.stringValue.map { ["--checkpoint", $0] } ?? []
+            let ours = await ledger(["verify", "--from", file, "--trust", trust, "--json"] + checkpoint)
             let swift: Verdict =
                 switch ours.status {
                 case 0: .accepted
@@ -250,5 +265,6 @@ struct DifferentialCorpusTests {
         #expect(disagreements.isEmpty, "\(disagreements.prefix(20).joined(separator: "\n"))")
         // The corpus must exercise both sides of every verdict, or the agreement above says little.
         #expect(refusedByAll >= 200 && acceptedByAll >= 50 && skipped.scriptAccepted >= 10)
+        #expect(variants.filter { $0["checkpoint"]?.stringValue != nil }.count >= 90)
     }
 }

@@ -3,8 +3,9 @@
 
     python differential_corpus.py CONFIG.json
 
-CONFIG is {"seed": S, "perSource": N, "out": DIR, "sources": [{"export": FILE, "keys": [PEM, ...]}, ...]}: real
-exports and the PKCS#8 private keys of (some of) their signers. For each source it writes N variants to DIR, each
+CONFIG is {"seed": S, "perSource": N, "out": DIR, "sources": [{"export": FILE, "keys": [PEM, ...], "checkpoint":
+FILE?}, ...]}: real exports, the PKCS#8 private keys of (some of) their signers, and optionally a checkpoint of the
+whole export, which every third variant is then checked against too. For each source it writes N variants to DIR, each
 made by one seeded mutation (the same seed gives the same bytes):
 
 - bytes: bit flips, byte insertions and deletions, truncations, newline changes (no final newline, CRLF, blank
@@ -19,7 +20,7 @@ made by one seeded mutation (the same seed gives the same bytes):
 
 Then it runs docs/auditor/verify_export.py and ledger_peer.py verify-log, in this process, on every variant (with
 --trust set to the source's genesis leaf hash) and writes DIR/manifest.json: {"variants": [{"file", "source",
-"trust", "mutation", "script": {"status", "output"}, "peer": {"status", "output"}}]}. The Swift test
+"trust", "checkpoint" (a path or null), "mutation", "script": {"status", "output"}, "peer": {"status", "output"}}]}. The Swift test
 (Tests/LedgerCLITests/DifferentialCorpusTests.swift) runs `ledger verify` on the same files and compares verdicts.
 """
 
@@ -480,11 +481,13 @@ def main():
             name = f"s{index}-v{number:04d}.jsonl"
             (out / name).write_bytes(data)
             path = str(out / name)
+            checkpoint = spec.get("checkpoint") if number % 3 == 2 else None
+            extra = ["--checkpoint", checkpoint] if checkpoint else []
             variants.append({
-                "file": path, "source": index, "trust": source.genesis, "kind": mutate.__name__,
-                "mutation": mutation,
-                "script": judge(script.main, [path, "--trust", source.genesis]),
-                "peer": judge(peer.main, ["verify-log", path, "--trust", source.genesis]),
+                "file": path, "source": index, "trust": source.genesis, "checkpoint": checkpoint,
+                "kind": mutate.__name__, "mutation": mutation,
+                "script": judge(script.main, [path, "--trust", source.genesis] + extra),
+                "peer": judge(peer.main, ["verify-log", path, "--trust", source.genesis] + extra),
             })
     (out / "manifest.json").write_text(json.dumps({"variants": variants}, ensure_ascii=False))
     print(f"{len(variants)} variants in {out}")
