@@ -13,7 +13,8 @@ import Darwin
 ///
 /// Every function retries on `EINTR` and leaves no descriptor open when it throws.
 enum FileSystem {
-    /// Mode of new folders.
+    /// Mode of new folders, set exactly whatever the umask (as files get exactly theirs): under `umask 000` the
+    /// folders would otherwise be 0777, and anyone could delete or swap the artifacts in them.
     static let folderMode: mode_t = 0o755
     /// Size of the chunks a file is hashed in.
     static let chunkSize = 1 << 20
@@ -29,6 +30,7 @@ enum FileSystem {
             let parent = prefix.isEmpty ? "." : prefix
             prefix += prefix.isEmpty || prefix.hasSuffix("/") ? String(component) : "/" + component
             if mkdir(prefix, folderMode) == 0 {
+                guard chmod(prefix, folderMode) == 0 else { throw failure("set the mode of", prefix) }
                 try syncDirectory(parent)
             } else if errno == EEXIST {
                 guard try kind(of: prefix) == .folder else {

@@ -203,6 +203,8 @@ struct HostileInputTests {
             try #require(result.status == 0, "\(result.err)")
             #expect(try mode(of: root) == 0o700, "\(root)")
             #expect(try mode(of: root + "/keys") == 0o700)
+            #expect(try mode(of: root + "/artifacts") == 0o755, "artifact folders are not world-writable")
+            #expect(try mode(of: root + "/artifacts/sha256") == 0o755)
             for role in ["admin", "log", "pipeline", "approver", "deployer"] {
                 #expect(try mode(of: root + "/keys/\(role).key") == 0o600)
             }
@@ -286,6 +288,19 @@ struct HostileInputTests {
                 ["policy", "set", big, "--key", workspace.adminKey],
             ]
             + (try envelopes.map { name, text in ["append", "--envelope", try folder.write(text, to: "\(name).json")] })
+        if let binary = ExternalTools.ledgerBinary {
+            // An endless standard input, through the real process.
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = note + ["@-", "--workspace", workspace.root]
+            process.standardInput = FileHandle(forReadingAtPath: "/dev/zero")
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 1)
+            #expect(try WorkspaceContents(workspace.root) == before, "after --data @- from /dev/zero")
+        }
         for arguments in hostile {
             let result = await workspace.run(arguments)
             #expect(result.status != 0, "\(arguments.joined(separator: " ").prefix(200)) was accepted")
