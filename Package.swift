@@ -17,6 +17,10 @@ let package = Package(
         .library(name: "LedgerStore", targets: ["LedgerStore"]),
         .library(name: "LedgerSQLite", targets: ["LedgerSQLite"]),
         .library(name: "LedgerArtifacts", targets: ["LedgerArtifacts"]),
+        // For the fuzz targets in Fuzz/, a package of their own.
+        .library(name: "LedgerML", targets: ["LedgerML"]),
+        .library(name: "LedgerAudit", targets: ["LedgerAudit"]),
+        .library(name: "LedgerPipeline", targets: ["LedgerPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),

@@ -1,0 +1,3 @@
+import LedgerFuzzTargets
+
+runLibFuzzer(.csv)
