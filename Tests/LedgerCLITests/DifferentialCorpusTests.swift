@@ -20,12 +20,14 @@ struct ExportLineTests {
         let cut = workspace.folder.path("cut.jsonl")
         try bytes.dropLast().write(to: URL(fileURLWithPath: cut))
         let refused = await ledger("verify", "--from", cut, "--trust", workspace.genesis)
-        #expect(refused.status != 0)
+        #expect(refused.status == 3, "a cut export is a verification failure")
         #expect(refused.err.contains(cut) && refused.err.contains("lacks its final newline"), "\(refused.err)")
+        let refusedJSON = await ledger("verify", "--from", cut, "--trust", workspace.genesis, "--json")
+        #expect(refusedJSON.status == 3 && refusedJSON.json?["ok"] == false, "\(refusedJSON.out)")
 
         let empty = try workspace.folder.write("", to: "empty.jsonl")
         let none = await ledger("verify", "--from", empty, "--untrusted")
-        #expect(none.status != 0)
+        #expect(none.status == 3)
         #expect(none.err.contains(empty) && none.err.contains("is empty"), "\(none.err)")
     }
 }

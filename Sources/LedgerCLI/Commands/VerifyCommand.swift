@@ -67,7 +67,7 @@ struct VerifyCommand: AsyncParsableCommand {
         var columnFailure: VerificationFailure?
         var record: HeadRecord?
         if let from {
-            leaves = try Self.readExport(from)
+            leaves = try Self.readExport(from, json: json)
             source = from
         } else {
             let workspace = try workspace.locate()
@@ -236,6 +236,16 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         try workspace.headRecord.save(HeadRecord(logID: logID, frontier: frontier, lastLeafHash: last))
         Console.current.err("warning: rebuilt \(Workspace.headRecordName) from the kept checkpoint of size \(size)")
+    }
+
+    /// ``readExport(_:)`` for `verify`: a cut or mangled file is a verdict on its bytes (exit 3, and JSON with
+    /// `--json`), not an I/O error.
+    static func readExport(_ path: String, json: Bool) throws -> [[UInt8]] {
+        let result = Result { () throws(LedgerError) in try readExport(path) }
+        if case .failure(let error) = result, error.code == .malformed {
+            try failVerification(VerificationFailure(seq: nil, code: error.code, reason: error.reason), json: json)
+        }
+        return try result.get()
     }
 
     /// Splits an export into leaves: one per line, each line the exact leaf bytes followed by exactly one `\n`, the
