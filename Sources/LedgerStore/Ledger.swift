@@ -72,19 +72,26 @@ public actor Ledger {
         while cursor < size {
             let page = try await store.entries(in: cursor..<min(size, cursor + Self.pageSize))
             guard !page.isEmpty else { break }
-            for entry in page {
+            // Decoding (and hashing) is independent per entry: it runs on every core; the fold stays sequential.
+            let decoded = ParallelMap.map(page.count) { index -> Result<SignedEvent, LedgerError> in
+                do throws(LedgerError) {
+                    return .success(try SignedEvent(leaf: page[index].leaf))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            for (entry, result) in zip(page, decoded) {
                 guard entry.seq == UInt64(frontier.size) else {
                     throw LedgerError(.storage, "the log has no entry at seq \(frontier.size)")
                 }
-                let leafHash = MerkleTree.leafHash(entry.leaf)
-                frontier.append(leafHash)
+                let signed = try result.get()
+                frontier.append(signed.leafHash)
                 if let record, UInt64(frontier.size) == record.size, frontier.root != record.root {
                     throw Self.inconsistentWithRecord(record)
                 }
                 if kept.contains(where: { $0.size == UInt64(frontier.size) }) {
                     rootsAtCheckpoints[UInt64(frontier.size)] = frontier.root
                 }
-                let signed = try SignedEvent(leaf: entry.leaf)
                 guard signed.event.seq == entry.seq else {
                     throw LedgerError(.storage, "the entry stored at seq \(entry.seq) is event \(signed.event.seq)")
                 }
