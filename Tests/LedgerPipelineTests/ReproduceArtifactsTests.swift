@@ -21,8 +21,11 @@ struct ReproduceArtifactsTests {
         let dataset: ArtifactDigest
         let manifest: ArtifactDigest
 
-        init() async throws {
-            fixture = try await ModelFixture()
+        /// With `challenger`, a second version `toy@2` (seed 12) is evaluated against `toy@1` under a gate that
+        /// lets it pass, and is the version reproduced.
+        init(challenger: Bool = false) async throws {
+            let permissive = Policy(gate: Gate(minImprovement: -1, minLowerBound: -1))
+            fixture = try await ModelFixture(policy: challenger ? permissive : Policy())
             folder = try TemporaryFolder("reproduce-artifacts")
             store = try FileArtifactStore(root: folder.path("artifacts"))
             let csv = SyntheticDataset.csv()
@@ -73,8 +76,26 @@ struct ReproduceArtifactsTests {
                 registerAs: "toy"
             )
             _ = try store.put(try await fixture.artifacts.get(trained.artifact))
-            version = try #require(await fixture.ledger.state.models.version("toy", 1))
+            let first = try #require(await fixture.ledger.state.models.version("toy", 1))
+            guard challenger else {
+                version = first
+                return
+            }
+            let second = try await fixture.steps.train(dataset: dataset, trainer: IsolationForestTrainer(), seed: 12)
+            let evaluated = try await fixture.steps.evaluate(
+                model: second.artifact,
+                champion: first,
+                settings: EvaluationSettings(),
+                registerAs: "toy"
+            )
+            try #require(evaluated.registered?.version == 2, "\(evaluated.judgement.verdict.reasons)")
+            _ = try store.put(try await fixture.artifacts.get(second.artifact))
+            version = try #require(await fixture.ledger.state.models.version("toy", 2))
+            champion = ArtifactDigest(sha256: first.artifact)
         }
+
+        /// The model `toy@2` was evaluated against, with `challenger`.
+        var champion: ArtifactDigest?
 
         var model: ArtifactDigest { ArtifactDigest(sha256: version.artifact) }
 
@@ -165,5 +186,20 @@ struct ReproduceArtifactsTests {
         if name == "snapshot" {
             #expect(checks["dataset"]?.outcome == .skipped, "the dataset cannot be rebuilt without its snapshot")
         }
+    }
+
+    @Test("a challenger's champion model is read back too: damaged, it is named and the metrics are skipped")
+    func championModel() async throws {
+        let lineage = try await Lineage(challenger: true)
+        let champion = try #require(lineage.champion)
+        let intact = try await lineage.reproduce()
+        #expect(intact["champion model artifact"]?.outcome == .identical)
+        #expect(intact["metrics"]?.outcome == .identical, "\(intact["metrics"]?.detail ?? "")")
+        try lineage.corrupt(champion)
+        let checks = try await lineage.reproduce()
+        #expect(checks["champion model artifact"]?.outcome == .differs)
+        #expect(checks["champion model artifact"]?.detail.contains(champion.description) == true)
+        #expect(checks["metrics"]?.outcome == .skipped)
+        #expect(checks["model"]?.outcome == .identical)
     }
 }
