@@ -343,8 +343,8 @@ struct AttestationTests {
                 OPTIONS:
                   --workspace <DIR>       The workspace folder (default: the current folder or
                                           its nearest parent with ledger.json).
-                  --out <FILE>            The file to write (atomically); default: standard
-                                          output.
+                  --out <FILE>            The file to write (atomically), or - for standard
+                                          output, the default.
                   --attestations <DIR>    Write one in-toto attestation per registered version
                                           into this folder instead of the log.
                   --key <FILE>            With --attestations: the signing key (default: the
