@@ -86,8 +86,17 @@ public struct HeadRecordFile: Sendable {
     /// The record, or nil when the file does not exist.
     public func load() throws(LedgerError) -> HeadRecord? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path), data.count <= Self.maximumBytes else {
+        // Read at most one byte past the limit: an oversized or endless file (a FIFO, a device) is refused, not read.
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw LedgerError(.storage, "cannot read the head record \(path)")
+        }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: Self.maximumBytes + 1)) ?? Data()
+        guard data.count <= Self.maximumBytes else {
+            throw LedgerError(
+                .storage,
+                "the head record \(path) is larger than \(Self.maximumBytes) bytes: not a head record"
+            )
         }
         do {
             return try HeadRecord(decoding: Array(data))
