@@ -197,13 +197,13 @@ struct EndToEndTests {
         let untrusted = await ledger(
             "verify",
             "--from",
-            try workspace.folder.write(lines.joined(separator: "\n"), to: "u.jsonl")
+            try workspace.folder.write(lines.joined(separator: "\n") + "\n", to: "u.jsonl")
         )
         #expect(untrusted.status == 2, "--from without --trust is a usage error")
         let human = await ledger(
             "verify",
             "--from",
-            try workspace.folder.write(lines.joined(separator: "\n"), to: "h.jsonl"),
+            try workspace.folder.write(lines.joined(separator: "\n") + "\n", to: "h.jsonl"),
             "--untrusted"
         )
         #expect(human.status == 3)
