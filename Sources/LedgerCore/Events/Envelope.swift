@@ -6,6 +6,11 @@ public struct Envelope: Sendable, Hashable {
     /// The payload type of every ledger event.
     public static let eventPayloadType = "application/vnd.modelledger.event.v1+json"
 
+    /// The largest leaf (the canonical JSON of an envelope) the ledger appends: 12 MiB, room for the 8 MiB of event
+    /// data the CLI and the service accept, grown by a third in base64. Every reader of exports and leaves accepts
+    /// at least this much, so that whatever the ledger writes, its export, `verify --from` and `restore` read back.
+    public static let maximumLeafBytes = 12 * 1024 * 1024
+
     public struct Signature: Sendable, Hashable {
         public var keyID: String
         public var signature: [UInt8]
