@@ -127,20 +127,30 @@ let package = Package(
             name: "LedgerCLI",
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
-                "LedgerPipeline", "LedgerProjections", "LedgerService", "LedgerTesting", "LedgerPostgres", "LedgerS3",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "LedgerPipeline", "LedgerProjections", "LedgerService", "LedgerSimulation", "LedgerPostgres",
+                "LedgerS3", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "ledger", dependencies: ["LedgerCLI"], swiftSettings: strictSettings),
-        // Fixed clocks, deterministic keys, the conformance suites and the test servers' settings.
-        .target(
-            name: "LedgerTesting",
-            dependencies: ["LedgerCore", "LedgerStore", "LedgerArtifacts"],
+        // The test build's `ledger`: the same command tree with the faults of `LEDGER_FAULTS` installed in every
+        // pipeline run, for the crash and retry tests. No product names it, so `ledger` never reads LEDGER_FAULTS.
+        .executableTarget(
+            name: "ledger-faults",
+            dependencies: ["LedgerCLI", "LedgerPipeline", "LedgerCore"],
             swiftSettings: strictSettings
         ),
-        // What only the tests use, kept out of the `ledger` binary (which links LedgerTesting for its benchmarks):
-        // the scratch folder and raw SQL on a PostgreSQL log.
+        // Random valid governance histories, for `ledger bench projections` and the property tests: the simulator,
+        // its seeded generator, stepping clock and derived keys. No test services.
+        .target(name: "LedgerSimulation", dependencies: ["LedgerCore", "LedgerStore"], swiftSettings: strictSettings),
+        // Deterministic keys, small logs, forgeries, the conformance suites and the test servers' settings; it
+        // re-exports LedgerSimulation. No product target links it.
+        .target(
+            name: "LedgerTesting",
+            dependencies: ["LedgerCore", "LedgerStore", "LedgerArtifacts", "LedgerSimulation"],
+            swiftSettings: strictSettings
+        ),
+        // What only the tests use: the scratch folder and raw SQL on a PostgreSQL log.
         .target(
             name: "LedgerTestSupport",
             dependencies: [

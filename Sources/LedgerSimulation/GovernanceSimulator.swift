@@ -12,10 +12,10 @@ public import LedgerStore
 public struct GovernanceSimulator {
     /// The keys of a simulated log: an admin, a pipeline, two approvers and a deployer.
     public enum Keys {
-        public static let admin = TestKeys.key("sim-admin")
-        public static let pipeline = TestKeys.key("sim-pipeline")
-        public static let approvers = [TestKeys.key("sim-approver-a"), TestKeys.key("sim-approver-b")]
-        public static let deployer = TestKeys.key("sim-deployer")
+        public static let admin = DerivedKeys.key("sim-admin")
+        public static let pipeline = DerivedKeys.key("sim-pipeline")
+        public static let approvers = [DerivedKeys.key("sim-approver-a"), DerivedKeys.key("sim-approver-b")]
+        public static let deployer = DerivedKeys.key("sim-deployer")
     }
 
     public static let model = "access-anomaly"

@@ -1,34 +1,12 @@
 public import LedgerCore
+// The clock, the generator and the key derivation are the simulator's (also used by `ledger bench`); the tests
+// have always found them here.
+@_exported public import LedgerSimulation
 public import LedgerStore
-import Synchronization
-
-/// A clock that starts at a fixed instant and advances by `step` on every read.
-public final class SteppingClock: LedgerClock {
-    private let current: Mutex<Int64>
-    private let step: Int64
-
-    public init(start: Timestamp = Timestamp(millisecondsSinceEpoch: 1_772_528_400_000), stepMilliseconds: Int64 = 1000)
-    {
-        current = Mutex(start.millisecondsSinceEpoch)
-        step = stepMilliseconds
-    }
-
-    public func now() -> Timestamp {
-        current.withLock { value in
-            defer { value += step }
-            return Timestamp(millisecondsSinceEpoch: value)
-        }
-    }
-}
 
 /// Deterministic keys for tests, derived from a name: the same name always gives the same key.
 public enum TestKeys {
-    public static func key(_ name: String) -> SigningKey {
-        let seed = Hash256.sha256(Array("modelledger-test-key:\(name)".utf8)).bytes
-        // A SHA-256 output is always a valid Ed25519 seed.
-        guard let key = try? SigningKey(seed: seed) else { preconditionFailure("32-byte seed refused") }
-        return key
-    }
+    public static func key(_ name: String) -> SigningKey { DerivedKeys.key(name) }
 
     public static let admin = key("admin")
     public static let log = key("log")
@@ -93,23 +71,4 @@ public enum Forgery {
         )
         return try SignedEvent(signing: event, with: key)
     }
-}
-
-/// SplitMix64 (Steele, Lea and Flood 2014): a small generator fully determined by its seed, for test data and
-/// simulated histories. Independent of the generators the modules under test use.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }

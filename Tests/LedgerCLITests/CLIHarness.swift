@@ -134,11 +134,19 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
 
 enum ExternalTools {
     /// The `ledger` executable that `swift test` built beside the test bundle (or $LEDGER_BINARY).
-    static var ledgerBinary: String? {
-        if let explicit = ProcessInfo.processInfo.environment["LEDGER_BINARY"] { return explicit }
+    static var ledgerBinary: String? { ProcessInfo.processInfo.environment["LEDGER_BINARY"] ?? builtBinary("ledger") }
+
+    /// The test build's `ledger-faults` executable beside the test bundle (or $LEDGER_FAULTS_BINARY): the command
+    /// tree of `ledger` with the faults of its `LEDGER_FAULTS` environment variable, which `ledger` never reads.
+    static var faultsBinary: String? {
+        ProcessInfo.processInfo.environment["LEDGER_FAULTS_BINARY"] ?? builtBinary("ledger-faults")
+    }
+
+    /// The executable `name` in the test bundle's folder or one of the three above it.
+    private static func builtBinary(_ name: String) -> String? {
         var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
-            let candidate = folder.appendingPathComponent("ledger").path
+            let candidate = folder.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
             folder = folder.deletingLastPathComponent()
         }

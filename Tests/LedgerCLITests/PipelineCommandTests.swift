@@ -63,10 +63,10 @@ struct PipelineCommandTests {
 
     @Test(
         "SIGKILL at every step boundary and inside every step, then resume: each step once, the same digests",
-        .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
+        .enabled(if: ExternalTools.faultsBinary != nil || ExternalTools.required)
     )
     func crashAndResume() async throws {
-        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
+        let binary = try #require(ExternalTools.faultsBinary, "the ledger-faults executable was not built")
         // The base is on SQLite, so that a folder copy branches it; in the shared pass each branch's log is then
         // migrated into a fresh PostgreSQL schema before the run that is killed.
         let (base, source) = try await Self.deployedWorkspace(backends: [])
@@ -301,10 +301,10 @@ struct PipelineCommandTests {
 
     @Test(
         "SIGTERM mid-run: the step finishes, the run stays open, exit 0; the next start finishes it",
-        .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
+        .enabled(if: ExternalTools.faultsBinary != nil || ExternalTools.required)
     )
     func scheduleStopsMidRun() async throws {
-        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
+        let binary = try #require(ExternalTools.faultsBinary, "the ledger-faults executable was not built")
         let workspace = try await TestWorkspace.make()
         // Three weeks of demo data ending at the last Monday: the window the schedule picks now has data.
         let week: Int64 = 7 * 86_400_000

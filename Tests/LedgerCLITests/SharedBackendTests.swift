@@ -219,10 +219,10 @@ struct PostgresOutageTests {
 
     @Test(
         "a run whose PostgreSQL stops fails cleanly with a clear error, and resumes once it is back: nothing lost, nothing twice",
-        .enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required)
+        .enabled(if: ExternalTools.faultsBinary != nil || ExternalTools.required)
     )
     func outageMidRun() async throws {
-        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
+        let binary = try #require(ExternalTools.faultsBinary, "the ledger-faults executable was not built")
         let base = try #require(TestServices.postgresOutageURL, "LEDGER_TEST_POSTGRES_OUTAGE_URL")
         let store = TestServices.withoutPassword(try TestServices.freshPostgresURL(base))
         let (workspace, source) = try await PipelineCommandTests.deployedWorkspace(backends: ["--store", store])

@@ -3,8 +3,8 @@ import Foundation
 import LedgerCore
 import LedgerProjections
 import LedgerSQLite
+import LedgerSimulation
 import LedgerStore
-import LedgerTesting
 
 struct BenchProjectionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
