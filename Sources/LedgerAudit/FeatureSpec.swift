@@ -1,3 +1,7 @@
+// The feature spec this version implements: its exact bytes, and the parameters the builder reads from them.
+
+import LedgerCore
+
 /// The feature spec this version of ModelLedger implements.
 extension DatasetBuilder {
     /// `audit/features.v1.json`, byte for byte (a test keeps them equal): the spec `ledger dataset build` uses
@@ -93,4 +97,34 @@ extension DatasetBuilder {
         }
 
         """
+}
+
+/// The parameters of `audit/features.v1.json` that the builder reads; the definitions themselves are code.
+struct FeatureSpecV1 {
+    let lookbackDays: Int64
+    let minimumEvents: Int
+    let adminActions: [[UInt8]]
+
+    init(_ bytes: [UInt8]) throws(LedgerError) {
+        func fail(_ reason: String) -> LedgerError {
+            LedgerError(.invalidArgument, "the feature spec is not modelledger.audit.features version 1: \(reason)")
+        }
+        let spec: JSONValue
+        do { spec = try CanonicalJSON.parse(bytes) } catch { throw fail("\(error)") }
+        guard spec["name"]?.stringValue == "modelledger.audit.features" else { throw fail("another name") }
+        guard spec["version"]?.integerValue == 1 else { throw fail("another version") }
+        guard spec["window"]?["key"]?.stringValue == "actor_id", spec["window"]?["length"]?.stringValue == "PT1H"
+        else { throw fail("another window") }
+        let names = spec["features"]?.arrayValue?.map { $0["name"]?.stringValue ?? "" }
+        guard names == DatasetBuilder.featureNames else { throw fail("other features") }
+        guard let lookback = spec["history"]?["lookbackDays"]?.integerValue, lookback >= 1, lookback <= 3660,
+            let minimum = spec["history"]?["minimumEvents"]?.integerValue, minimum >= 0, minimum <= 1_000_000
+        else { throw fail("another history") }
+        guard let actions = spec["adminActions"]?.arrayValue?.compactMap(\.stringValue),
+            actions.count == spec["adminActions"]?.arrayValue?.count
+        else { throw fail("adminActions is not a list of strings") }
+        lookbackDays = lookback
+        minimumEvents = Int(minimum)
+        adminActions = actions.map { Array($0.utf8) }
+    }
 }
