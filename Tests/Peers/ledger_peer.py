@@ -351,6 +351,8 @@ def _data_note_added(data, seq, ring):
         refs = data["refs"]
         if not isinstance(refs, list) or not all(is_int(r) for r in refs):
             raise ValueError("note.added: refs must be a list of integers")
+        if not 1 <= len(refs) <= 1000 or len(set(refs)) != len(refs):  # as `ledger verify`'s event catalog
+            raise ValueError("note.added: refs must hold 1 to 1000 distinct entries")
         bad = [r for r in refs if not 0 <= r < seq]
         if bad:
             raise ValueError(f"note.added: refs {bad} do not name earlier entries")
@@ -572,9 +574,9 @@ def parse_checkpoint(raw: bytes):
         raise ValueError("checkpoint has no blank line before signatures")
     body, sigblock = text[: sep + 1], text[sep + 2:]
     lines = body.split("\n")[:-1]
-    if len(lines) != 3:
+    if len(lines) < 3:  # C2SP tlog-checkpoint: origin, size, root, then optional extension lines (ignored here)
         raise ValueError(f"checkpoint body has {len(lines)} lines, want origin, size, root")
-    origin, size_s, root_s = lines
+    origin, size_s, root_s = lines[:3]
     if not origin:
         raise ValueError("checkpoint origin is empty")
     if not SIZE_RE.fullmatch(size_s):

@@ -493,6 +493,60 @@ def test_strict_bytes(tmp):
     both("an envelope with an unknown member", rfc8785.dumps(dict(json.loads(log.lines[1]), extra=1)), False)
 
 
+def flip_unused_bits(text):
+    """The same bytes in another base64 spelling: the last character before the padding with an unused bit set."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    body = text.rstrip("=")
+    changed = body[:-1] + alphabet[alphabet.index(body[-1]) ^ 1] + text[len(body):]
+    assert changed != text and base64.b64decode(changed) == base64.b64decode(text)
+    return changed
+
+
+def test_checkpoint_spellings(tmp):
+    """Both Python verifiers read a checkpoint as `ledger verify` does: its root and signature blobs only in their
+    one canonical base64 spelling (no key is needed to respell them), and C2SP extension lines allowed."""
+    log, k = build_base()
+    n = len(log.lines)
+    path = log.write(tmp / "cp_spell.jsonl")
+    root = independent_root([leaf_hash(x) for x in log.lines])
+    genesis = leaf_hash(log.lines[0]).hex()
+    good = sign_checkpoint(ORIGIN, n, root, [(ORIGIN, k["log"], False)]).decode()
+    text, sigs = good.split("\n\n")
+    origin, size, root_b64 = text.split("\n")
+    sig_line = sigs.rstrip("\n")
+    dash, name, blob = sig_line.split(" ")
+
+    def both(label, checkpoint, ok):
+        f = tmp / "cp_spell.txt"
+        f.write_bytes(checkpoint.encode())
+        for script, extra in ((PEER, ("verify-log",)), (AUDITOR_SCRIPT, ("--trust", genesis))):
+            rc, out = run(*([extra[0]] if script == PEER else []), path, "--checkpoint", f,
+                          *(extra if script == AUDITOR_SCRIPT else ()), script=script)
+            if ok:
+                expect_ok(f"{script.name}: {label}", rc, out)
+            else:
+                expect_fail(f"{script.name}: {label}", rc, out, None, "canonical")
+
+    both("the checkpoint as signed", good, True)
+    both("a signature line whose unused base64 bits were changed",
+         f"{text}\n\n{dash} {name} {flip_unused_bits(blob)}\n", False)
+    kh = hashlib.sha256(name.encode() + b"\n\x01" + k["log"].pub).digest()[:4]
+
+    def signed(note_text):  # a checkpoint the log key really signed
+        signature = k["log"].priv.sign(note_text.encode())
+        return f"{note_text}\n\u2014 {name} {base64.b64encode(kh + signature).decode()}\n"
+
+    both("a root whose unused base64 bits were changed (validly signed)",
+         signed(f"{origin}\n{size}\n{flip_unused_bits(root_b64)}\n"), False)
+    both("a C2SP extension line after the root", signed(f"{origin}\n{size}\n{root_b64}\nan extension line\n"), True)
+
+    # note.added refs follow the event catalog of `ledger verify`: 1 to 1000 distinct earlier entries
+    for label, refs in (("duplicate refs", [0, 0]), ("empty refs", [])):
+        bad = log.copy().append(k["admin"], "note.added", {"text": "x", "refs": refs})
+        rc, out = run("verify-log", bad.write(tmp / "refs.jsonl"))
+        expect_fail(f"peer: note.added with {label}", rc, out, n, "refs")
+
+
 # ---------------------------------------------------------------- schemas
 
 HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
@@ -656,6 +710,7 @@ def main():
         tmp = Path(d)
         log, k = test_verify_log(tmp)
         test_strict_bytes(tmp)
+        test_checkpoint_spellings(tmp)
         test_schemas(tmp, log, k)
         test_dsse(tmp, log, k)
         test_usage(tmp)

@@ -274,15 +274,15 @@ def check_checkpoint(path, raw, state):
         fail("malformed")
     if origin != state["log"]:
         fail(f"it is for log {origin!r}, not {state['log']!r}")
-    size, root = int(size), base64.b64decode(root, validate=True)
+    size, root = int(size), canonical_base64(None, root, f"checkpoint {path}: the root")
     log_keys = [k["key"] for k in state["keys"].values() if "log" in k["roles"] and k["added"] < size
                 and (k["revoked"] is None or k["revoked"] >= size)]
     signed = False
     for line in lines[:-1]:  # "— <name> base64(key hash || signature)"; other signers' lines are ignored
         dash, name, blob = line.split(" ")
-        blob = base64.b64decode(blob, validate=True)
         if dash != "\u2014":
             fail("a signature line does not start with an em dash")
+        blob = canonical_base64(None, blob, f"checkpoint {path}: a signature line")
         for key in log_keys:
             if name == origin and blob[:4] == sha256(name.encode() + b"\n\x01" + key)[:4]:
                 if not signature_ok(key, blob[4:], text):
