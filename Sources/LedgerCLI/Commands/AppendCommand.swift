@@ -141,15 +141,32 @@ struct AppendCommand: AsyncParsableCommand {
         return Subject(name: String(parts[0]), sha256: hash)
     }
 
+    /// Reads a batch file into drafts, all of them before any is appended: a bad line anywhere appends nothing.
+    ///
+    /// Lines are split on the byte `\n` (LF). A line ending with CR (a CRLF file) and a line that is not valid UTF-8
+    /// are refused, naming the line, as `--data` refuses such bytes: nothing is decoded lossily into the log.
+    /// Lines of only spaces and tabs are skipped.
     static func readBatch(_ path: String) throws(LedgerError) -> [EventDraft] {
-        let text = try Files.readText(path, .batch)
+        let bytes = try Files.read(path, .batch)
         var drafts: [EventDraft] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-        where !line.allSatisfy(\.isWhitespace) {
+        for (index, line) in bytes.split(separator: 0x0a, omittingEmptySubsequences: false).enumerated()
+        where !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
             let lineNumber = index + 1
+            if line.last == 0x0d {
+                throw LedgerError(
+                    .malformed,
+                    "\(path):\(lineNumber): line \(lineNumber) ends with CR; use LF line endings"
+                )
+            }
+            if let offset = Files.firstInvalidUTF8(in: line) {
+                throw LedgerError(
+                    .malformed,
+                    "\(path):\(lineNumber): not valid UTF-8: a bad byte at offset \(offset) of the line"
+                )
+            }
             let json: JSONValue
             do {
-                json = try CanonicalJSON.parse(Array(line.utf8))
+                json = try CanonicalJSON.parse(Array(line))
             } catch {
                 throw LedgerError(.malformed, "\(path):\(lineNumber): not valid JSON: \(error)")
             }

@@ -135,16 +135,41 @@ enum Files {
                 offset = newline + 1
             }
             if bytes.count - lineStart > lineLimit {
-                throw failure(
-                    "line \(lineNumber) is longer than \(Input.describe(lineLimit)), the most one \(input.line) may be"
+                // A verdict on the input's bytes, not an I/O error: `verify --from` reports it as a failed check.
+                throw LedgerError(
+                    .malformed,
+                    "cannot read \(name): line \(lineNumber) is longer than \(Input.describe(lineLimit)), the most "
+                        + "one \(input.line) may be"
                 )
             }
         }
         return bytes
     }
 
+    /// Reads `path` as ``read(_:_:)`` does and decodes it as UTF-8. Refuses invalid UTF-8 with `event.malformed`,
+    /// naming the file and the offset of the first bad byte: a lossy decode would turn it into U+FFFD, so that a
+    /// signature could check over text that is not the file's bytes, which the auditor's script and peers refuse.
     static func readText(_ path: String, _ input: Input) throws(LedgerError) -> String {
-        String(decoding: try read(path, input), as: UTF8.self)
+        let bytes = try read(path, input)
+        if let offset = firstInvalidUTF8(in: bytes) {
+            let name = path == "-" ? "\(input.what) on standard input" : "\(input.what) \(path)"
+            throw LedgerError(.malformed, "\(name) is not valid UTF-8: a bad byte at offset \(offset)")
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The offset of the first byte of `bytes` that starts no valid UTF-8 sequence, or nil if all of it is valid.
+    static func firstInvalidUTF8(in bytes: some Collection<UInt8>) -> Int? {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let scalar): offset += scalar.count
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
     }
 
     static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
@@ -244,8 +269,10 @@ extension Files {
     ///
     /// Every read goes through ``Files/read(_:_:)`` with one of these, so no input is unbounded. The limits follow
     /// the data each input carries:
-    /// - one event (`--data`, `--envelope`, a batch line, an export line, a proof): 8 MiB, the default body limit
-    ///   of `ledger serve`, the other way a signed event comes in;
+    /// - one event's data (`--data`, a batch line, a proof): 8 MiB, the default body limit of `ledger serve`, the
+    ///   other way a signed event comes in;
+    /// - one leaf (`--envelope`, an export line): ``Envelope/maximumLeafBytes`` (12 MiB), the 8 MiB of data grown
+    ///   by a third in base64, so that every export the ledger writes reads back;
     /// - key files, checkpoints: 64 KiB (a PEM key is under 200 bytes, a checkpoint with cosignatures a few KiB);
     /// - `ledger.json` and policies: 1 MiB;
     /// - a batch file: 1 GiB; an export: 4 GiB, each line at most one event;
@@ -266,11 +293,11 @@ extension Files {
         /// `append --data @FILE` and `@-`: an event's data.
         static let eventData = Input(what: "event data", limit: eventLimit)
         /// `append --envelope`: one signed envelope.
-        static let envelope = Input(what: "envelope", limit: eventLimit)
+        static let envelope = Input(what: "envelope", limit: Envelope.maximumLeafBytes)
         /// `append --batch`: JSON Lines, one event a line.
         static let batch = Input(what: "batch file", limit: 1 << 30, lineLimit: eventLimit, line: "event")
         /// `verify --from`: an export, one envelope a line.
-        static let export = Input(what: "export", limit: 4 << 30, lineLimit: eventLimit, line: "entry")
+        static let export = Input(what: "export", limit: 4 << 30, lineLimit: Envelope.maximumLeafBytes, line: "entry")
         static let privateKey = Input(what: "key file", limit: 64 << 10)
         static let publicKey = Input(what: "public key", limit: 64 << 10)
         static let checkpoint = Input(what: "checkpoint", limit: 64 << 10)
