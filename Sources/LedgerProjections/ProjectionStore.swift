@@ -70,8 +70,12 @@ public enum ProjectionUpdater {
     static let maxCatchUpAttempts = 100
 
     /// Folds the log's entries after the saved head into the saved projections, saves what changed and returns the
-    /// result. A store with nothing saved, or saved from a different log (its head's leaf hash is not the log's),
-    /// is rebuilt from scratch.
+    /// result. A store with nothing saved is built from scratch.
+    ///
+    /// - Throws: `chain.checkpoint` when the saved head is not an entry of the log (the tables applied more entries
+    ///   than the log now holds, or another entry at that seq): the log lost or changed entries the tables had
+    ///   seen. The tables are then the last local evidence of it, so they are never rebuilt silently; `ledger
+    ///   projections rebuild` (``rebuild(log:into:progress:)``) does it on request.
     @discardableResult
     public static func catchUp(
         log: any EventStore,
@@ -82,8 +86,20 @@ public enum ProjectionUpdater {
             attempt += 1
             let saved = try await store.load()
             let size = try await log.size()
-            guard var projections = saved, try await belongs(projections.head, to: log, size: size) else {
+            guard var projections = saved, projections.head != nil else {
                 return try await rebuild(log: log, into: store)
+            }
+            guard try await belongs(projections.head, to: log, size: size) else {
+                let applied = projections.nextSeq
+                throw LedgerError(
+                    .checkpoint,
+                    applied > size
+                        ? "the read tables applied \(applied) entries, but the log has \(size): entries \(size)..<\(applied) "
+                            + "were deleted; restore them (ledger restore --from EXPORT), or accept the shorter log with "
+                            + "`ledger projections rebuild`"
+                        : "the read tables' last entry (seq \(applied - 1)) is not the log's entry at that seq: the log was "
+                            + "changed under them; verify it (ledger verify), then `ledger projections rebuild`"
+                )
             }
             if projections.nextSeq == size { return projections }
             var changes = Projections.Changes()
@@ -231,6 +247,12 @@ public actor ProjectionFollower {
     public init(log: any EventStore, store: any ProjectionStore) {
         self.log = log
         self.store = store
+    }
+
+    /// Brings the read tables up to the log now, before any append: throws `chain.checkpoint`, as
+    /// ``ProjectionUpdater/catchUp(log:into:)`` does, when they applied entries the log no longer holds.
+    public func catchUp() async throws(LedgerError) {
+        current = try await ProjectionUpdater.catchUp(log: log, into: store)
     }
 
     /// Folds `batch`, which was just appended to the log, and saves the rows it changed.

@@ -62,10 +62,16 @@ public actor Ledger {
             throw LedgerError(.malformed, "the log is empty: it has no genesis event")
         }
         if let record, size < record.size { throw Self.shorterThanRecord(size: size, record: record) }
-        // The kept checkpoints are checked too (they are signed, so forged rows cannot block appends): the ones a
-        // missing head record is rebuilt from.
+        // The kept checkpoints are checked too: a missing head record is rebuilt from them. Their sizes are read from
+        // the signed notes, never from the table's size column; notes that do not parse or verify are skipped below.
         let kept = try await store.checkpoints()
-        var rootsAtCheckpoints: [UInt64: Hash256] = [:]
+        var signedSizes: Set<UInt64> = []
+        for (_, note) in kept {
+            if let text = try? SignedNote.parse(note).text, let checkpoint = try? Checkpoint(text: text) {
+                signedSizes.insert(checkpoint.size)
+            }
+        }
+        var headsAtCheckpoints: [UInt64: (frontier: MerkleFrontier, last: Hash256)] = [:]
         var state = LedgerState()
         var frontier = MerkleFrontier()
         var cursor: UInt64 = 0
@@ -86,12 +92,13 @@ public actor Ledger {
                 }
                 let signed = try result.get()
                 frontier.append(signed.leafHash)
-                if let record, UInt64(frontier.size) == record.size, frontier.root != record.root {
+                let count = UInt64(frontier.size)
+                if let record, count == record.size,
+                    frontier.root != record.root || signed.leafHash != record.lastLeafHash
+                {
                     throw Self.inconsistentWithRecord(record)
                 }
-                if kept.contains(where: { $0.size == UInt64(frontier.size) }) {
-                    rootsAtCheckpoints[UInt64(frontier.size)] = frontier.root
-                }
+                if signedSizes.contains(count) { headsAtCheckpoints[count] = (frontier, signed.leafHash) }
                 guard signed.event.seq == entry.seq else {
                     throw LedgerError(.storage, "the entry stored at seq \(entry.seq) is event \(signed.event.seq)")
                 }
@@ -105,11 +112,20 @@ public actor Ledger {
         guard UInt64(frontier.size) == size else {
             throw LedgerError(.storage, "the log says it has \(size) entries but holds \(frontier.size)")
         }
-        for (checkpointSize, note) in kept {
+        var largestCheckpoint: Checkpoint?
+        for (column, note) in kept {
+            // A row whose note does not verify under a log key is not a checkpoint of this log: it binds nothing.
             guard let checkpoint = try? Verifier.authenticate(checkpoint: note, state: state).checkpoint else {
                 continue
             }
-            guard let root = rootsAtCheckpoints[checkpointSize], checkpoint.size == checkpointSize else {
+            guard checkpoint.size == column else {
+                throw LedgerError(
+                    .checkpoint,
+                    "the checkpoints table was edited: the row for size \(column) holds a checkpoint signed for size "
+                        + "\(checkpoint.size)"
+                )
+            }
+            guard let head = headsAtCheckpoints[checkpoint.size] else {
                 throw LedgerError(
                     .checkpoint,
                     "the log has \(size) entries, but a kept checkpoint signed \(checkpoint.size): entries "
@@ -117,20 +133,32 @@ public actor Ledger {
                         + "(ledger restore --from EXPORT)"
                 )
             }
-            guard root == checkpoint.root else {
+            guard head.frontier.root == checkpoint.root else {
                 throw LedgerError(
                     .checkpoint,
-                    "the log's first \(checkpointSize) entries do not have the root of the kept checkpoint of that "
+                    "the log's first \(checkpoint.size) entries do not have the root of the kept checkpoint of that "
                         + "size: they were changed after it was signed"
                 )
             }
+            if checkpoint.size > largestCheckpoint?.size ?? 0 { largestCheckpoint = checkpoint }
         }
         var warnings: [String] = []
-        if let headRecord, record == nil {
-            warnings.append(
-                "no head record at \(headRecord.path): rebuilt from the log, which matches its \(kept.count) "
-                    + "kept checkpoint(s)"
-            )
+        var rebuilt: HeadRecord?
+        if let headRecord, record == nil, let logID = state.logID {
+            // Rebuilt from the largest kept checkpoint, never from the log as it is now: that would vouch for a log
+            // whose tail was deleted together with the record.
+            if let largestCheckpoint, let head = headsAtCheckpoints[largestCheckpoint.size] {
+                rebuilt = HeadRecord(logID: logID, frontier: head.frontier, lastLeafHash: head.last)
+                warnings.append(
+                    "no head record at \(headRecord.path): rebuilt from the kept checkpoint of size "
+                        + "\(largestCheckpoint.size), which the log matches"
+                )
+            } else {
+                warnings.append(
+                    "no head record at \(headRecord.path) and no kept checkpoint: nothing here shows whether entries "
+                        + "were deleted before now (sign one with `ledger checkpoint`); the next append writes the record"
+                )
+            }
         }
         let ledger = Ledger(store: store, clock: clock, state: state, openWarnings: warnings)
         if let headRecord, let logID = state.logID {
@@ -140,13 +168,28 @@ public actor Ledger {
                     "the head record \(headRecord.path) is for log \"\(record.logID)\", not \"\(logID)\""
                 )
             }
+            if let rebuilt { try headRecord.save(rebuilt) }
+            // A record that exists and lags (a crash after a commit, another host's appends) is brought to the head
+            // it was just checked against; a missing one is written by the next append only.
             let head = HeadRecord(logID: logID, frontier: frontier, lastLeafHash: state.lastLeafHash)
-            await ledger.track(head, in: headRecord, save: record == nil || record?.size != head.size)
+            await ledger.track(head, in: headRecord, save: record.map { $0.size != head.size } ?? false)
         }
         return ledger
     }
 
     static let pageSize: UInt64 = 4096
+
+    /// Refuses an event whose leaf would exceed ``Envelope/maximumLeafBytes``: every export line must stay readable
+    /// by `verify --from` and `restore`.
+    static func checkLeafSize(_ signed: SignedEvent) throws(LedgerError) {
+        guard signed.leaf.count <= Envelope.maximumLeafBytes else {
+            throw LedgerError(
+                .invalidArgument,
+                "the event's entry would be \(signed.leaf.count) bytes, more than the \(Envelope.maximumLeafBytes) a "
+                    + "log entry may hold"
+            )
+        }
+    }
 
     static func shorterThanRecord(size: UInt64, record: HeadRecord) -> LedgerError {
         LedgerError(
@@ -322,6 +365,7 @@ public actor Ledger {
         while true {
             attempt += 1
             let signed = try SignedEvent(envelope: envelope)
+            try Self.checkLeafSize(signed)
             // A time far ahead would drag every later event's time with it (times never go back).
             let latest = clock.now().millisecondsSinceEpoch + Self.allowedClockSkewMilliseconds
             guard signed.event.time.millisecondsSinceEpoch <= latest else {
@@ -465,6 +509,7 @@ struct BatchSigner: Sendable {
         var event = prepared.event
         event.prev = state.lastLeafHash
         let signed = try SignedEvent(signing: event, template: prepared.template, with: key)
+        try Ledger.checkLeafSize(signed)
         let record = try state.signer(of: signed.envelope, event: event)
         guard record.publicKey == key.publicKey else {
             throw LedgerError(.unknownKey, "the signing key is not the keyring's key for its keyid")

@@ -244,6 +244,106 @@ struct TruncationTests {
         #expect(appended.status != 0, "\(appended.err)")
     }
 
+    @Test("with the head record deleted too and no checkpoint, the read tables still refuse the shorter log")
+    func recordAndTailDeleted() async throws {
+        let (workspace, url) = try await Self.workspace(notes: 20)
+        try await Self.deleteTail(from: 15, url, in: workspace)
+        try FileManager.default.removeItem(atPath: "\(workspace.root)/ledger.head")
+        let appended = await workspace.run(
+            "append",
+            "--type",
+            "note.added",
+            "--data",
+            "{\"text\":\"after\"}",
+            "--key",
+            workspace.adminKey
+        )
+        #expect(appended.status != 0, "\(appended.out)")
+        #expect(appended.err.contains("read tables applied 21 entries, but the log has 15"), "\(appended.err)")
+        #expect(await workspace.run("registry").status != 0)
+        let verified = await workspace.run("verify")
+        #expect(verified.status == 3, "\(verified.err)")
+        // Reading the log is still possible, and writes no record that would vouch for the shorter log.
+        #expect(await workspace.run("log").status == 0)
+        #expect(!FileManager.default.fileExists(atPath: "\(workspace.root)/ledger.head"))
+    }
+
+    @Test("an edited size column of a kept checkpoint is reported by verify and refuses appends")
+    func editedCheckpointColumn() async throws {
+        let (workspace, url) = try await Self.workspace(notes: 6)
+        #expect(await workspace.run("checkpoint", "sign").status == 0)
+        try await Self.tamper(
+            url,
+            in: workspace,
+            sqlite: "DROP TRIGGER checkpoints_no_update; UPDATE checkpoints SET tree_size = 3",
+            postgres: [
+                "ALTER TABLE checkpoints DISABLE TRIGGER USER", "UPDATE checkpoints SET tree_size = 3",
+                "ALTER TABLE checkpoints ENABLE TRIGGER USER",
+            ]
+        )
+        let verified = await workspace.run("verify")
+        #expect(verified.status == 3, "\(verified.err)")
+        #expect(verified.err.contains("checkpoints table was edited"), "\(verified.err)")
+        let appended = await workspace.run(
+            "append",
+            "--type",
+            "note.added",
+            "--data",
+            "{\"text\":\"x\"}",
+            "--key",
+            workspace.adminKey
+        )
+        #expect(appended.status != 0)
+        #expect(appended.err.contains("checkpoints table was edited"), "\(appended.err)")
+    }
+
+    @Test("restore appends only what the head record holds unless --all; a refused restore leaves no empty log")
+    func restoreBounds() async throws {
+        let (workspace, url) = try await Self.workspace(notes: 6)
+        // A longer export of the same log, as a sibling copy of the workspace could hold: made here, then the
+        // record is put back to what this workspace had committed.
+        let record = try Data(contentsOf: URL(fileURLWithPath: "\(workspace.root)/ledger.head"))
+        for index in 0..<3 {
+            let appended = await workspace.run(
+                "append",
+                "--type",
+                "note.added",
+                "--data",
+                "{\"text\":\"later \(index)\"}",
+                "--key",
+                workspace.adminKey
+            )
+            try #require(appended.status == 0)
+        }
+        let longer = workspace.folder.path("longer.jsonl")
+        #expect(await workspace.run("export", "--out", longer).status == 0)
+        try await Self.deleteTail(from: 4, url, in: workspace)
+        try record.write(to: URL(fileURLWithPath: "\(workspace.root)/ledger.head"))
+        _ = await workspace.run("projections", "rebuild")
+
+        let bounded = await workspace.run("restore", "--from", longer, "--json")
+        #expect(bounded.status == 0, "\(bounded.err)")
+        #expect(bounded.json?["restored"]?.integerValue == 3, "\(bounded.out)")
+        #expect(bounded.json?["notRestored"]?.integerValue == 3, "\(bounded.out)")
+        let all = await workspace.run("restore", "--from", longer, "--all", "--json")
+        #expect(all.status == 0 && all.json?["restored"]?.integerValue == 3, "\(all.err)")
+        #expect(await workspace.run("verify").status == 0)
+    }
+
+    @Test(
+        "a restore refused for a bad export leaves no empty log database behind",
+        .embeddedFilesOnly("removes the SQLite file")
+    )
+    func refusedRestoreLeavesNothing() async throws {
+        let (workspace, url) = try await Self.workspace(notes: 2)
+        let database = GovernanceVerifyTests.path(String(url.dropFirst("sqlite:".count)), in: workspace)
+        for sidecar in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + sidecar) }
+        let garbage = try workspace.folder.write("{\"not\":\"an entry\"}\n", to: "garbage.jsonl")
+        let refused = await workspace.run("restore", "--from", garbage)
+        #expect(refused.status == 3, "\(refused.err)")
+        #expect(!FileManager.default.fileExists(atPath: database))
+    }
+
     @Test("an edited head record is refused, not trusted")
     func editedRecord() async throws {
         let (workspace, _) = try await Self.workspace(notes: 3)

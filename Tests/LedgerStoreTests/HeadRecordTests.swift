@@ -20,7 +20,12 @@ struct HeadRecordTests {
         let file = HeadRecordFile(path: folder.path("ledger.head"))
         let ledger = try await TestLogs.make(notes: 6)
         let reopened = try await Ledger.open(store: ledger.store, clock: SteppingClock(), headRecord: file)
-        #expect(reopened.openWarnings.count == 1)  // no record yet: rebuilt, with a warning
+        // No record and no kept checkpoint: a warning, and nothing written until the next append, so that a read
+        // never vouches for a log whose tail may have gone with the record.
+        #expect(reopened.openWarnings.count == 1)
+        #expect(try file.load() == nil)
+
+        try await reopened.append([TestLogs.note("one more")], signedBy: TestKeys.pipeline)
         let record = try #require(try file.load())
         let leaves = try await ledger.store.leaves(upTo: 99)
         #expect(record.size == UInt64(leaves.count))
@@ -28,7 +33,7 @@ struct HeadRecordTests {
         #expect(record.lastLeafHash == MerkleTree.leafHash(try #require(leaves.last)))
         #expect(try HeadRecord(decoding: record.encoded()) == record)
 
-        try await reopened.append([TestLogs.note("one more")], signedBy: TestKeys.pipeline)
+        try await reopened.append([TestLogs.note("two more")], signedBy: TestKeys.pipeline)
         try await reopened.append([TestLogs.note("two"), TestLogs.note("three")], signedBy: TestKeys.pipeline)
         let updated = try #require(try file.load())
         let all = try await ledger.store.leaves(upTo: 99)
@@ -60,7 +65,8 @@ struct HeadRecordTests {
         let folder = try TemporaryFolder("head-record")
         let file = HeadRecordFile(path: folder.path("ledger.head"))
         let ledger = try await TestLogs.make(notes: 8)
-        _ = try await Ledger.open(store: ledger.store, clock: SteppingClock(), headRecord: file)
+        let opened = try await Ledger.open(store: ledger.store, clock: SteppingClock(), headRecord: file)
+        try await opened.append([TestLogs.note("recorded")], signedBy: TestKeys.pipeline)
         let size = try await ledger.store.size()
 
         for kept in [UInt64(1), 5, size - 1] {

@@ -53,7 +53,7 @@ struct EventsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try await workspace.locate().openLedger().store
+        let store = try await workspace.locate().openLedger(readingOnly: true).store
         let console = Console.current
         let woken = Atomic<Bool>(false)
         let listener = Task {

@@ -43,7 +43,7 @@ struct LogCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let ledger = try await workspace.locate().openLedger()
+        let ledger = try await workspace.locate().openLedger(readingOnly: true)
         let store = ledger.store
         let keyring = await ledger.state.keyring
         let start = after.map { $0 + 1 } ?? 0
@@ -161,7 +161,7 @@ struct ExportCommand: AsyncParsableCommand {
     private func exportAttestations(to folder: String) async throws {
         let workspace = try workspace.locate()
         let signer = try KeyFiles.loadPrivateKey(try key ?? workspace.keyFile(for: .pipeline))
-        let ledger = try await workspace.openLedger()
+        let ledger = try await workspace.openLedger(readingOnly: true)
         // Sign nothing about a log that does not verify: a row written around the rules must not be attested.
         let size = try await ledger.store.size()
         let report = Verifier(trustedGenesis: workspace.genesis, concurrency: 2).verify(

@@ -42,10 +42,18 @@ struct MigrateCommand: AsyncParsableCommand {
         guard case .sqlite = try workspace.logLocation else {
             throw LedgerError(.invalidArgument, "the workspace's log is already in PostgreSQL (\(workspace.logURL))")
         }
+        // The head record first, as `verify` reads it: a log that lost its tail is not copied anywhere.
+        let record = try workspace.headRecord.load()
         let source = try await workspace.openStore()
         let size = try await source.size()
         let leaves = try await source.leaves(upTo: size)
-        let before = Verifier(trustedGenesis: workspace.genesis).verify(leaves: leaves)
+        let before = Verifier(
+            trustedGenesis: workspace.genesis,
+            checkpoints: try await source.checkpoints().map(\.note),
+            heads: record.map {
+                [KnownHead(size: $0.size, root: $0.root, source: "the head record \(Workspace.headRecordName)")]
+            } ?? []
+        ).verify(leaves: leaves)
         if let failure = before.failure { throw VerificationFailed(failure: failure) }
 
         let target = try await PostgresEventStore.open(to, create: true)

@@ -13,9 +13,9 @@ struct RestoreCommand: AsyncParsableCommand {
 
             - the whole export is verified first, as `ledger verify --from` would, against the workspace's trust anchor, its kept checkpoints and its head record, which the export must hold and match;
             - the entries the log still has must be the export's first entries, byte for byte (restore never merges two histories);
-            - then the entries the log lacks are appended exactly as the export holds them, in transactions of at most 1,024 entries, and the read tables catch up.
+            - then the entries the log lacks, up to the head record's size, are appended exactly as the export holds them, in transactions of at most 1,024 entries, and the read tables catch up.
 
-            The head record is never edited here. The same command restores a workspace whose log database was lost altogether: it makes an empty one and appends the whole export.
+            Entries of the export beyond what this workspace committed (its head record) are not appended unless you pass --all: they verify, but nothing here recorded them. Without a head record the whole export is restored. The head record is never edited here. The same command restores a workspace whose log database was lost altogether: it makes an empty one (only once the export has verified) and appends the export.
 
             Examples:
               ledger export --out backup.jsonl        # now and then
@@ -31,6 +31,9 @@ struct RestoreCommand: AsyncParsableCommand {
     )
     var from: String
 
+    @Flag(help: "Also append the export's entries beyond the head record's size.")
+    var all = false
+
     @Option(help: ArgumentHelp("Threads for signature checks (default: all cores).", valueName: "N"))
     var threads: Int?
 
@@ -44,9 +47,10 @@ struct RestoreCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = try workspace.locate()
         let record = try workspace.headRecord.load()
-        let leaves = try VerifyCommand.readExport(from)
-        let store = try await workspace.openStore(create: true)
-        let kept = try await store.checkpoints().map(\.note)
+        let leaves = try VerifyCommand.readExport(from, json: json)
+        // An existing log's kept checkpoints bind the export too; a missing log is made only once the export verified.
+        let existing = try? await workspace.openStore()
+        let kept = try await existing?.checkpoints().map(\.note) ?? []
         let heads = record.map {
             [KnownHead(size: $0.size, root: $0.root, source: "the head record \(Workspace.headRecordName)")]
         }
@@ -66,11 +70,18 @@ struct RestoreCommand: AsyncParsableCommand {
                 json: json
             )
         }
+        let store: any EventStore
+        if let existing { store = existing } else { store = try await workspace.openStore(create: true) }
         let size = try await store.size()
-        guard size < UInt64(leaves.count) else {
+        let target = all ? UInt64(leaves.count) : min(UInt64(leaves.count), record?.size ?? UInt64(leaves.count))
+        guard size < target else {
             throw LedgerError(
                 .invalidArgument,
-                "the log already has \(size) entries and the export \(leaves.count): there is nothing to restore"
+                "the log already has \(size) entries"
+                    + (target < UInt64(leaves.count)
+                        ? ", all its head record holds; the export's \(UInt64(leaves.count) - target) later entries "
+                            + "are appended only with --all"
+                        : " and the export \(leaves.count): there is nothing to restore")
             )
         }
         // The entries the log kept must be the export's own: restore only appends what is missing.
@@ -93,8 +104,8 @@ struct RestoreCommand: AsyncParsableCommand {
         }
         var restored: UInt64 = 0
         var next = size
-        while next < UInt64(leaves.count) {
-            let end = min(UInt64(leaves.count), next + 1024)
+        while next < target {
+            let end = min(target, next + 1024)
             var batch: [LogEntry] = []
             batch.reserveCapacity(Int(end - next))
             for seq in next..<end { batch.append(LogEntry(try SignedEvent(leaf: leaves[Int(seq)]))) }
@@ -102,23 +113,38 @@ struct RestoreCommand: AsyncParsableCommand {
             restored += end - next
             next = end
         }
-        let tables = try await workspace.openProjections(beside: store)
-        _ = try await ProjectionUpdater.catchUp(log: store, into: tables)
+        // The entries are back whatever the read tables say; tables still ahead of the log are reported, not fatal.
+        do {
+            _ = try await ProjectionUpdater.catchUp(
+                log: store,
+                into: try await workspace.openProjections(beside: store)
+            )
+        } catch {
+            Console.current.err("warning: the read tables did not catch up: \(error.reason)")
+        }
+        var frontier = MerkleFrontier()
+        for leaf in leaves.prefix(Int(target)) { frontier.append(MerkleTree.leafHash(leaf)) }
+        let left = UInt64(leaves.count) - target
         let console = Console.current
         if json {
             console.json([
-                "ok": true, "restored": .int(restored), "from": .int(size), "to": .int(leaves.count),
-                "size": .int(leaves.count), "root": .string(report.root.hex),
-                "headRecord": record.map { .int($0.size) } ?? .null,
+                "ok": true, "restored": .int(restored), "from": .int(size), "to": .int(target), "size": .int(target),
+                "root": .string(frontier.root.hex), "headRecord": record.map { .int($0.size) } ?? .null,
+                "notRestored": .int(left),
             ])
         } else {
-            console.out("restored \(restored) entries (seq \(size)..<\(leaves.count)) from \(from)")
-            console.out("  size         \(leaves.count)")
-            console.out("  root         \(report.root.hex)")
+            console.out("restored \(restored) entries (seq \(size)..<\(target)) from \(from)")
+            console.out("  size         \(target)")
+            console.out("  root         \(frontier.root.hex)")
             if let record {
-                console.out("  head record  size \(record.size), matched by the restored log")
+                console.out("  head record  size \(record.size), which the export matched")
             } else {
                 console.out("  head record  none; the next append writes it")
+            }
+            if left > 0 {
+                console.out(
+                    "  not restored \(left) later entries of the export (beyond the head record; --all adds them)"
+                )
             }
         }
     }

@@ -106,7 +106,21 @@ struct VerifyCommand: AsyncParsableCommand {
                 cursor += UInt64(page.count)
             }
             trusted = trusted ?? workspace.genesis
-            notes += try await store.checkpoints().map(\.note)
+            let kept = try await store.checkpoints()
+            // The checkpoints table's size column, like the entries' columns, must say what its signed note says.
+            for (column, note) in kept where columnFailure == nil {
+                if let text = try? SignedNote.parse(note).text, let signed = try? Checkpoint(text: text),
+                    signed.size != column
+                {
+                    columnFailure = VerificationFailure(
+                        seq: nil,
+                        code: .storage,
+                        reason: "the checkpoints table was edited: the row for size \(column) holds a checkpoint "
+                            + "signed for size \(signed.size)"
+                    )
+                }
+            }
+            notes += kept.map(\.note)
             source = workspace.root.path
         }
         let verifier = Verifier(

@@ -229,7 +229,11 @@ struct Workspace {
     /// Opens the log, refusing one that is not the log this workspace's config was made for. Every append through
     /// the returned ledger also updates the projections; if that fails, the event still stands and the next query
     /// catches up.
-    func openLedger() async throws(LedgerError) -> Ledger {
+    ///
+    /// - Parameter readingOnly: for commands that never append (`log`, `events`, `export`): the read tables are not
+    ///   checked first. Otherwise read tables that applied entries the log no longer holds, the last local evidence
+    ///   of a deletion when the head record went with it, refuse the open.
+    func openLedger(readingOnly: Bool = false) async throws(LedgerError) -> Ledger {
         let store = try await openStore()
         let ledger = try await Ledger.open(store: store, clock: SystemClock(), headRecord: headRecord)
         for warning in ledger.openWarnings { Console.current.err("warning: \(warning)") }
@@ -241,6 +245,7 @@ struct Workspace {
             )
         }
         let follower = ProjectionFollower(log: store, store: try await openProjections(beside: store))
+        if !readingOnly { try await follower.catchUp() }
         await ledger.onAppend { batch in
             do {
                 try await follower.apply(batch)
