@@ -98,7 +98,7 @@ public final class PostgresProjectionStore: ProjectionStore {
                 }
                 return docs
             }
-            var deployments: [String: [JSONValue]] = [:]
+            var deployments: IdentifierDictionary<[JSONValue]> = [:]
             for try await (target, doc) in try await connection.query(
                 "SELECT target, doc FROM projection_deployments ORDER BY target, position",
                 logger: logger

@@ -9,8 +9,8 @@ public struct ProjectionRows: Sendable {
     /// `{"keys": {keyid: name}, "requiredApprovals": n}`.
     public var context: JSONValue
     public var registry: [JSONValue]
-    /// Per target, in log order.
-    public var deployments: [String: [JSONValue]]
+    /// Per target, in log order; targets are told apart by their bytes, as the fold keeps them (see ``Identifier``).
+    public var deployments: IdentifierDictionary<[JSONValue]>
     public var runs: [JSONValue]
     public var lineage: [JSONValue]
     public var drift: [JSONValue]
@@ -19,7 +19,7 @@ public struct ProjectionRows: Sendable {
         head: Projections.Head?,
         context: JSONValue,
         registry: [JSONValue],
-        deployments: [String: [JSONValue]],
+        deployments: IdentifierDictionary<[JSONValue]>,
         runs: [JSONValue],
         lineage: [JSONValue],
         drift: [JSONValue]

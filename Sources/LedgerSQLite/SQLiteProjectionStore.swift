@@ -85,9 +85,11 @@ public final class SQLiteProjectionStore: ProjectionStore {
                 func docs(_ sql: String) throws -> [JSONValue] {
                     try String.fetchAll(db, sql: sql).map { try CanonicalJSON.parse($0) }
                 }
-                var deployments: [String: [JSONValue]] = [:]
+                var deployments: IdentifierDictionary<[JSONValue]> = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT target, doc FROM deployments ORDER BY target, position") {
-                    deployments[row["target"], default: []].append(try CanonicalJSON.parse(row["doc"] as String))
+                    deployments[row["target"] as String, default: []].append(
+                        try CanonicalJSON.parse(row["doc"] as String)
+                    )
                 }
                 let context = try String.fetchOne(db, sql: "SELECT doc FROM projection_context WHERE id = 1")
                 return ProjectionRows(

@@ -106,4 +106,64 @@ struct IdentityBytesProjectionTests {
         #expect(VersionKey("cafe\u{301}", 1) < VersionKey("caf\u{E9}", 1))
         #expect(projections.registryJSON(model: "cafe\u{301}").arrayValue?.count == 1)
     }
+    /// The log refuses a target name outside ASCII letters, digits, `.`, `_` and `-`, so no valid log holds two
+    /// targets that are canonically equivalent; the read tables are still read by bytes, so rows for two such
+    /// targets (written by another writer, or by hand) load as two targets, as the fold would keep them, instead of
+    /// being merged into one (a `[String: …]` on load did that, and `verify` then reported a false difference).
+    @Test func twoTargetsWhoseNamesDifferInNormalizationSurviveTheReadTables() async throws {
+        let ledger = try await GovernanceSimulator.makeLedger()
+        var simulator = GovernanceSimulator(seed: 16)
+        let version = try await simulator.registerVersion(on: ledger)
+        let fields: [String: JSONValue] = [
+            "name": .string(version.name), "version": .int(version.version), "sha256": .string(version.artifact.hex),
+        ]
+        let approver = try #require(GovernanceSimulator.Keys.approvers.first { $0.keyID != version.trainedBy })
+        try await ledger.append(
+            [EventDraft(type: "model.approved", data: .object(fields.merging(["reason": "ok"]) { $1 }))],
+            signedBy: approver
+        )
+        await #expect(throws: LedgerError.self) {
+            try await ledger.append(
+                [EventDraft(type: "model.deployed", data: .object(fields.merging(["target": "caf\u{E9}"]) { $1 }))],
+                signedBy: GovernanceSimulator.Keys.deployer
+            )
+        }
+        try await ledger.append(
+            [EventDraft(type: "model.deployed", data: .object(fields.merging(["target": "production"]) { $1 }))],
+            signedBy: GovernanceSimulator.Keys.deployer
+        )
+        let folded = try await ProjectionUpdater.fold(ledger.store)
+        let record = try #require(folded.deployments["production"]?.first?.jsonValue.objectValue)
+        func at(_ target: String) -> [JSONValue] {
+            var object = record
+            object["target"] = .string(target)
+            return [.object(object)]
+        }
+        var deployments = IdentifierDictionary<[JSONValue]>()
+        deployments[Self.composed] = at(Self.composed)
+        deployments[Self.decomposed] = at(Self.decomposed)
+        let twins = try Projections(
+            rows: ProjectionRows(
+                head: folded.head,
+                context: folded.contextJSON,
+                registry: folded.registry.values.map(\.jsonValue),
+                deployments: deployments,
+                runs: [],
+                lineage: folded.lineage.values.map(\.jsonValue),
+                drift: []
+            )
+        )
+        #expect(twins.deployments.count == 2)
+
+        let scratch = try TemporaryFolder("identity-deployments")
+        defer { withExtendedLifetime(scratch) {} }
+        let tables = try SQLiteProjectionStore(path: scratch.url.appendingPathComponent("projections.db").path)
+        try await tables.save(twins, changes: .all, replacing: nil)
+        let loaded = try #require(try await tables.load())
+        #expect(loaded.deployments.count == 2)
+        #expect(loaded.deployments[Self.composed]?.count == 1)
+        #expect(loaded.deployments[Self.decomposed]?.count == 1)
+        #expect(loaded.differences(from: twins) == [])
+        #expect(loaded.deploymentsJSON(target: Self.decomposed).arrayValue?.count == 1)
+    }
 }
