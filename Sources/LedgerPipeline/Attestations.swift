@@ -47,7 +47,7 @@ public struct VersionProvenance: Sendable, Hashable {
         let artifact = version.artifact.hex
         try require(registered.seq == version.registeredAt, "it was registered at seq \(version.registeredAt)")
         try require(
-            registered.data["name"]?.stringValue == version.name
+            registered.data["name"]?.stringValue?.hasSameBytes(as: version.name) == true
                 && registered.data["version"]?.integerValue == Int64(version.version),
             "seq \(registered.seq) registers another version"
         )
@@ -86,7 +86,7 @@ public struct VersionProvenance: Sendable, Hashable {
         for decision in decisions {
             try require(
                 ["model.approved", "model.rejected"].contains(decision.type)
-                    && decision.data["name"]?.stringValue == version.name
+                    && decision.data["name"]?.stringValue?.hasSameBytes(as: version.name) == true
                     && decision.data["version"]?.integerValue == Int64(version.version)
                     && decision.data["sha256"]?.stringValue == artifact,
                 "seq \(decision.seq) is not a decision on it"
@@ -109,7 +109,7 @@ public struct VersionProvenance: Sendable, Hashable {
         from store: any EventStore
     ) async throws(LedgerError) -> [VersionProvenance] {
         let log = LogReader(store: store)
-        var runs: [String: Event] = [:]
+        var runs: IdentifierDictionary<Event> = [:]  // run ids are told apart by their bytes
         if !versions.isEmpty {
             for started in try await store.events(ofTypes: ["run.started"]) {
                 let event = started.event

@@ -60,7 +60,8 @@ public struct RunHistory: Sendable {
 
     /// Takes in a later event; events of other runs are ignored.
     mutating func record(_ event: Event) {
-        guard event.data["run"]?.stringValue == run else { return }
+        // Run ids are told apart by their bytes (see Identifier), never by Unicode equivalence.
+        guard let id = event.data["run"]?.stringValue, id.hasSameBytes(as: run) else { return }
         switch event.type {
         case "step.failed":
             if let step = event.data["step"]?.stringValue.flatMap(RunStep.init(rawValue:)) {

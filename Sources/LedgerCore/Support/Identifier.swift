@@ -8,9 +8,12 @@
 /// bytes: with `Identifier`, ``IdentifierDictionary`` or ``IdentifierSet`` as keys, and with
 /// ``Swift/String/hasSameBytes(as:)`` for a single comparison.
 ///
-/// Plain `==` stays correct where both sides are ASCII checked by bytes first, such as lowercase hex digests and
-/// keyids, or an event type found in ``EventCatalog`` (whose types are all ASCII): no string that is not ASCII is
-/// canonically equivalent to one of those.
+/// Plain `==` stays correct only where canonical equivalence cannot join two different byte strings. That is not
+/// true of ASCII in general: U+212A KELVIN SIGN is equivalent to `K`, U+037E GREEK QUESTION MARK to `;` and U+1FEF
+/// GREEK VARIA to a backtick. It holds today for lowercase hex digests and keyids (checked as `[0-9a-f]` by bytes
+/// before any comparison) and for event types (the catalog's types are lowercase ASCII letters, dots and
+/// underscores, with none of those three characters, and ``EventCatalog`` refuses a type whose bytes differ from
+/// its entry's, so an equivalent spelling is an unknown type before `==` ever sees it).
 ///
 /// The order is the bytes' order, which for UTF-8 is the code points' order, as `ORDER BY` sorts `TEXT` in SQLite
 /// (and in PostgreSQL under the `C` collation).
