@@ -18,8 +18,8 @@ struct InvalidParameter: Error {
 /// A request's query parameters, checked against the names its route takes.
 ///
 /// Every route refuses, with 400 naming the parameter: a name it does not take, a name given twice, and a value
-/// not of the parameter's form. Integers are plain decimal digits (a leading `-` only where a negative value is
-/// allowed), never `+1`, `1.5`, `0x10`, `1e3` or a value beyond the range.
+/// not of the parameter's form. Integers are plain decimal digits in their one spelling (a leading `-` only where a
+/// negative value is allowed), never `+1`, `1.5`, `0x10`, `1e3`, `007`, `-0` or a value beyond the range.
 struct QueryParameters {
     private let values: [String: String]
 
@@ -74,11 +74,15 @@ struct QueryParameters {
         }
     }
 
-    /// `text` as an integer if it is an optional `-` and 1 to 19 ASCII digits that fit an `Int64`.
+    /// `text` as an integer if it is an optional `-` and 1 to 19 ASCII digits that fit an `Int64`, with no leading
+    /// zero (but `0` itself) and no `-0`: each value has one spelling, as in the log's canonical JSON.
     static func decimal(_ text: String) -> Int64? {
         let utf8 = Array(text.utf8)
-        let digits = utf8.first == UInt8(ascii: "-") ? utf8.dropFirst() : utf8[...]
-        guard (1...19).contains(digits.count), digits.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        let negative = utf8.first == UInt8(ascii: "-")
+        let digits = negative ? utf8.dropFirst() : utf8[...]
+        guard (1...19).contains(digits.count), digits.allSatisfy({ (0x30...0x39).contains($0) }),
+            digits.first != UInt8(ascii: "0") || (digits.count == 1 && !negative)
+        else { return nil }
         return Int64(text)
     }
 }

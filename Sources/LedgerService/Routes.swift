@@ -210,13 +210,14 @@ extension LedgerServer {
         json(["error": ["code": .string(code), "message": .string(message)]], status: status)
     }
 
-    /// The status a refused append answers with: 409 for a seq that is no longer next, 403 for authority, 400
-    /// for the rest.
+    /// The status a refused append answers with: 409 for a seq that is no longer next, 403 for authority, 503 for
+    /// the server's own failures (storage, or a log that disagrees with a signed checkpoint: a detected truncation
+    /// or rewrite is no fault of the request), 400 for the rest.
     static func status(for error: LedgerError) -> HTTPResponse.Status {
         switch error.code {
         case .sequence, .conflict: .conflict
         case .badSignature, .unknownKey, .revokedKey, .roleNotAllowed, .policy: .forbidden
-        case .storage: .serviceUnavailable
+        case .storage, .checkpoint: .serviceUnavailable
         default: .badRequest
         }
     }

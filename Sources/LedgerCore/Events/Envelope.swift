@@ -138,7 +138,7 @@ public struct Envelope: Sendable, Hashable {
             guard let member = value.objectValue, let sigText = member["sig"]?.stringValue,
                 let sig = Base64.decode(sigText)
             else {
-                throw LedgerError(.malformed, "an envelope signature has no base64 \"sig\"")
+                throw LedgerError(.malformed, "an envelope signature has no \"sig\" in canonical base64")
             }
             signatures.append(Signature(keyID: member["keyid"]?.stringValue ?? "", signature: sig))
         }
