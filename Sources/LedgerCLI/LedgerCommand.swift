@@ -20,7 +20,8 @@ public struct LedgerCommand: AsyncParsableCommand {
         version: LedgerVersion.current,
         subcommands: [
             QuickstartCommand.self, InitCommand.self, KeysCommand.self, AppendCommand.self, LogCommand.self,
-            ExportCommand.self, VerifyCommand.self, RestoreCommand.self, CheckpointCommand.self, ProveCommand.self, DemoCommand.self,
+            ExportCommand.self, VerifyCommand.self, RestoreCommand.self, CheckpointCommand.self, ProveCommand.self,
+            DemoCommand.self,
             RunCommand.self, ScheduleCommand.self, ServeCommand.self, ReportCommand.self,
             ExtractCommand.self, DatasetCommand.self,
             ModelCommand.self,
