@@ -13,21 +13,18 @@ struct TruncationTests {
     static func workspace(notes: Int) async throws -> (TestWorkspace, String) {
         let workspace = try await TestWorkspace.make(logID: "test.example/truncation")
         for index in 0..<notes {
-            let appended = await workspace.run(
-                "append",
-                "--type",
-                "note.added",
-                "--data",
-                "{\"text\":\"note \(index)\"}",
-                "--key",
-                workspace.adminKey
-            )
+            let appended = await Self.appendNote("{\"text\":\"note \(index)\"}", in: workspace)
             try #require(appended.status == 0, "\(appended.err)")
         }
         let config = try CanonicalJSON.parse(
             try #require(FileManager.default.contents(atPath: "\(workspace.root)/ledger.json"))
         )
         return (workspace, try #require(config["log"]?.stringValue))
+    }
+
+    /// `ledger append` of a `note.added` with `data`, signed by the workspace's admin key.
+    static func appendNote(_ data: String, in workspace: TestWorkspace) async -> CLIResult {
+        await workspace.run("append", "--type", "note.added", "--data", data, "--key", workspace.adminKey)
     }
 
     /// Runs `sqlite` on a SQLite log, or `postgres` on a PostgreSQL one, with raw SQL past the store.
@@ -84,15 +81,7 @@ struct TruncationTests {
         #expect(json.json?["code"] == "chain.checkpoint", "\(json.out)")
 
         // An append must not reuse seq 15 and paper over the deletion.
-        let appended = await workspace.run(
-            "append",
-            "--type",
-            "note.added",
-            "--data",
-            "{\"text\":\"after\"}",
-            "--key",
-            workspace.adminKey
-        )
+        let appended = await Self.appendNote("{\"text\":\"after\"}", in: workspace)
         #expect(appended.status != 0, "\(appended.out)")
         #expect(appended.err.contains("15..<21"), "\(appended.err)")
         #expect(await workspace.run("log", "--json").json?.arrayValue?.count != 21)
@@ -106,15 +95,7 @@ struct TruncationTests {
         #expect(after.status == 0, "\(after.err)")
         #expect(after.json?["root"]?.stringValue == root, "\(after.out)")
         #expect(after.json?["size"]?.integerValue == 21, "\(after.out)")
-        let next = await workspace.run(
-            "append",
-            "--type",
-            "note.added",
-            "--data",
-            "{\"text\":\"after\"}",
-            "--key",
-            workspace.adminKey
-        )
+        let next = await Self.appendNote("{\"text\":\"after\"}", in: workspace)
         #expect(next.status == 0, "\(next.err)")
         #expect(await workspace.run("verify").status == 0)
     }
@@ -125,15 +106,7 @@ struct TruncationTests {
         let short = workspace.folder.path("short.jsonl")
         #expect(await workspace.run("export", "--out", short).status == 0)
         for index in 0..<4 {
-            let appended = await workspace.run(
-                "append",
-                "--type",
-                "note.added",
-                "--data",
-                "{\"text\":\"more \(index)\"}",
-                "--key",
-                workspace.adminKey
-            )
+            let appended = await Self.appendNote("{\"text\":\"more \(index)\"}", in: workspace)
             try #require(appended.status == 0)
         }
         try await Self.deleteTail(from: 5, url, in: workspace)
@@ -166,15 +139,7 @@ struct TruncationTests {
         try await queue.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO '\(backup)'") }
         try queue.close()
         for index in 0..<5 {
-            let appended = await workspace.run(
-                "append",
-                "--type",
-                "note.added",
-                "--data",
-                "{\"text\":\"later \(index)\"}",
-                "--key",
-                workspace.adminKey
-            )
+            let appended = await Self.appendNote("{\"text\":\"later \(index)\"}", in: workspace)
             try #require(appended.status == 0)
         }
         let export = workspace.folder.path("full.jsonl")
@@ -187,15 +152,7 @@ struct TruncationTests {
         #expect(verified.status == 3, "\(verified.err)")
         #expect(verified.err.contains("6 entries") && verified.err.contains("11"), "\(verified.err)")
         #expect(
-            await workspace.run(
-                "append",
-                "--type",
-                "note.added",
-                "--data",
-                "{\"text\":\"x\"}",
-                "--key",
-                workspace.adminKey
-            ).status != 0
+            await Self.appendNote("{\"text\":\"x\"}", in: workspace).status != 0
         )
         let restored = await workspace.run("restore", "--from", export, "--json")
         #expect(restored.status == 0 && restored.json?["restored"]?.integerValue == 5, "\(restored.err)")
@@ -232,15 +189,7 @@ struct TruncationTests {
         let truncated = await workspace.run("verify")
         #expect(truncated.status == 3, "\(truncated.err)")
         #expect(truncated.err.contains("4 entries") && truncated.err.contains("9"), "\(truncated.err)")
-        let appended = await workspace.run(
-            "append",
-            "--type",
-            "note.added",
-            "--data",
-            "{\"text\":\"x\"}",
-            "--key",
-            workspace.adminKey
-        )
+        let appended = await Self.appendNote("{\"text\":\"x\"}", in: workspace)
         #expect(appended.status != 0, "\(appended.err)")
     }
 
@@ -249,15 +198,7 @@ struct TruncationTests {
         let (workspace, url) = try await Self.workspace(notes: 20)
         try await Self.deleteTail(from: 15, url, in: workspace)
         try FileManager.default.removeItem(atPath: "\(workspace.root)/ledger.head")
-        let appended = await workspace.run(
-            "append",
-            "--type",
-            "note.added",
-            "--data",
-            "{\"text\":\"after\"}",
-            "--key",
-            workspace.adminKey
-        )
+        let appended = await Self.appendNote("{\"text\":\"after\"}", in: workspace)
         #expect(appended.status != 0, "\(appended.out)")
         #expect(appended.err.contains("read tables applied 21 entries, but the log has 15"), "\(appended.err)")
         #expect(await workspace.run("registry").status != 0)
@@ -284,15 +225,7 @@ struct TruncationTests {
         let verified = await workspace.run("verify")
         #expect(verified.status == 3, "\(verified.err)")
         #expect(verified.err.contains("checkpoints table was edited"), "\(verified.err)")
-        let appended = await workspace.run(
-            "append",
-            "--type",
-            "note.added",
-            "--data",
-            "{\"text\":\"x\"}",
-            "--key",
-            workspace.adminKey
-        )
+        let appended = await Self.appendNote("{\"text\":\"x\"}", in: workspace)
         #expect(appended.status != 0)
         #expect(appended.err.contains("checkpoints table was edited"), "\(appended.err)")
     }
@@ -304,15 +237,7 @@ struct TruncationTests {
         // record is put back to what this workspace had committed.
         let record = try Data(contentsOf: URL(fileURLWithPath: "\(workspace.root)/ledger.head"))
         for index in 0..<3 {
-            let appended = await workspace.run(
-                "append",
-                "--type",
-                "note.added",
-                "--data",
-                "{\"text\":\"later \(index)\"}",
-                "--key",
-                workspace.adminKey
-            )
+            let appended = await Self.appendNote("{\"text\":\"later \(index)\"}", in: workspace)
             try #require(appended.status == 0)
         }
         let longer = workspace.folder.path("longer.jsonl")
