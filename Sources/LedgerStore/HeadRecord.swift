@@ -106,7 +106,8 @@ public struct HeadRecordFile: Sendable {
     }
 
     /// Replaces the file with `record`, unless it already holds a record at least as large (another writer of the
-    /// same log may have committed more meanwhile: a record never moves back).
+    /// same log may have committed more meanwhile). Two writers racing between that check and the rename may leave
+    /// the smaller of their records: it lags, which is allowed, and the next commit brings it up to date.
     public func save(_ record: HeadRecord) throws(LedgerError) {
         if let current = try? load(), current.size >= record.size { return }
         let folder = (path as NSString).deletingLastPathComponent
