@@ -155,7 +155,10 @@ struct DeploymentsCommand: AsyncParsableCommand {
     func run() async throws {
         let projections = try await options.projections()
         let console = Console.current
-        let targets = projections.deployments.keys.sorted().filter { target == nil || $0 == target }
+        // Targets are identities from signed bytes: matched by bytes, as the read tables match them.
+        let targets = projections.deployments.keys.sorted().filter {
+            target == nil || $0.hasSameBytes(as: target ?? "")
+        }
         if let target, projections.deployments[target] == nil, !options.json {
             console.out("nothing was ever deployed to \(target)")
             return
