@@ -279,6 +279,27 @@ struct VerifierTests {
         Self.expectFailure(last, seq: 8, code: .checkpoint, verifier: Verifier(checkpoints: [eight, late]))
     }
 
+    @Test("a store's index columns are checked against the signed bytes in the same pass, each at its seq")
+    func storedColumns() async throws {
+        let (leaves, _) = try await Self.validLog()
+        let entries = try leaves.map { LogEntry(try SignedEvent(leaf: $0)) }
+        #expect(Verifier().verify(entries: entries).isVerified)
+        var edits: [(Int, (inout LogEntry) -> Void)] = [
+            (3, { $0.type = "note.added" }), (5, { $0.actor = String(repeating: "0", count: 64) }),
+            (2, { $0.time = Timestamp(millisecondsSinceEpoch: 0) }), (4, { $0.seq = 40 }),
+        ]
+        edits.append((6, { $0.leafHash = MerkleTree.leafHash([0x00]) }))
+        for (seq, edit) in edits {
+            var edited = entries
+            edit(&edited[seq])
+            if edited[seq] == entries[seq] { continue }  // the edit left the column as it was
+            let report = Verifier().verify(entries: edited)
+            #expect(report.failure?.seq == UInt64(seq), "\(report.failure?.description ?? "verified")")
+            #expect(report.failure?.code == .storage)
+            #expect(report.failure?.reason.contains("the database was edited") == true)
+        }
+    }
+
     @Test("known heads kept outside the log: a shorter log names both sizes, another root is a rewrite")
     func knownHeads() async throws {
         let (leaves, _) = try await Self.validLog()

@@ -58,7 +58,9 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var leaves: [[UInt8]]
+        var leaves: [[UInt8]] = []
+        /// The workspace's entries with the store's index columns, checked in the verifier's decoding pass.
+        var entries: [LogEntry] = []
         var trusted = trust.flatMap { Hash256(hex: $0) }
         var notes = try checkpoint.map { try Files.readText($0, .checkpoint) }
         let source: String
@@ -93,16 +95,12 @@ struct VerifyCommand: AsyncParsableCommand {
             }
             let store = try await workspace.openStore()
             let size = try await store.size()
-            leaves = []
-            leaves.reserveCapacity(Int(size))
+            entries.reserveCapacity(Int(size))
             var cursor: UInt64 = 0
             while cursor < size {
                 let page = try await store.entries(in: cursor..<min(size, cursor + 4096))
                 guard !page.isEmpty else { break }
-                if columnFailure == nil {
-                    columnFailure = StoredColumns.firstMismatch(in: page, expectedFirstSeq: cursor)
-                }
-                leaves.append(contentsOf: page.map(\.leaf))
+                entries.append(contentsOf: page)
                 cursor += UInt64(page.count)
             }
             trusted = trusted ?? workspace.genesis
@@ -129,12 +127,13 @@ struct VerifyCommand: AsyncParsableCommand {
             heads: heads,
             concurrency: threads ?? ProcessInfo.processInfo.activeProcessorCount
         )
-        var report = verifier.verify(leaves: leaves)
+        var report = from == nil ? verifier.verify(entries: entries) : verifier.verify(leaves: leaves)
         if report.isVerified, let columnFailure { report = report.failing(columnFailure) }
         if from == nil, report.isVerified, record == nil {
-            try Self.rebuildHeadRecord(try workspace.locate(), leaves: leaves, notes: notes, state: report.state)
+            try Self.rebuildHeadRecord(try workspace.locate(), entries: entries, notes: notes, state: report.state)
         }
         leaves = []
+        entries = []
         if from == nil, report.isVerified {
             projectionCheck = try await Self.checkProjections(
                 try workspace.locate(),
@@ -236,18 +235,18 @@ struct VerifyCommand: AsyncParsableCommand {
     /// the log itself would vouch for whatever the log now holds.
     static func rebuildHeadRecord(
         _ workspace: Workspace,
-        leaves: [[UInt8]],
+        entries: [LogEntry],
         notes: [String],
         state: LedgerState
     ) throws(LedgerError) {
         let sizes = notes.compactMap { try? Verifier.authenticate(checkpoint: $0, state: state).checkpoint.size }
-        guard let size = sizes.max(), size >= 1, size <= UInt64(leaves.count), let logID = state.logID else { return }
-        var frontier = MerkleFrontier()
-        var last = Hash256.zero
-        for leaf in leaves.prefix(Int(size)) {
-            last = MerkleTree.leafHash(leaf)
-            frontier.append(last)
+        guard let size = sizes.max(), size >= 1, size <= UInt64(entries.count), let logID = state.logID else {
+            return
         }
+        // The leaf hashes were checked against the envelope bytes by the verifier that just passed.
+        var frontier = MerkleFrontier()
+        for entry in entries.prefix(Int(size)) { frontier.append(entry.leafHash) }
+        let last = entries[Int(size) - 1].leafHash
         try workspace.headRecord.save(HeadRecord(logID: logID, frontier: frontier, lastLeafHash: last))
         Console.current.err("warning: rebuilt \(Workspace.headRecordName) from the kept checkpoint of size \(size)")
     }

@@ -118,10 +118,30 @@ public struct Verifier: Sendable {
         var leafHash: Hash256
         var envelopeError: LedgerError?
         var payloadError: LedgerError?
+        /// A stored index column that disagrees with the signed bytes (``verify(entries:)`` only).
+        var columnMismatch: String?
     }
 
     public func verify(leaves: [[UInt8]]) -> VerificationReport {
-        let decoded = parallelMap(leaves.count) { index in Self.decode(leaves[index]) }
+        verify(leaves: leaves, storedAs: nil)
+    }
+
+    /// Verifies the entries a store returned, and in the same decoding pass checks the index columns it keeps beside
+    /// each envelope (seq, leaf hash, type, time, actor) against the signed bytes. Nothing decides on those columns,
+    /// but an edited one would mislead whoever queries the table: a log that verifies with an edited column fails
+    /// with `store.failure` at the first such seq.
+    public func verify(entries: [LogEntry]) -> VerificationReport {
+        verify(leaves: entries.map(\.leaf), storedAs: entries)
+    }
+
+    private func verify(leaves: [[UInt8]], storedAs entries: [LogEntry]?) -> VerificationReport {
+        let decoded = parallelMap(leaves.count) { index in
+            var decoded = Self.decode(leaves[index])
+            if let entries, let signed = decoded.signed {
+                decoded.columnMismatch = Self.columnMismatch(entries[index], signed)
+            }
+            return decoded
+        }
         let keys = Self.keysNamed(in: decoded)
 
         // The sequential fold and the signature checks are independent: a signature is checked
@@ -152,6 +172,13 @@ public struct Verifier: Sendable {
                 seq: UInt64(foldFailure.seq),
                 code: foldFailure.error.code,
                 reason: foldFailure.error.reason
+            )
+        }
+        if failure == nil, let index = decoded.firstIndex(where: { $0.columnMismatch != nil }) {
+            failure = VerificationFailure(
+                seq: UInt64(index),
+                code: .storage,
+                reason: decoded[index].columnMismatch ?? ""
             )
         }
         if failure == nil, leaves.isEmpty {
@@ -254,6 +281,28 @@ public struct Verifier: Sendable {
             let key = keys[envelope.signatures[0].keyID]
         else { return true }
         return envelope.isSigned(by: key)
+    }
+
+    /// Which of `entry`'s stored columns differs from `signed`, its decoded leaf, as a failure reason; nil if none.
+    private static func columnMismatch(_ entry: LogEntry, _ signed: SignedEvent) -> String? {
+        let event = signed.event
+        let differing: (String, String, String)? =
+            if event.seq != entry.seq {
+                ("seq", "\(entry.seq)", "\(event.seq)")
+            } else if entry.leafHash != signed.leafHash {
+                ("leaf_hash", entry.leafHash.hex, signed.leafHash.hex)
+            } else if !entry.type.hasSameBytes(as: event.type) {
+                ("type", entry.type, event.type)
+            } else if entry.time != event.time {
+                ("time", entry.time.rfc3339, event.time.rfc3339)
+            } else if !entry.actor.hasSameBytes(as: event.actor) {
+                ("actor", entry.actor, event.actor)
+            } else {
+                nil
+            }
+        guard let (column, stored, actual) = differing else { return nil }
+        return "the store's \(column) column says \(stored.debugDescription) but the signed entry says "
+            + "\(actual.debugDescription): the database was edited"
     }
 
     private static func decode(_ leaf: [UInt8]) -> Decoded {
