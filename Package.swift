@@ -138,6 +138,7 @@ let package = Package(
         .executableTarget(
             name: "ledger-faults",
             dependencies: ["LedgerCLI", "LedgerPipeline", "LedgerCore"],
+            path: "Tests/Support/ledger-faults",
             swiftSettings: strictSettings
         ),
         // Random valid governance histories, for `ledger bench projections` and the property tests: the simulator,
@@ -148,6 +149,7 @@ let package = Package(
         .target(
             name: "LedgerTesting",
             dependencies: ["LedgerCore", "LedgerStore", "LedgerArtifacts", "LedgerSimulation"],
+            path: "Tests/Support/LedgerTesting",
             swiftSettings: strictSettings
         ),
         // What only the tests use: the scratch folder and raw SQL on a PostgreSQL log.
@@ -157,6 +159,7 @@ let package = Package(
                 "LedgerCore", "LedgerPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            path: "Tests/Support/LedgerTestSupport",
             swiftSettings: strictSettings
         ),
         .testTarget(
