@@ -122,13 +122,25 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The `ledger` command tree, as a library so tests can drive it.
+        // The application layer between the adapters and the two shells (the CLI and the service): the workspace and
+        // its settings, each store opened once per process, and the use cases (approve, deploy, rollback, run,
+        // reproduce, report, verify, quickstart...) with typed results. No argument parsing and no printing.
+        .target(
+            name: "LedgerWorkspace",
+            dependencies: [
+                "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
+                "LedgerPipeline", "LedgerProjections", "LedgerPostgres", "LedgerS3",
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The `ledger` command tree, as a library so tests can drive it: parses arguments, calls the application
+        // layer and prints its results.
         .target(
             name: "LedgerCLI",
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
                 "LedgerPipeline", "LedgerProjections", "LedgerService", "LedgerSimulation", "LedgerPostgres",
-                "LedgerS3", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "LedgerS3", "LedgerWorkspace", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
@@ -137,7 +149,7 @@ let package = Package(
         // pipeline run, for the crash and retry tests. No product names it, so `ledger` never reads LEDGER_FAULTS.
         .executableTarget(
             name: "ledger-faults",
-            dependencies: ["LedgerCLI", "LedgerPipeline", "LedgerCore"],
+            dependencies: ["LedgerCLI", "LedgerWorkspace", "LedgerPipeline", "LedgerCore"],
             path: "Tests/Support/ledger-faults",
             swiftSettings: strictSettings
         ),
@@ -235,7 +247,7 @@ let package = Package(
             name: "LedgerCLITests",
             dependencies: [
                 "LedgerCLI", "LedgerTesting", "LedgerTestSupport", "LedgerAudit", "LedgerArtifacts", "LedgerS3",
-                "LedgerPostgres",
+                "LedgerPostgres", "LedgerWorkspace",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

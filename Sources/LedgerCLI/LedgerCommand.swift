@@ -1,5 +1,6 @@
 public import ArgumentParser
 import LedgerCore
+import LedgerWorkspace
 
 /// The `ledger` command tree.
 public struct LedgerCommand: AsyncParsableCommand {
@@ -69,9 +70,4 @@ public struct LedgerCommand: AsyncParsableCommand {
             return code.rawValue
         }
     }
-}
-
-/// The version `ledger --version` prints and the pipeline records as its code version.
-public enum LedgerVersion {
-    public static let current = "0.1.0"
 }

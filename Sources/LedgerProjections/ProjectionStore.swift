@@ -255,6 +255,16 @@ public actor ProjectionFollower {
         current = try await ProjectionUpdater.catchUp(log: log, into: store)
     }
 
+    /// The projections at the log's head: what this follower holds, after catching up with any entries another
+    /// process appended since.
+    public func current() async throws(LedgerError) -> Projections {
+        let size = try await log.size()
+        if let projections = current, projections.nextSeq == size { return projections }
+        let projections = try await ProjectionUpdater.catchUp(log: log, into: store)
+        current = projections
+        return projections
+    }
+
     /// Folds `batch`, which was just appended to the log, and saves the rows it changed.
     public func apply(_ batch: [SignedEvent]) async throws(LedgerError) {
         guard var projections = current, let head = projections.head, let first = batch.first?.event,

@@ -2,6 +2,7 @@ import Foundation
 import LedgerCLI
 import LedgerCore
 import LedgerPipeline
+import LedgerWorkspace
 import LedgerTestSupport
 import LedgerTesting
 import Testing

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LedgerCore
 import LedgerStore
+import LedgerWorkspace
 
 struct AppendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -71,7 +72,7 @@ struct AppendCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let ledger = try await workspace.locate().openLedger()
+        let ledger = try await workspace.open().ledger
         if let envelope {
             let parsed = try Envelope(jsonBytes: try Files.read(envelope, .envelope))
             printAppended([try await ledger.append(envelope: parsed)], json: json)

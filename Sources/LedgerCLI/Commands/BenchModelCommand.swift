@@ -1,6 +1,7 @@
 import ArgumentParser
 import LedgerCore
 import LedgerML
+import LedgerWorkspace
 
 struct BenchModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

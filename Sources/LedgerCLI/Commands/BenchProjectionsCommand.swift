@@ -5,6 +5,7 @@ import LedgerProjections
 import LedgerSQLite
 import LedgerSimulation
 import LedgerStore
+import LedgerWorkspace
 
 struct BenchProjectionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import LedgerCore
 import LedgerPostgres
 import LedgerSQLite
 import LedgerStore
+import LedgerWorkspace
 
 /// `ledger bench writers`: many processes appending to one log at once, each event its own transaction.
 struct BenchWritersCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LedgerCore
 import LedgerStore
+import LedgerWorkspace
 
 struct CheckpointCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,8 +41,9 @@ struct CheckpointSignCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let workspace = try workspace.locate()
-        let ledger = try await workspace.openLedger()
+        let session = try await workspace.open()
+        let workspace = session.workspace
+        let ledger = session.ledger
         let signer = try KeyFiles.loadPrivateKey(key ?? workspace.path(workspace.logKeyPath))
         let checkpoint = try await LogProofs.checkpoint(store: ledger.store, state: await ledger.state, signer: signer)
         let note = checkpoint["note"]?.stringValue ?? ""
@@ -81,8 +83,7 @@ struct CheckpointVerifyCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let workspace = try workspace.locate()
-        let ledger = try await workspace.openLedger()
+        let ledger = try await workspace.open().ledger
         let state = await ledger.state
         let text = try Files.readText(file, .checkpoint)
         let (checkpoint, signers): (Checkpoint, [NoteVerifier])

@@ -5,6 +5,7 @@ import LedgerAudit
 import LedgerCore
 import LedgerPipeline
 import LedgerStore
+import LedgerWorkspace
 
 struct DatasetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -64,8 +65,8 @@ struct DatasetBuildCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let workspace = try workspace.locate()
-        let steps = try await workspace.modelSteps(key: key, threads: 1)
+        let session = try await workspace.open()
+        let steps = try session.modelSteps(key: key, threads: 1)
         guard let percent = holdoutPercent else { return }
         let recorded = try RecordedExtract(
             try await LogReader(store: steps.ledger.store).event(at: extract, ofType: "data.extracted")

@@ -3,6 +3,7 @@ import Foundation
 import LedgerAudit
 import LedgerCore
 import LedgerPostgres
+import LedgerWorkspace
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,6 +5,7 @@ import LedgerCore
 import LedgerML
 import LedgerPipeline
 import LedgerStore
+import LedgerWorkspace
 
 struct DriftCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +30,7 @@ struct DriftCheckCommand: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp("The window to check (default: the last pipeline.windowDays days).", valueName: "FROM..TO")
     )
-    var window: String?
+    var window: RunWindow?
 
     @Option(
         help: ArgumentHelp(
@@ -48,23 +49,21 @@ struct DriftCheckCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if let window, RunWindow(parsing: window) == nil {
-            throw ValidationError("--window must be FROM..TO with FROM before TO, such as 2026-03-02..2026-03-09")
-        }
         if let source { _ = try AuditSourceOption.validate(source) }
     }
 
     func run() async throws {
-        let workspace = try workspace.locate()
+        let session = try await workspace.open()
+        let workspace = session.workspace
         let console = Console.current
         let clock = SystemClock()
-        let window = try self.window.flatMap(RunWindow.init(parsing:)) ?? Self.recentWindow(workspace, now: clock.now())
-        let runner = try await workspace.pipelineRunner(source: source, threads: threading.threads) { [json] notice in
+        let window = try self.window ?? Self.recentWindow(workspace, now: clock.now())
+        let runner = try await session.pipelineRunner(source: source, threads: threading.threads) { [json] notice in
             if !json { for line in RunReporter(console: console).lines(for: notice) { console.out(line) } }
         }
         // The lock first, so that what the check reads about earlier drift runs stays true until it acts.
         let lock =
-            dryRun ? nil : try await workspace.acquireRunLock(purpose: "ledger drift check")
+            dryRun ? nil : try await session.acquireRunLock(purpose: "ledger drift check")
         defer { lock?.release() }
         let ledger = runner.steps.ledger
         try await ledger.catchUp()

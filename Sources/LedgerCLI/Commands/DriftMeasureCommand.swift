@@ -4,6 +4,7 @@ import LedgerCore
 import LedgerML
 import LedgerPipeline
 import LedgerStore
+import LedgerWorkspace
 
 struct DriftMeasureCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +29,7 @@ struct DriftMeasureCommand: AsyncParsableCommand {
             valueName: "MODEL@VERSION"
         )
     )
-    var champion: String?
+    var champion: ModelVersionReference?
 
     @Option(
         help: ArgumentHelp(
@@ -58,7 +59,6 @@ struct DriftMeasureCommand: AsyncParsableCommand {
         guard ArtifactDigest(dataset) != nil else {
             throw ValidationError("--dataset must be a digest such as sha256:4be1… (64 lowercase hex digits)")
         }
-        if let champion { _ = try ModelVersionReference.parse(champion) }
         for value in [moderate, significant].compactMap({ $0 }) where !(0...100).contains(value) {
             throw ValidationError("a PSI threshold is 0 to 100, not \(value)")
         }
@@ -68,13 +68,14 @@ struct DriftMeasureCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let workspace = try workspace.locate()
+        let session = try await workspace.open()
+        let workspace = session.workspace
         guard let digest = ArtifactDigest(dataset) else { return }
-        let steps = try await workspace.modelSteps(key: key, threads: threading.threads)
+        let steps = try session.modelSteps(key: key, threads: threading.threads)
         let state = await steps.ledger.state
         let version: ModelRules.Version
         if let champion {
-            let reference = try ModelVersionReference.parse(champion)
+            let reference = champion
             guard let registered = state.models.version(reference.name, reference.version) else {
                 throw LedgerError(.invalidArgument, "\(champion) is not a registered version")
             }

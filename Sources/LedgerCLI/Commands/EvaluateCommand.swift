@@ -4,6 +4,7 @@ import LedgerArtifacts
 import LedgerCore
 import LedgerPipeline
 import LedgerStore
+import LedgerWorkspace
 
 struct EvaluateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,7 +33,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             valueName: "MODEL@VERSION"
         )
     )
-    var champion: String?
+    var champion: ModelVersionReference?
 
     @OptionGroup var threading: ThreadsOption
 
@@ -46,20 +47,18 @@ struct EvaluateCommand: AsyncParsableCommand {
         guard ArtifactDigest(model) != nil else {
             throw ValidationError("--model must be a digest such as sha256:9c1f… (64 lowercase hex digits)")
         }
-        if let champion, ModelVersionReference(champion) == nil {
-            throw ValidationError("--champion must be MODEL@VERSION, such as access-anomaly@3")
-        }
     }
 
     func run() async throws {
-        let workspace = try workspace.locate()
+        let session = try await workspace.open()
+        let workspace = session.workspace
         guard let digest = ArtifactDigest(model) else { return }
-        let steps = try await workspace.modelSteps(key: key, threads: threading.threads)
+        let steps = try session.modelSteps(key: key, threads: threading.threads)
         let state = await steps.ledger.state
         var championVersion: ModelRules.Version?
-        if let champion, let reference = ModelVersionReference(champion) {
+        if let reference = champion {
             guard let version = state.models.version(reference.name, reference.version) else {
-                throw LedgerError(.invalidArgument, "\(champion) is not a registered version")
+                throw LedgerError(.invalidArgument, "\(reference) is not a registered version")
             }
             championVersion = version
         } else if let serving = state.models.targets[workspace.model.target]?.current {
@@ -106,20 +105,4 @@ struct EvaluateCommand: AsyncParsableCommand {
             console.out("not registered again: this model is already \(version.name)@\(version.version)")
         }
     }
-}
-
-/// `MODEL@VERSION`, such as `access-anomaly@3`.
-struct ModelVersionReference: Hashable, CustomStringConvertible {
-    let name: String
-    let version: Int
-
-    init?(_ text: String) {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, ModelRules.isValidName(String(parts[0])), let version = Int(parts[1]), version >= 1
-        else { return nil }
-        self.name = String(parts[0])
-        self.version = version
-    }
-
-    var description: String { "\(name)@\(version)" }
 }

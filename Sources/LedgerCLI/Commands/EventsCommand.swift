@@ -1,6 +1,7 @@
 import ArgumentParser
 import LedgerCore
 import LedgerStore
+import LedgerWorkspace
 import Synchronization
 
 struct EventsCommand: AsyncParsableCommand {
@@ -53,7 +54,7 @@ struct EventsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try await workspace.locate().openLedger(readingOnly: true).store
+        let store = try await workspace.open(readingOnly: true).ledger.store
         let console = Console.current
         let woken = Atomic<Bool>(false)
         let listener = Task {

@@ -5,6 +5,7 @@ import LedgerAudit
 import LedgerCore
 import LedgerPipeline
 import LedgerStore
+import LedgerWorkspace
 
 struct ExtractCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -66,8 +67,9 @@ struct ExtractCommand: AsyncParsableCommand {
     static func time(_ text: String) -> Timestamp? { Timestamp(userInput: text) }
 
     func run() async throws {
-        let workspace = try workspace.locate()
-        let steps = try await workspace.modelSteps(key: key, threads: 1)
+        let session = try await workspace.open()
+        let workspace = session.workspace
+        let steps = try session.modelSteps(key: key, threads: 1)
         let location = try AuditSourceOption.validate(source)
         guard let start = Self.time(from), let end = Self.time(to),
             let policy = DataQualityPolicy(rawValue: policy ?? workspace.qualityPolicy)

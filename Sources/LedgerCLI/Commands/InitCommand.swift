@@ -6,6 +6,7 @@ import LedgerCore
 import LedgerPostgres
 import LedgerSQLite
 import LedgerStore
+import LedgerWorkspace
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -83,97 +84,22 @@ struct InitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let root = URL(fileURLWithPath: directory).standardizedFileURL
-        let logID = logID ?? "modelledger.local/\(Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) }))"
-        let configPath = root.appendingPathComponent(Workspace.configName).path
-        let keysFolder = root.appendingPathComponent("keys")
-        // One key per role, each registered in the genesis event with that role alone.
-        let keyPaths = Dictionary(uniqueKeysWithValues: Role.allCases.map { ($0, "keys/\($0.rawValue).key") })
-        let sqlitePath = store.hasPrefix("sqlite:") ? root.appendingPathComponent(String(store.dropFirst(7))).path : nil
-        let headPath = root.appendingPathComponent(Workspace.headRecordName).path
-        let paths =
-            [configPath, headPath] + (sqlitePath.map { [$0] } ?? [])
-            + keyPaths.values.sorted().flatMap {
-                [root.appendingPathComponent($0).path, root.appendingPathComponent($0 + ".pub").path]
-            }
-        for existing in paths where Files.exists(existing) {
-            throw LedgerError(
-                .invalidArgument,
-                "\(existing) already exists; \(root.path) already holds a workspace (or what is left of one)"
-            )
-        }
-        // The workspace and keys/ are 0700 whatever the umask: they hold the private keys, and whoever may write to
-        // the workspace folder may swap keys/ for another.
-        try Files.createPrivateDirectory(root.path)
-        try Files.createPrivateDirectory(keysFolder.path)
-
-        let keys = Dictionary(uniqueKeysWithValues: Role.allCases.map { ($0, SigningKey()) })
-        let genesis: Hash256
-        let workspace: Workspace
-        do {
-            // Until ledger.json is written last, a failure removes everything written so far.
-            for role in Role.allCases {
-                if let key = keys[role], let path = keyPaths[role] {
-                    try KeyFiles.write(key, to: root.appendingPathComponent(path).path)
-                }
-            }
-            var created = Workspace(
-                root: root,
-                logID: logID,
-                genesis: Hash256.sha256([]),
-                logURL: store,
-                artifactsURL: artifacts,
-                keyPaths: keyPaths
-            )
-            // Refuse unreachable or misconfigured artifact storage now, not at the first run.
-            _ = try await created.openArtifacts().contains(ArtifactDigest.of([]))
-            let store: any EventStore
-            if let sqlitePath {
-                store = try SQLiteEventStore(path: sqlitePath, create: true)
-            } else {
-                store = try await PostgresEventStore.open(self.store, create: true)
-                guard try await store.size() == 0 else {
-                    throw LedgerError(
-                        .invalidArgument,
-                        "\(self.store) already holds a log; to use it from here, copy its workspace's ledger.json and keys"
-                    )
-                }
-            }
-            let records = Role.allCases.compactMap { role in
-                keys[role].map { KeyRecord(publicKey: $0.publicKey, name: role.rawValue, roles: [role]) }
-            }
-            guard let admin = keys[.admin] else { throw LedgerError(.key, "no admin key was generated") }
-            let ledger = try await Ledger.create(
-                store: store,
-                clock: SystemClock(),
-                logID: logID,
-                keys: records,
-                signedBy: admin,
-                headRecord: HeadRecordFile(path: headPath)
-            )
-            guard let genesisHash = await ledger.state.genesisLeafHash else {
-                throw LedgerError(.storage, "the genesis event was not recorded")
-            }
-            genesis = genesisHash
-            created.genesis = genesis
-            created.pipeline.source = source
-            workspace = created
-            try Files.writeAtomically(try CanonicalJSON.encode(workspace.configJSON) + [0x0a], to: configPath)
-        } catch {
-            let sidecars = sqlitePath.map { log in ["-wal", "-shm"].map { log + $0 } } ?? []
-            for path in paths + sidecars {
-                try? FileManager.default.removeItem(atPath: path)
-            }
-            throw error
-        }
-
+        let created = try await Workspace.create(
+            at: URL(fileURLWithPath: directory).standardizedFileURL,
+            logID: logID,
+            log: store,
+            artifacts: artifacts,
+            source: source
+        )
+        let (workspace, keys) = (created.workspace, created.keyIDs)
+        let (root, logID, genesis, keyPaths) = (workspace.root, workspace.logID, workspace.genesis, workspace.keyPaths)
         let console = Console.current
         if json {
             var object: [String: JSONValue] = [
                 "workspace": .string(root.path), "logId": .string(logID), "genesis": .string(genesis.hex),
             ]
             for role in Role.allCases {
-                object["\(role.rawValue)KeyId"] = keys[role].map { .string($0.keyID) } ?? .null
+                object["\(role.rawValue)KeyId"] = keys[role].map { .string($0) } ?? .null
                 object["\(role.rawValue)KeyFile"] = keyPaths[role].map { .string(workspace.path($0)) } ?? .null
             }
             console.json(.object(object))
@@ -183,7 +109,7 @@ struct InitCommand: AsyncParsableCommand {
             console.out("  genesis    \(genesis.hex)")
             for role in Role.allCases {
                 let label = (role.rawValue + " key").padded(to: 13)
-                console.out("  \(label)\(keyPaths[role] ?? "")  keyid \(keys[role]?.keyID ?? "")")
+                console.out("  \(label)\(keyPaths[role] ?? "")  keyid \(keys[role] ?? "")")
             }
             console.out("")
             console.out("The genesis hash is your trust anchor. Keep a copy outside this folder; anyone can then")

@@ -1,6 +1,7 @@
 public import ArgumentParser
 public import LedgerCore
 import LedgerStore
+import LedgerWorkspace
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -110,7 +111,7 @@ struct KeysAddCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let ledger = try await workspace.locate().openLedger()
+        let ledger = try await workspace.open().ledger
         let signer = try KeyFiles.loadPrivateKey(key)
         let record = KeyRecord(publicKey: try KeyFiles.loadPublicKey(`public`), name: name, roles: Set(role))
         let appended = try await ledger.append(
@@ -155,7 +156,7 @@ struct KeysRevokeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let ledger = try await workspace.locate().openLedger()
+        let ledger = try await workspace.open().ledger
         let signer = try KeyFiles.loadPrivateKey(key)
         let matches = await ledger.state.keyring.records.filter { $0.keyID.hasPrefix(keyID) }
         guard matches.count == 1, let record = matches.first else {
@@ -190,7 +191,7 @@ struct KeysListCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let ledger = try await workspace.locate().openLedger()
+        let ledger = try await workspace.open().ledger
         let state = await ledger.state
         let console = Console.current
         if json {

@@ -4,6 +4,7 @@ import LedgerCore
 import LedgerPipeline
 import LedgerSQLite
 import LedgerStore
+import LedgerWorkspace
 
 struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,7 +44,7 @@ struct LogCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let ledger = try await workspace.locate().openLedger(readingOnly: true)
+        let ledger = try await workspace.open(readingOnly: true).ledger
         let store = ledger.store
         let keyring = await ledger.state.keyring
         let start = after.map { $0 + 1 } ?? 0
@@ -159,9 +160,10 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     private func exportAttestations(to folder: String) async throws {
-        let workspace = try workspace.locate()
+        let session = try await workspace.open(readingOnly: true)
+        let workspace = session.workspace
         let signer = try KeyFiles.loadPrivateKey(try key ?? workspace.keyFile(for: .pipeline))
-        let ledger = try await workspace.openLedger(readingOnly: true)
+        let ledger = session.ledger
         // Sign nothing about a log that does not verify: a row written around the rules must not be attested.
         let size = try await ledger.store.size()
         let report = Verifier(trustedGenesis: workspace.genesis, concurrency: 2).verify(

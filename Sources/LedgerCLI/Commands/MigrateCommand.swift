@@ -3,6 +3,7 @@ import Foundation
 import LedgerCore
 import LedgerPostgres
 import LedgerStore
+import LedgerWorkspace
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerCore
 import LedgerML
+import LedgerWorkspace
 
 struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

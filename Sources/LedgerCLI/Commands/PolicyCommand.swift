@@ -1,6 +1,7 @@
 import ArgumentParser
 import LedgerCore
 import LedgerStore
+import LedgerWorkspace
 
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,7 +32,7 @@ struct PolicyShowCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let ledger = try await workspace.locate().openLedger()
+        let ledger = try await workspace.open().ledger
         let policy = await ledger.state.policy
         PolicySetCommand.print(policy, json: json, seq: nil)
     }
@@ -69,7 +70,8 @@ struct PolicySetCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let workspace = try workspace.locate()
+        let session = try await workspace.open()
+        let workspace = session.workspace
         let text = try Files.read(file, .policy)
         let given: JSONValue
         do {
@@ -79,7 +81,7 @@ struct PolicySetCommand: AsyncParsableCommand {
         }
         let policy = try Policy(json: given)
         let signer = try KeyFiles.loadPrivateKey(try key ?? workspace.keyFile(for: .admin))
-        let ledger = try await workspace.openLedger()
+        let ledger = session.ledger
         let appended = try await ledger.append(
             [EventDraft(type: "policy.set", data: ["policy": given])],
             signedBy: signer

@@ -3,6 +3,7 @@ import Foundation
 import LedgerCore
 import LedgerProjections
 import LedgerSQLite
+import LedgerWorkspace
 
 struct ProjectionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

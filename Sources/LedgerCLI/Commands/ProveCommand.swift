@@ -3,6 +3,7 @@ import Foundation
 import LedgerCore
 import LedgerSQLite
 import LedgerStore
+import LedgerWorkspace
 
 struct ProveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

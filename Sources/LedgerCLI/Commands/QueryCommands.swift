@@ -1,6 +1,7 @@
 import ArgumentParser
 import LedgerCore
 import LedgerProjections
+import LedgerWorkspace
 
 /// The options every projection query shares.
 struct QueryOptions: ParsableArguments {
@@ -11,14 +12,7 @@ struct QueryOptions: ParsableArguments {
 
     /// The projections, caught up with the log.
     func projections() async throws -> Projections {
-        try await workspace.locate().projections()
-    }
-}
-
-extension Projections {
-    /// A key's name for display, or its keyid's first 12 digits.
-    func who(_ keyID: String) -> String {
-        keyNames[keyID].map { $0.isEmpty ? String(keyID.prefix(12)) : $0 } ?? String(keyID.prefix(12))
+        try await workspace.open().projections()
     }
 }
 

@@ -5,6 +5,7 @@ import LedgerCore
 import LedgerPipeline
 import LedgerSQLite
 import LedgerStore
+import LedgerWorkspace
 
 struct QuickstartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

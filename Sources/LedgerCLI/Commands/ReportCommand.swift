@@ -1,6 +1,7 @@
 import ArgumentParser
 import LedgerCore
 import LedgerStore
+import LedgerWorkspace
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,7 +21,7 @@ struct ReportCommand: AsyncParsableCommand {
     @OptionGroup var workspace: WorkspaceOptions
 
     @Argument(help: ArgumentHelp("The version to report on.", valueName: "MODEL@VERSION"))
-    var version: String
+    var version: ModelVersionReference
 
     @Option(help: ArgumentHelp("The file to write (atomically).", valueName: "FILE"))
     var out: String
@@ -29,12 +30,11 @@ struct ReportCommand: AsyncParsableCommand {
     var format = "html"
 
     func validate() throws {
-        _ = try ModelVersionReference.parse(version)
         guard ["html", "md"].contains(format) else { throw ValidationError("--format must be html or md") }
     }
 
     func run() async throws {
-        let reference = try ModelVersionReference.parse(version)
+        let reference = version
         let workspace = try workspace.locate()
         let report = try await ModelReport.read(workspace, name: reference.name, version: reference.version)
         let now = SystemClock().now()

@@ -4,6 +4,7 @@ import LedgerArtifacts
 import LedgerCore
 import LedgerPipeline
 import LedgerStore
+import LedgerWorkspace
 
 struct ReproduceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,7 +34,7 @@ struct ReproduceCommand: AsyncParsableCommand {
     @OptionGroup var workspace: WorkspaceOptions
 
     @Argument(help: ArgumentHelp("The registered version.", valueName: "MODEL@VERSION"))
-    var version: String
+    var version: ModelVersionReference
 
     @Option(
         help: ArgumentHelp(
@@ -49,17 +50,15 @@ struct ReproduceCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ModelVersionReference(version) != nil else {
-            throw ValidationError("MODEL@VERSION must be a name and a version number, such as access-anomaly@1")
-        }
         if let source { _ = try AuditSourceOption.validate(source) }
     }
 
     func run() async throws {
-        let workspace = try workspace.locate()
-        guard let reference = ModelVersionReference(version) else { return }
+        let session = try await workspace.open()
+        let workspace = session.workspace
+        let reference = version
         let auditSource = try source.map(AuditSourceOption.validate)
-        let ledger = try await workspace.openLedger()
+        let ledger = session.ledger
         let state = await ledger.state
         guard let registered = state.models.version(reference.name, reference.version) else {
             let known = state.models.versions[reference.name]?.count ?? 0

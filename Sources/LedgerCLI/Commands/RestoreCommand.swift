@@ -3,6 +3,7 @@ import Foundation
 import LedgerCore
 import LedgerProjections
 import LedgerStore
+import LedgerWorkspace
 
 struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import Foundation
 import LedgerCore
 import LedgerPipeline
 import LedgerStore
+import LedgerWorkspace
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,7 +26,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var workspace: WorkspaceOptions
 
     @Option(help: ArgumentHelp("The window to run: FROM..TO, dates or RFC 3339 UTC times.", valueName: "FROM..TO"))
-    var window: String?
+    var window: RunWindow?
 
     @Option(
         help: ArgumentHelp(
@@ -66,9 +67,6 @@ struct RunCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if let window, RunWindow(parsing: window) == nil {
-            throw ValidationError("--window must be FROM..TO with FROM before TO, such as 2026-03-02..2026-03-09")
-        }
         if let source { _ = try AuditSourceOption.validate(source) }
         guard ["manual", "schedule", "drift"].contains(trigger) else {
             throw ValidationError("--trigger must be manual, schedule or drift")
@@ -82,42 +80,24 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let workspace = try workspace.locate()
+        let session = try await workspace.open()
         let console = Console.current
         let reporter = RunReporter(console: console)
-        let lock = try await workspace.acquireRunLock(purpose: "ledger run", waitSeconds: wait)
-        defer { lock.release() }
-        let runner = try await workspace.pipelineRunner(
-            source: source,
-            threads: threading.threads,
-            requireSource: resume == nil && abandon == nil
-        ) { [json] notice in
-            if !json { for line in reporter.lines(for: notice) { console.out(line) } }
-        }
-        var outcomes: [RunOutcome] = []
+        let action: RunAction
         if let abandon {
-            outcomes.append(try await runner.abandon(abandon, reason: reason))
+            action = .abandon(run: abandon, reason: reason)
         } else if let resume {
-            outcomes.append(try await runner.resume(resume))
+            action = .resume(run: resume)
         } else {
-            let window = try self.window.flatMap(RunWindow.init(parsing:)) ?? workspace.defaultWindow()
-            let target = runner.settings.runID(for: window)
-            // Unfinished runs first, oldest first; the window's own run, if open, is resumed by its trigger.
-            for open in try await runner.openRuns() where open != target && !open.hasPrefix(target + "#") {
-                outcomes.append(try await runner.resume(open))
-            }
-            outcomes.append(try await runner.trigger(window, by: trigger, rerunFailed: rerun))
+            action = .trigger(window: window, trigger: trigger, rerunFailed: rerun)
+        }
+        let outcomes = try await session.run(action, source: source, threads: threading.threads, waitSeconds: wait) {
+            [json] notice in
+            if !json { for line in reporter.lines(for: notice) { console.out(line) } }
         }
         if json {
             console.json([
-                "runs": .array(
-                    outcomes.map { outcome in
-                        var summary = outcome.history.jsonValue.objectValue ?? [:]
-                        summary["disposition"] = .string(outcome.disposition.rawValue)
-                        summary["resumed"] = .bool(outcome.resumed)
-                        return .object(summary)
-                    }
-                )
+                "runs": .array(outcomes.map(\.jsonValue))
             ])
         } else {
             for outcome in outcomes { Self.explain(outcome, console: console) }
@@ -151,13 +131,5 @@ struct RunCommand: AsyncParsableCommand {
         case .failed, .interrupted:
             break
         }
-    }
-}
-
-extension Workspace {
-    /// The window of the schedule's last fire time at or before now.
-    func defaultWindow(now: Timestamp = SystemClock().now()) throws(LedgerError) -> RunWindow {
-        let schedule = try CronSchedule(pipeline.schedule)
-        return try scheduledWindow(firedAt: schedule.previousFire(atOrBefore: now) ?? now)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import LedgerCore
 import LedgerPipeline
 import LedgerStore
+import LedgerWorkspace
 
 struct ScheduleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +48,8 @@ struct ScheduleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let workspace = try workspace.locate()
+        let session = try await workspace.open()
+        let workspace = session.workspace
         let console = Console.current
         let clock = SystemClock()
         let log = console.jsonLogger(clock: clock)
@@ -57,7 +59,7 @@ struct ScheduleCommand: AsyncParsableCommand {
             stop.stop()
         }
         defer { signals.cancel() }
-        let runner = try await workspace.pipelineRunner(
+        let runner = try await session.pipelineRunner(
             source: source,
             threads: threading.threads,
             requireSource: false,
@@ -73,7 +75,7 @@ struct ScheduleCommand: AsyncParsableCommand {
             log: log
         )
         scheduler.lock = { () throws(LedgerError) in
-            try await workspace.acquireRunLock(purpose: "ledger schedule", waitSeconds: 3600, stop: stop)
+            try await session.acquireRunLock(purpose: "ledger schedule", waitSeconds: 3600, stop: stop)
         }
         if once {
             try await scheduler.catchUp(now: clock.now())

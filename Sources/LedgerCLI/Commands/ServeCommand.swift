@@ -4,6 +4,7 @@ import LedgerArtifacts
 import LedgerCore
 import LedgerService
 import LedgerStore
+import LedgerWorkspace
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import LedgerArtifacts
 import LedgerCore
 import LedgerPipeline
 import LedgerStore
+import LedgerWorkspace
 
 struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,9 +46,10 @@ struct TrainCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let workspace = try workspace.locate()
+        let session = try await workspace.open()
+        let workspace = session.workspace
         guard let digest = ArtifactDigest(dataset) else { return }
-        let steps = try await workspace.modelSteps(key: key, threads: threading.threads)
+        let steps = try session.modelSteps(key: key, threads: threading.threads)
         let trainer = try workspace.model.makeTrainer(root: workspace.root.path, threads: threading.threads)
         let trained = try await steps.train(dataset: digest, trainer: trainer, seed: seed)
         if json {
@@ -62,21 +64,5 @@ struct TrainCommand: AsyncParsableCommand {
             Console.current.out("appended seq \(trained.seq) model.trained")
             Console.current.out("next: ledger evaluate --model \(trained.artifact)")
         }
-    }
-}
-
-extension Workspace {
-    /// The train/evaluate steps over this workspace's log and artifact folder, signing with `key` or the
-    /// workspace's pipeline key.
-    func modelSteps(key: String?, threads: Int) async throws -> PipelineSteps {
-        let signer = try KeyFiles.loadPrivateKey(try key ?? keyFile(for: .pipeline))
-        let artifacts = try openArtifacts()
-        return PipelineSteps(
-            ledger: try await openLedger(),
-            artifacts: artifacts,
-            signer: signer,
-            workingDirectory: root.path,
-            threads: threads
-        )
     }
 }

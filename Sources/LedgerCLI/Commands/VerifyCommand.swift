@@ -4,6 +4,7 @@ import LedgerCore
 import LedgerProjections
 import LedgerSQLite
 import LedgerStore
+import LedgerWorkspace
 
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

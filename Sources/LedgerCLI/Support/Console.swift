@@ -1,4 +1,5 @@
 import Foundation
+import LedgerWorkspace
 
 /// Where commands write. Tests swap it for a buffer with ``Console/$current``.
 public final class Console: @unchecked Sendable {

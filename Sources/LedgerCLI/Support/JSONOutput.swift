@@ -1,4 +1,5 @@
 import LedgerCore
+import LedgerWorkspace
 
 extension Console {
     /// Prints `value` as one line of canonical JSON: stable, sorted keys, ready for `jq`.

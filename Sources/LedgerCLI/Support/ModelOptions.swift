@@ -1,5 +1,6 @@
 import ArgumentParser
 import LedgerML
+import LedgerWorkspace
 
 /// `--threads`, shared by every command that trains or scores. Results never depend on it.
 struct ThreadsOption: ParsableArguments {

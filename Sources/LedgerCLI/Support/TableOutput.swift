@@ -1,4 +1,5 @@
 import LedgerCore
+import LedgerWorkspace
 
 extension Console {
     /// Prints `rows` under `header` as left-aligned columns two spaces apart.

@@ -2,6 +2,7 @@ import Foundation
 import LedgerCLI
 import LedgerCore
 import LedgerPipeline
+import LedgerWorkspace
 
 /// Faults for the crash and retry tests, from the environment variable `LEDGER_FAULTS` of `ledger-faults` (never
 /// read by `ledger`): a comma-separated list of

@@ -4,6 +4,7 @@
 import Foundation
 import LedgerCLI
 import LedgerCore
+import LedgerWorkspace
 
 #if canImport(Glibc)
 import Glibc

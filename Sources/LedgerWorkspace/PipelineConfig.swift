@@ -1,7 +1,6 @@
-import ArgumentParser
 import LedgerAudit
-import LedgerCore
-import LedgerPipeline
+public import LedgerCore
+public import LedgerPipeline
 import LedgerPostgres
 
 /// The `"pipeline"` member of `ledger.json`: where the runs read from, which windows they cover, when the
@@ -19,18 +18,18 @@ import LedgerPostgres
 /// whose password comes from `PGPASSWORD`: `ledger.json` holds no secrets); it has no default. A run's window is the
 /// `windowDays` days that end at the UTC midnight at or before the schedule's fire time, so the default schedule
 /// (Mondays at 03:00 UTC) runs the week from Monday to Monday.
-struct PipelineConfig: Sendable {
-    var source: String?
-    var schedule = CronSchedule.defaultExpression
-    var windowDays = 7
-    var holdoutPercent = 20
-    var retry = RetryPolicy()
+public struct PipelineConfig: Sendable {
+    public var source: String?
+    public var schedule = CronSchedule.defaultExpression
+    public var windowDays = 7
+    public var holdoutPercent = 20
+    public var retry = RetryPolicy()
     /// The drift verdict at which `ledger drift check` starts a run: `moderate` or `significant`.
-    var driftTrigger = "significant"
+    public var driftTrigger = "significant"
 
-    init() {}
+    public init() {}
 
-    init(json: JSONValue, configPath: String) throws(LedgerError) {
+    public init(json: JSONValue, configPath: String) throws(LedgerError) {
         func fail(_ reason: String) -> LedgerError { LedgerError(.file, "\(configPath): pipeline.\(reason)") }
         guard let members = json.objectValue else {
             throw LedgerError(.file, "\(configPath): \"pipeline\" must be an object")
@@ -95,7 +94,7 @@ struct PipelineConfig: Sendable {
         }
     }
 
-    var jsonValue: JSONValue {
+    public var jsonValue: JSONValue {
         var members: [String: JSONValue] = [
             "schedule": .string(schedule), "windowDays": .int(windowDays), "holdoutPercent": .int(holdoutPercent),
             "retry": [
@@ -110,22 +109,10 @@ struct PipelineConfig: Sendable {
 }
 
 /// What `--source` and `pipeline.source` accept: an Audit DB as ``AuditSourceLocation`` parses it.
-enum AuditSourceOption {
-    static let postgresShape = "postgres://USER@HOST[:PORT]/DATABASE"
+public enum AuditSourceOption {
+    public static let postgresShape = "postgres://USER@HOST[:PORT]/DATABASE"
 
-    static func hasKnownScheme(_ text: String) -> Bool {
+    public static func hasKnownScheme(_ text: String) -> Bool {
         text.hasPrefix("sqlite:") || PostgresLocation.isPostgresURL(text)
-    }
-
-    /// Checks a `--source` value: the `ValidationError` names what is wrong, never a password.
-    static func validate(_ text: String) throws(ValidationError) -> AuditSourceLocation {
-        guard hasKnownScheme(text) else {
-            throw ValidationError("--source must be sqlite:PATH or \(postgresShape), such as sqlite:/data/audit.db")
-        }
-        do {
-            return try AuditSourceLocation(parsing: text)
-        } catch {
-            throw ValidationError("--source: \(error.reason)")
-        }
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
-import LedgerCore
+public import LedgerCore
 
 extension ModelReport {
     /// One HTML file that opens anywhere: inline CSS and SVG, no script, no font, image or link to fetch.
-    func html(generated: Timestamp) -> String {
+    public func html(generated: Timestamp) -> String {
         var out = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
@@ -103,7 +103,7 @@ extension ModelReport {
     }
 
     /// The same report in Markdown: tables instead of charts.
-    func markdown(generated: Timestamp) -> String {
+    public func markdown(generated: Timestamp) -> String {
         var out =
             "# \(Self.cell(name))@\(version)\n\nStatus **\(Self.cell(status))**"
             + (serving.isEmpty ? "" : ", serving \(Self.cell(serving.joined(separator: ", ")))")
@@ -197,12 +197,12 @@ extension ModelReport {
     }
 
     /// Text for a Markdown table cell: HTML escaped (Markdown passes HTML through), pipes escaped, one line.
-    static func cell(_ text: String) -> String {
+    public static func cell(_ text: String) -> String {
         escape(text).replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\r", with: " ")
             .replacingOccurrences(of: "\n", with: " ")
     }
 
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
             switch character {

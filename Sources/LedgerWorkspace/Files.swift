@@ -1,5 +1,5 @@
-import Foundation
-import LedgerCore
+public import Foundation
+public import LedgerCore
 
 #if canImport(Glibc)
 import Glibc
@@ -8,10 +8,10 @@ import Darwin
 #endif
 
 /// File helpers with the guarantees the CLI promises: no half-written files, private keys 0600.
-enum Files {
+public enum Files {
     /// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsynced, then
     /// renamed over `path`. A crash leaves the old file or the new one, never a mix.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(LedgerError) {
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(LedgerError) {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
@@ -32,7 +32,7 @@ enum Files {
     }
 
     /// Makes a create or rename in the folder holding `path` durable.
-    static func syncDirectory(containing path: String) throws(LedgerError) {
+    public static func syncDirectory(containing path: String) throws(LedgerError) {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw LedgerError(.file, "cannot open folder \(folder) to sync it") }
@@ -43,7 +43,7 @@ enum Files {
     }
 
     /// Creates `path` with `mode` and writes `bytes`, fsynced. Refuses to replace an existing file.
-    static func writeNew(_ bytes: [UInt8], to path: String, mode: mode_t) throws(LedgerError) {
+    public static func writeNew(_ bytes: [UInt8], to path: String, mode: mode_t) throws(LedgerError) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard descriptor >= 0 else {
             let reason = errno == EEXIST ? "it already exists" : String(cString: strerror(errno))
@@ -78,7 +78,7 @@ enum Files {
     ///
     /// A folder is refused as one; a regular file larger than the limit is refused before a byte is read. Other
     /// readable files (pipes, devices, process substitutions such as `<(…)`) are read up to the limit.
-    static func read(_ path: String, _ input: Input) throws(LedgerError) -> [UInt8] {
+    public static func read(_ path: String, _ input: Input) throws(LedgerError) -> [UInt8] {
         let name = path == "-" ? "\(input.what) on standard input" : "\(input.what) \(path)"
         func failure(_ reason: String) -> LedgerError { LedgerError(.file, "cannot read \(name): \(reason)") }
         var descriptor = STDIN_FILENO
@@ -149,7 +149,7 @@ enum Files {
     /// Reads `path` as ``read(_:_:)`` does and decodes it as UTF-8. Refuses invalid UTF-8 with `event.malformed`,
     /// naming the file and the offset of the first bad byte: a lossy decode would turn it into U+FFFD, so that a
     /// signature could check over text that is not the file's bytes, which the auditor's script and peers refuse.
-    static func readText(_ path: String, _ input: Input) throws(LedgerError) -> String {
+    public static func readText(_ path: String, _ input: Input) throws(LedgerError) -> String {
         let bytes = try read(path, input)
         if let offset = firstInvalidUTF8(in: bytes) {
             let name = path == "-" ? "\(input.what) on standard input" : "\(input.what) \(path)"
@@ -159,7 +159,7 @@ enum Files {
     }
 
     /// The offset of the first byte of `bytes` that starts no valid UTF-8 sequence, or nil if all of it is valid.
-    static func firstInvalidUTF8(in bytes: some Collection<UInt8>) -> Int? {
+    public static func firstInvalidUTF8(in bytes: some Collection<UInt8>) -> Int? {
         var parser = Unicode.UTF8.ForwardParser()
         var iterator = bytes.makeIterator()
         var offset = 0
@@ -172,12 +172,12 @@ enum Files {
         }
     }
 
-    static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+    public static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
     /// Creates `path` and any missing parents for a folder that holds private keys: every folder it creates gets
     /// mode 0700, and `path` itself is set to 0700 if it already existed, whatever the umask (a umask of 000
     /// would otherwise leave 0777). Existing parents keep their mode.
-    static func createPrivateDirectory(_ path: String) throws(LedgerError) {
+    public static func createPrivateDirectory(_ path: String) throws(LedgerError) {
         let components = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
         var prefix = ""
         for component in components {
@@ -202,7 +202,7 @@ enum Files {
         }
     }
 
-    static func createDirectory(_ path: String) throws(LedgerError) {
+    public static func createDirectory(_ path: String) throws(LedgerError) {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
@@ -217,9 +217,9 @@ private func readChunk(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, 
 }
 
 /// Private and public key files.
-enum KeyFiles {
+public enum KeyFiles {
     /// Reads a PKCS#8 PEM private key. Refuses a file that others can read, as ssh does.
-    static func loadPrivateKey(_ path: String) throws(LedgerError) -> SigningKey {
+    public static func loadPrivateKey(_ path: String) throws(LedgerError) -> SigningKey {
         var status = stat()
         guard stat(path, &status) == 0 else {
             throw LedgerError(.key, "cannot read key file \(path): no such file")
@@ -243,7 +243,7 @@ enum KeyFiles {
 
     /// Writes a new private key (mode 0600) and its public key beside it (`<path>.pub`, SPKI PEM).
     /// Refuses to replace either file, and leaves neither behind if it fails.
-    static func write(_ key: SigningKey, to path: String) throws(LedgerError) {
+    public static func write(_ key: SigningKey, to path: String) throws(LedgerError) {
         for file in [path, path + ".pub"] where Files.exists(file) {
             throw LedgerError(.file, "key file \(file) already exists; refusing to overwrite it")
         }
@@ -257,7 +257,7 @@ enum KeyFiles {
     }
 
     /// Reads a public key from 64 hex characters or a file holding hex or an SPKI PEM.
-    static func loadPublicKey(_ argument: String) throws(LedgerError) -> PublicKey {
+    public static func loadPublicKey(_ argument: String) throws(LedgerError) -> PublicKey {
         if let raw = Hex.decode(argument), raw.count == 32 { return try PublicKey(rawRepresentation: raw) }
         let text = try Files.readText(argument, .publicKey)
         return try PublicKey(text: text)
@@ -277,43 +277,43 @@ extension Files {
     /// - `ledger.json` and policies: 1 MiB;
     /// - a batch file: 1 GiB; an export: 4 GiB, each line at most one event;
     /// - CSV data and model files for `model train|score` and `bench model`: 4 GiB and 1 GiB.
-    struct Input: Sendable {
+    public struct Input: Sendable {
         /// How an error names the input, such as `envelope`.
-        let what: String
+        public let what: String
         /// The most bytes the whole input may hold.
-        let limit: Int
+        public let limit: Int
         /// For line-based inputs: the most bytes one line may hold, without its newline.
-        var lineLimit: Int? = nil
+        public var lineLimit: Int? = nil
         /// What one line is, for the error: `entry`, `event`.
-        var line = "line"
+        public var line = "line"
 
         /// The most one event's bytes may be: its data, its envelope, a batch line or an export line.
-        static let eventLimit = 8 << 20
+        public static let eventLimit = 8 << 20
 
         /// `append --data @FILE` and `@-`: an event's data.
-        static let eventData = Input(what: "event data", limit: eventLimit)
+        public static let eventData = Input(what: "event data", limit: eventLimit)
         /// `append --envelope`: one signed envelope.
-        static let envelope = Input(what: "envelope", limit: Envelope.maximumLeafBytes)
+        public static let envelope = Input(what: "envelope", limit: Envelope.maximumLeafBytes)
         /// `append --batch`: JSON Lines, one event a line.
-        static let batch = Input(what: "batch file", limit: 1 << 30, lineLimit: eventLimit, line: "event")
+        public static let batch = Input(what: "batch file", limit: 1 << 30, lineLimit: eventLimit, line: "event")
         /// `verify --from`: an export, one envelope a line.
-        static let export = Input(what: "export", limit: 4 << 30, lineLimit: Envelope.maximumLeafBytes, line: "entry")
-        static let privateKey = Input(what: "key file", limit: 64 << 10)
-        static let publicKey = Input(what: "public key", limit: 64 << 10)
-        static let checkpoint = Input(what: "checkpoint", limit: 64 << 10)
+        public static let export = Input(what: "export", limit: 4 << 30, lineLimit: Envelope.maximumLeafBytes, line: "entry")
+        public static let privateKey = Input(what: "key file", limit: 64 << 10)
+        public static let publicKey = Input(what: "public key", limit: 64 << 10)
+        public static let checkpoint = Input(what: "checkpoint", limit: 64 << 10)
         /// A proof file: a checkpoint, hashes and at most one entry.
-        static let proof = Input(what: "proof", limit: eventLimit + (1 << 20))
-        static let workspaceConfig = Input(what: "workspace config", limit: 1 << 20)
-        static let policy = Input(what: "policy file", limit: 1 << 20)
+        public static let proof = Input(what: "proof", limit: eventLimit + (1 << 20))
+        public static let workspaceConfig = Input(what: "workspace config", limit: 1 << 20)
+        public static let policy = Input(what: "policy file", limit: 1 << 20)
         /// CSV rows for `model train`, `model score` and `bench model`.
-        static let table = Input(what: "data file", limit: 4 << 30)
+        public static let table = Input(what: "data file", limit: 4 << 30)
         /// A serialized model for `model score`.
-        static let model = Input(what: "model file", limit: 1 << 30)
+        public static let model = Input(what: "model file", limit: 1 << 30)
 
         /// `the limit of 8 MiB (8388608 bytes) for event data`: the limit as an error names it.
-        var limitDescription: String { "the limit of \(Self.describe(limit)) for \(what)" }
+        public var limitDescription: String { "the limit of \(Self.describe(limit)) for \(what)" }
 
-        static func describe(_ bytes: Int) -> String {
+        public static func describe(_ bytes: Int) -> String {
             let units = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
             guard let (size, unit) = units.first(where: { bytes >= $0.0 && bytes % $0.0 == 0 }) else {
                 return "\(bytes) bytes"
@@ -321,4 +321,11 @@ extension Files {
             return "\(bytes / size) \(unit) (\(bytes) bytes)"
         }
     }
+}
+
+extension LedgerError.Code {
+    /// The current folder and its parents hold no workspace.
+    public static let noWorkspace = Self(rawValue: "workspace.missing")
+    /// A file could not be read or written.
+    public static let file = Self(rawValue: "file.io")
 }

@@ -1,5 +1,5 @@
 import Foundation
-import LedgerCore
+public import LedgerCore
 import LedgerPipeline
 import LedgerProjections
 import LedgerSQLite
@@ -7,56 +7,56 @@ import LedgerStore
 
 /// Everything `ledger report` shows about one version, read from the log, its projections and a fresh verification;
 /// rendered as one self-contained HTML file (inline CSS and SVG, no scripts, nothing fetched) or as Markdown.
-struct ModelReport {
-    struct TimelineEntry {
-        let seq: UInt64
-        let time: Timestamp
-        let type: String
-        let signer: String
-        let keyID: String
-        let summary: String
-        let leafHash: Hash256
-        let proof: [Hash256]
+public struct ModelReport {
+    public struct TimelineEntry {
+        public let seq: UInt64
+        public let time: Timestamp
+        public let type: String
+        public let signer: String
+        public let keyID: String
+        public let summary: String
+        public let leafHash: Hash256
+        public let proof: [Hash256]
     }
 
-    struct Series {
-        let name: String
-        let values: [Double]
+    public struct Series {
+        public let name: String
+        public let values: [Double]
     }
 
-    let name: String
-    let version: Int
-    let status: String
-    let logID: String
-    let genesis: Hash256
-    let artifact: String
-    let window: String
-    let dataset: String
-    let datasetRows: String
-    let features: [String]
-    let algorithm: String
-    let parameters: JSONValue
-    let seed: JSONValue
-    let candidate: [(String, String)]
-    let champion: String?
-    let difference: String?
-    let verdict: String
-    let reasons: [String]
-    let policy: String
-    let approvals: [String]
-    let serving: [String]
-    let limitations: [String]
-    let timeline: [TimelineEntry]
+    public let name: String
+    public let version: Int
+    public let status: String
+    public let logID: String
+    public let genesis: Hash256
+    public let artifact: String
+    public let window: String
+    public let dataset: String
+    public let datasetRows: String
+    public let features: [String]
+    public let algorithm: String
+    public let parameters: JSONValue
+    public let seed: JSONValue
+    public let candidate: [(String, String)]
+    public let champion: String?
+    public let difference: String?
+    public let verdict: String
+    public let reasons: [String]
+    public let policy: String
+    public let approvals: [String]
+    public let serving: [String]
+    public let limitations: [String]
+    public let timeline: [TimelineEntry]
     /// Drift measurements in order: their labels, then one series per feature and the scores.
-    let driftLabels: [String]
-    let drift: [Series]
-    let thresholds: (moderate: Double, significant: Double)
-    let verification: (entries: Int, root: Hash256, checkpoint: String?)
-    let reproduce: String
+    public let driftLabels: [String]
+    public let drift: [Series]
+    public let thresholds: (moderate: Double, significant: Double)
+    public let verification: (entries: Int, root: Hash256, checkpoint: String?)
+    public let reproduce: String
 
     /// Reads the report of `name@version` from the workspace. Signs a checkpoint of the log as it is now with the
     /// log key (and keeps it), so the inclusion proofs shown can be checked against a signed root.
-    static func read(_ workspace: Workspace, name: String, version: Int) async throws -> ModelReport {
+    public static func read(_ workspace: Workspace, name: String, version: Int) async throws -> ModelReport {
         let store = try await workspace.openStore()
         let size = try await store.size()
         let leaves = try await store.leaves(upTo: size)
@@ -195,7 +195,7 @@ struct ModelReport {
         )
     }
 
-    static func text(_ value: JSONValue) -> String {
+    public static func text(_ value: JSONValue) -> String {
         if let string = value.stringValue { return string }
         return (try? CanonicalJSON.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }

@@ -1,5 +1,5 @@
-import LedgerCore
-import LedgerPipeline
+public import LedgerCore
+public import LedgerPipeline
 
 /// The `"model"` member of `ledger.json`: what the pipeline trains, how it is judged, and where it is served.
 ///
@@ -17,19 +17,19 @@ import LedgerPipeline
 /// With `"trainer": "command"`, `"command": ["python3", "trainers/train.py"]` names an external trainer that
 /// follows the `modelledger.trainer/v1` contract, and `"environment": {"NAME": "value"}` adds variables to the
 /// environment it runs with (recorded in `model.trained`: never put a secret there).
-struct ModelSettings: Sendable {
-    var name = "access-anomaly"
-    var target = "production"
-    var trainer = "isolation-forest"
-    var parameters: JSONValue = ["trees": 100, "samples": 256, "maxFeatures": 1]
-    var command: [String] = []
-    var environment: [String: String] = [:]
-    var evaluation = EvaluationSettings()
-    var drift = DriftThresholds()
+public struct ModelSettings: Sendable {
+    public var name = "access-anomaly"
+    public var target = "production"
+    public var trainer = "isolation-forest"
+    public var parameters: JSONValue = ["trees": 100, "samples": 256, "maxFeatures": 1]
+    public var command: [String] = []
+    public var environment: [String: String] = [:]
+    public var evaluation = EvaluationSettings()
+    public var drift = DriftThresholds()
 
-    init() {}
+    public init() {}
 
-    init(json: JSONValue, configPath: String) throws(LedgerError) {
+    public init(json: JSONValue, configPath: String) throws(LedgerError) {
         func fail(_ reason: String) -> LedgerError { LedgerError(.file, "\(configPath): model.\(reason)") }
         guard let members = json.objectValue else {
             throw LedgerError(.file, "\(configPath): \"model\" must be an object")
@@ -106,7 +106,7 @@ struct ModelSettings: Sendable {
         }
     }
 
-    var jsonValue: JSONValue {
+    public var jsonValue: JSONValue {
         var members: [String: JSONValue] = [
             "name": .string(name), "target": .string(target), "trainer": .string(trainer), "parameters": parameters,
             "alertBudget": .number(evaluation.alertBudget),
@@ -119,7 +119,7 @@ struct ModelSettings: Sendable {
     }
 
     /// The configured trainer, running in the workspace folder `root`.
-    func makeTrainer(root: String, threads: Int) throws(LedgerError) -> any Trainer {
+    public func makeTrainer(root: String, threads: Int) throws(LedgerError) -> any Trainer {
         switch trainer {
         case "command":
             CommandTrainer(command: command, parameters: parameters, environment: environment, workingDirectory: root)
