@@ -157,6 +157,17 @@ public struct Workspace: Sendable {
         ])
     }
 
+    /// Writes `ledger.json` from these settings, atomically.
+    public func saveConfig() throws(LedgerError) {
+        let bytes: [UInt8]
+        do {
+            bytes = try CanonicalJSON.encode(configJSON) + [0x0a]
+        } catch {
+            throw LedgerError(.file, "\(Self.configName) cannot be encoded: \(error)")
+        }
+        try Files.writeAtomically(bytes, to: root.appendingPathComponent(Self.configName).path)
+    }
+
     /// SHA-256 of the RFC 8785 form of what decides a run's result: the `quality`, `model` and `pipeline` members.
     /// `run.started` records it.
     public var runConfigDigest: Hash256 {
@@ -168,7 +179,9 @@ public struct Workspace: Sendable {
     }
 
     /// The workspace's head record file.
-    public var headRecord: HeadRecordFile { HeadRecordFile(path: root.appendingPathComponent(Self.headRecordName).path) }
+    public var headRecord: HeadRecordFile {
+        HeadRecordFile(path: root.appendingPathComponent(Self.headRecordName).path)
+    }
 
     /// Opens the log that `log` names.
     ///

@@ -42,10 +42,8 @@ struct CheckpointSignCommand: AsyncParsableCommand {
 
     func run() async throws {
         let session = try await workspace.open()
-        let workspace = session.workspace
-        let ledger = session.ledger
-        let signer = try KeyFiles.loadPrivateKey(key ?? workspace.path(workspace.logKeyPath))
-        let checkpoint = try await LogProofs.checkpoint(store: ledger.store, state: await ledger.state, signer: signer)
+        let signer = try KeyFiles.loadPrivateKey(key ?? session.workspace.path(session.workspace.logKeyPath))
+        let checkpoint = try await session.signCheckpoint(signer: signer)
         let note = checkpoint["note"]?.stringValue ?? ""
         if let out { try Files.writeAtomically(Array(note.utf8), to: out) }
         if json {

@@ -111,14 +111,10 @@ struct KeysAddCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let ledger = try await workspace.open().ledger
+        let session = try await workspace.open()
+        let publicKey = try KeyFiles.loadPublicKey(`public`)
         let signer = try KeyFiles.loadPrivateKey(key)
-        let record = KeyRecord(publicKey: try KeyFiles.loadPublicKey(`public`), name: name, roles: Set(role))
-        let appended = try await ledger.append(
-            [EventDraft(type: "key.added", data: record.jsonValue)],
-            signedBy: signer
-        )
-        printAppended(appended, json: json)
+        printAppended(try await session.addKey(publicKey, name: name, roles: Set(role), signer: signer), json: json)
     }
 }
 
@@ -156,22 +152,9 @@ struct KeysRevokeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let ledger = try await workspace.open().ledger
+        let session = try await workspace.open()
         let signer = try KeyFiles.loadPrivateKey(key)
-        let matches = await ledger.state.keyring.records.filter { $0.keyID.hasPrefix(keyID) }
-        guard matches.count == 1, let record = matches.first else {
-            throw LedgerError(
-                .invalidArgument,
-                matches.isEmpty
-                    ? "no key in the log starts with \(keyID)"
-                    : "\(keyID) matches \(matches.count) keys; give more characters"
-            )
-        }
-        let appended = try await ledger.append(
-            [EventDraft(type: "key.revoked", data: ["keyid": .string(record.keyID), "reason": .string(reason)])],
-            signedBy: signer
-        )
-        printAppended(appended, json: json)
+        printAppended(try await session.revokeKey(matching: keyID, reason: reason, signer: signer), json: json)
     }
 }
 

@@ -142,18 +142,11 @@ struct ExportCommand: AsyncParsableCommand {
             try await exportAttestations(to: attestations)
             return
         }
-        let store = try await workspace.locate().openStore()
-        let entries = try await store.allEntries()
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(entries.reduce(0) { $0 + $1.leaf.count + 1 })
-        for entry in entries {
-            bytes += entry.leaf
-            bytes.append(0x0a)
-        }
+        let (entries, bytes) = try await workspace.locate().exportedLog()
         // `-` is standard output, as `@-` is standard input for --data.
         if let out, out != "-" {
             try Files.writeAtomically(bytes, to: out)
-            Console.current.err("exported \(entries.count) entries to \(out)")
+            Console.current.err("exported \(entries) entries to \(out)")
         } else {
             Console.current.writeOut(bytes)
         }

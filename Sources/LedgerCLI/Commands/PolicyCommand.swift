@@ -71,7 +71,6 @@ struct PolicySetCommand: AsyncParsableCommand {
 
     func run() async throws {
         let session = try await workspace.open()
-        let workspace = session.workspace
         let text = try Files.read(file, .policy)
         let given: JSONValue
         do {
@@ -79,14 +78,9 @@ struct PolicySetCommand: AsyncParsableCommand {
         } catch {
             throw LedgerError(.invalidArgument, "\(file) is not valid JSON: \(error)")
         }
-        let policy = try Policy(json: given)
-        let signer = try KeyFiles.loadPrivateKey(try key ?? workspace.keyFile(for: .admin))
-        let ledger = session.ledger
-        let appended = try await ledger.append(
-            [EventDraft(type: "policy.set", data: ["policy": given])],
-            signedBy: signer
-        )
-        Self.print(policy, json: json, seq: appended.first?.event.seq)
+        let signer = try session.signer(key, role: .admin)
+        let (policy, appended) = try await session.setPolicy(given, signer: signer)
+        Self.print(policy, json: json, seq: appended?.event.seq)
     }
 
     static func print(_ policy: Policy, json: Bool, seq: UInt64?) {

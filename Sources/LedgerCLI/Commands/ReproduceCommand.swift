@@ -54,28 +54,10 @@ struct ReproduceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = try await workspace.open()
-        let workspace = session.workspace
         let reference = version
-        let auditSource = try source.map(AuditSourceOption.validate)
-        let ledger = session.ledger
-        let state = await ledger.state
-        guard let registered = state.models.version(reference.name, reference.version) else {
-            let known = state.models.versions[reference.name]?.count ?? 0
-            throw LedgerError(
-                .invalidArgument,
-                known == 0
-                    ? "no model named \(reference.name) is registered"
-                    : "\(reference.name) has versions 1 to \(known), not \(reference.version)"
-            )
-        }
-        let reproduction = try await Reproduction.run(
-            registered,
-            store: ledger.store,
-            state: state,
-            artifacts: try workspace.openArtifacts(),
-            workingDirectory: workspace.root.path,
-            auditSource: auditSource,
+        let reproduction = try await workspace.open().reproduce(
+            version,
+            auditSource: try source.map(AuditSourceOption.validate),
             threads: threading.threads
         )
         let console = Console.current
