@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerAudit
 import LedgerCore
-import LedgerPostgres
+import LedgerPostgresConnection
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

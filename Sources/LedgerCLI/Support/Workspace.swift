@@ -3,6 +3,7 @@ import Foundation
 import LedgerArtifacts
 import LedgerCore
 import LedgerPostgres
+import LedgerPostgresConnection
 import LedgerProjections
 import LedgerS3
 import LedgerSQLite
