@@ -59,8 +59,19 @@ let package = Package(
         .target(
             name: "LedgerSQLite",
             dependencies: [
-                "LedgerStore", "LedgerProjections", .product(name: "GRDB", package: "GRDB.swift"),
+                "LedgerCore", "LedgerStore", "LedgerProjections", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A PostgreSQL connection, for the log and the Audit DB alike: the URL (parsing and redaction), TLS, the
+        // connector and the mapping of PostgreSQL's errors. No store and no projections.
+        .target(
+            name: "LedgerPostgresConnection",
+            dependencies: [
+                "LedgerCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),
@@ -68,9 +79,8 @@ let package = Package(
         .target(
             name: "LedgerPostgres",
             dependencies: [
-                "LedgerStore", "LedgerProjections", .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "LedgerCore", "LedgerStore", "LedgerProjections", "LedgerPostgresConnection",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -89,10 +99,10 @@ let package = Package(
         .target(
             name: "LedgerAudit",
             dependencies: [
-                "LedgerCore", "LedgerPostgres", .product(name: "GRDB", package: "GRDB.swift"),
+                "LedgerCore", "LedgerPostgresConnection", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -113,8 +123,8 @@ let package = Package(
         .target(
             name: "LedgerService",
             dependencies: [
-                "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
-                "LedgerPipeline", "LedgerProjections", .product(name: "Hummingbird", package: "hummingbird"),
+                "LedgerCore", "LedgerStore", "LedgerArtifacts", "LedgerAudit", "LedgerML", "LedgerPipeline",
+                "LedgerProjections", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                 // The connection limits: a handler before and one after the HTTP/1.1 decoder.
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -129,7 +139,7 @@ let package = Package(
             name: "LedgerWorkspace",
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
-                "LedgerPipeline", "LedgerProjections", "LedgerPostgres", "LedgerS3",
+                "LedgerPipeline", "LedgerProjections", "LedgerPostgres", "LedgerPostgresConnection", "LedgerS3",
             ],
             swiftSettings: strictSettings
         ),
@@ -140,7 +150,8 @@ let package = Package(
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
                 "LedgerPipeline", "LedgerProjections", "LedgerService", "LedgerSimulation", "LedgerPostgres",
-                "LedgerS3", "LedgerWorkspace", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "LedgerPostgresConnection", "LedgerS3", "LedgerWorkspace",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
@@ -160,7 +171,7 @@ let package = Package(
         // re-exports LedgerSimulation. No product target links it.
         .target(
             name: "LedgerTesting",
-            dependencies: ["LedgerCore", "LedgerStore", "LedgerArtifacts", "LedgerSimulation"],
+            dependencies: ["LedgerCore", "LedgerStore", "LedgerArtifacts", "LedgerProjections", "LedgerSimulation"],
             path: "Tests/Support/LedgerTesting",
             swiftSettings: strictSettings
         ),
@@ -168,7 +179,7 @@ let package = Package(
         .target(
             name: "LedgerTestSupport",
             dependencies: [
-                "LedgerCore", "LedgerPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "LedgerCore", "LedgerPostgresConnection", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/Support/LedgerTestSupport",
@@ -212,7 +223,8 @@ let package = Package(
         .testTarget(
             name: "LedgerSQLiteTests",
             dependencies: [
-                "LedgerSQLite", "LedgerTesting", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "LedgerSQLite", "LedgerProjections", "LedgerTesting", "LedgerTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 public import LedgerCore
-import LedgerPostgres
+import LedgerPostgresConnection
 import NIOCore
 import PostgresNIO
 

@@ -1,6 +1,6 @@
 import Foundation
 public import LedgerCore
-import LedgerPostgres
+import LedgerPostgresConnection
 
 /// Where an Audit DB is: what `--source` and `pipeline.source` name.
 ///

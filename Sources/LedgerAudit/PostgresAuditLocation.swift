@@ -1,6 +1,6 @@
 import Foundation
 import LedgerCore
-import LedgerPostgres
+import LedgerPostgresConnection
 import Logging
 import PostgresNIO
 

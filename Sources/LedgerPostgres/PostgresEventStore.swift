@@ -1,4 +1,5 @@
 public import LedgerCore
+public import LedgerPostgresConnection
 public import LedgerStore
 import NIOCore
 import PostgresNIO

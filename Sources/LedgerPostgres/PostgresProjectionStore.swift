@@ -1,4 +1,5 @@
 public import LedgerCore
+import LedgerPostgresConnection
 public import LedgerProjections
 import PostgresNIO
 

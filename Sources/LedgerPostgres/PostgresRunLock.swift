@@ -1,4 +1,5 @@
 public import LedgerCore
+import LedgerPostgresConnection
 import PostgresNIO
 import Synchronization
 

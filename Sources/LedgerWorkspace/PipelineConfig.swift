@@ -1,7 +1,7 @@
 import LedgerAudit
 public import LedgerCore
 public import LedgerPipeline
-import LedgerPostgres
+import LedgerPostgresConnection
 
 /// The `"pipeline"` member of `ledger.json`: where the runs read from, which windows they cover, when the
 /// scheduler fires, how failed steps are retried, and which drift starts a run between schedules.

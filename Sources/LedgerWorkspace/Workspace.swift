@@ -2,6 +2,7 @@ public import Foundation
 public import LedgerArtifacts
 public import LedgerCore
 import LedgerPostgres
+import LedgerPostgresConnection
 public import LedgerProjections
 import LedgerS3
 import LedgerSQLite

@@ -3,11 +3,11 @@ import LedgerTestSupport
 import LedgerTesting
 import Testing
 
-/// A fresh, empty folder for one test, removed when `body` returns.
+/// A fresh, empty ``TemporaryFolder`` for one test, removed when `body` returns.
 func withTemporaryFolder<Result>(_ body: (String) async throws -> Result) async throws -> Result {
-    let path = try TestScratch.folder("artifacts")
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
+    let folder = try TemporaryFolder("artifacts")
+    defer { withExtendedLifetime(folder) {} }
+    return try await body(folder.path)
 }
 
 /// Every regular file under `root`, as paths relative to it, sorted.

@@ -1,6 +1,7 @@
 import Foundation
 import LedgerAudit
 import LedgerCore
+import LedgerTestSupport
 import Testing
 
 /// A hand-made snapshot of 19 days (2026-01-01 ..< 2026-01-20) whose every feature is worked out by hand.
@@ -397,8 +398,8 @@ struct DatasetBuilderTests {
     @Test("a demo Audit DB: the z-score baseline's holdout AUC is informative but clearly below 1")
     func demoBaseline() throws {
         let configuration = DemoAuditConfiguration(weeks: 4, actors: 60)
-        let path = temporaryAuditPath("dataset-demo")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let folder = try TemporaryFolder("dataset-demo")
+        let path = folder.path("audit.db")
         _ = try DemoAuditGenerator.write(to: path, configuration: configuration)
         let from = Timestamp(millisecondsSinceEpoch: configuration.start)
         let to = Timestamp(millisecondsSinceEpoch: configuration.end)

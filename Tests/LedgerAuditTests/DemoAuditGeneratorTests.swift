@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LedgerAudit
 import LedgerCore
+import LedgerTestSupport
 import Testing
 
 /// A generated demo database and what the generator said about it.
@@ -34,10 +35,8 @@ struct DemoAuditGeneratorTests {
 
     @Test("the same configuration gives the same bytes; another seed gives other bytes")
     func deterministic() throws {
-        let first = temporaryAuditPath("demo-a")
-        let second = temporaryAuditPath("demo-b")
-        let reseeded = temporaryAuditPath("demo-c")
-        defer { for path in [first, second, reseeded] { try? FileManager.default.removeItem(atPath: path) } }
+        let folder = try TemporaryFolder("demo")
+        let (first, second, reseeded) = (folder.path("a.db"), folder.path("b.db"), folder.path("c.db"))
         let summary = try DemoAuditGenerator.write(to: first, configuration: Self.small)
         let again = try DemoAuditGenerator.write(to: second, configuration: Self.small)
         var other = Self.small
@@ -55,16 +54,15 @@ struct DemoAuditGeneratorTests {
 
     @Test("refuses to replace an existing file, and leaves no temporary file behind")
     func refusesToOverwrite() throws {
-        let path = temporaryAuditPath("demo-exists")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let folder = try TemporaryFolder("demo-exists")
+        let path = folder.path("audit.db")
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: path))
         #expect {
             try DemoAuditGenerator.write(to: path, configuration: Self.small)
         } throws: { ($0 as? LedgerError)?.code == .auditFileExists }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("keep me".utf8))
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let name = URL(fileURLWithPath: path).lastPathComponent
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".\(name)") }.isEmpty)
+        // The folder is the test's own: anything beside the file is left behind by the refused write.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["audit.db"])
     }
 
     @Test(

@@ -1,6 +1,7 @@
 import Foundation
 import LedgerAudit
 import LedgerCore
+import LedgerTestSupport
 import Testing
 
 /// One valid event as a client sends it; every value is distinctive so that a test can tell if an error echoes it.
@@ -103,8 +104,8 @@ struct FeatureRowsTests {
     @Test("a demo Audit DB: serving computes the dataset's exact rows, in the dataset's order")
     func trainingAndServingAgree() throws {
         let configuration = DemoAuditConfiguration(weeks: 3, actors: 40)
-        let path = temporaryAuditPath("feature-rows")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let folder = try TemporaryFolder("feature-rows")
+        let path = folder.path("audit.db")
         _ = try DemoAuditGenerator.write(to: path, configuration: configuration)
         let from = Timestamp(millisecondsSinceEpoch: configuration.start)
         let to = Timestamp(millisecondsSinceEpoch: configuration.start + 21 * Self.day)

@@ -2,15 +2,17 @@ import Foundation
 import GRDB
 import LedgerAudit
 import LedgerCore
+import LedgerTestSupport
 import LedgerTesting
 import PostgresNIO
 import Testing
 
-/// The suite's PostgreSQL server: `LEDGER_TEST_POSTGRES_URL`, which `Scripts/services start` prints. Without it the
-/// PostgreSQL tests are skipped, except in CI (`CI` set), where they run and fail.
+/// The suite's PostgreSQL server: `LEDGER_TEST_POSTGRES_URL`, which `Scripts/services start` prints, as
+/// ``TestServices`` reads it. Without it the PostgreSQL tests are skipped, except in CI (`CI` set), where they run
+/// and fail.
 enum PostgresTestServer {
-    static var url: String? { ProcessInfo.processInfo.environment["LEDGER_TEST_POSTGRES_URL"] }
-    static var enabled: Bool { url != nil || ProcessInfo.processInfo.environment["CI"] != nil }
+    static var url: String? { TestServices.postgresURL }
+    static var enabled: Bool { TestServices.postgresEnabled }
 
     /// Runs `body` with the URL of a fresh schema of the test's own (`t_` and random hex digits, so that tests share
     /// the server) and a connection whose `search_path` is that schema; drops the schema afterwards, whatever
@@ -124,8 +126,8 @@ struct PostgresExtractionTests {
     func sameSnapshotsAsSQLite() async throws {
         try await PostgresTestServer.withSchema { url, connection in
             let configuration = DemoAuditConfiguration(weeks: 2, actors: 40, seed: 5, driftWeek: 2)
-            let path = temporaryAuditPath("postgres-demo")
-            defer { try? FileManager.default.removeItem(atPath: path) }
+            let folder = try TemporaryFolder("postgres-demo")
+            let path = folder.path("audit.db")
             let written = try DemoAuditGenerator.write(to: path, configuration: configuration)
             let copied = try await DemoAuditGenerator.write(toPostgres: url, configuration: configuration)
             #expect(copied.events == written.events && copied.labels == written.labels)
@@ -242,9 +244,9 @@ struct PostgresExtractionTests {
         CREATE TABLE audit_labels (event_id bigint PRIMARY KEY, label text, labeled_by text, labeled_at timestamptz);
         """
 
-    /// Writes ``events`` into a new SQLite file and into the schema of `connection`.
-    static func writeEvents(to connection: PostgresConnection) async throws -> String {
-        let path = temporaryAuditPath("postgres-quality")
+    /// Writes ``events`` into a new SQLite file in `folder` and into the schema of `connection`.
+    static func writeEvents(to connection: PostgresConnection, in folder: TemporaryFolder) async throws -> String {
+        let path = folder.path("audit.db")
         let queue = try DatabaseQueue(path: path)
         try await queue.write { db in
             try db.execute(sql: looseSQLite)
@@ -287,8 +289,8 @@ struct PostgresExtractionTests {
     @Test("the quality checks refuse and quarantine the same rows on both; finer digits are truncated as on SQLite")
     func sameQualityDecisions() async throws {
         try await PostgresTestServer.withSchema { url, connection in
-            let path = try await Self.writeEvents(to: connection)
-            defer { try? FileManager.default.removeItem(atPath: path) }
+            let folder = try TemporaryFolder("postgres-quality")
+            let path = try await Self.writeEvents(to: connection, in: folder)
             // Every row, whatever the window: rows outside it are the query's fault, and counted as such.
             let everything = AuditExtractor.defaultQuery.replacingOccurrences(
                 of: "WHERE e.occurred_at >= :from\n  AND e.occurred_at < :to",

@@ -2,9 +2,9 @@ import Foundation
 import LedgerCLI
 import LedgerCore
 import LedgerPipeline
-import LedgerWorkspace
 import LedgerTestSupport
 import LedgerTesting
+import LedgerWorkspace
 import Testing
 
 /// `ledger export --attestations`: an in-toto Statement v1 (SLSA Provenance v1 predicate) in a DSSE envelope per

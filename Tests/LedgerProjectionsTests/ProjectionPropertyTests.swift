@@ -1,9 +1,7 @@
 import Foundation
 import LedgerCore
 import LedgerProjections
-import LedgerSQLite
 import LedgerStore
-import LedgerTestSupport
 import LedgerTesting
 import Testing
 
@@ -59,31 +57,4 @@ struct ProjectionPropertyTests {
         }
     }
 
-    @Test(
-        "the SQLite read tables, saved after every append and loaded back, equal a rebuild",
-        arguments: [11, 12] as [UInt64]
-    )
-    func sqliteRoundTrip(seed: UInt64) async throws {
-        let scratch = try TemporaryFolder("projections")
-        defer { withExtendedLifetime(scratch) {} }
-        let folder = scratch.url
-        let log = try SQLiteEventStore(path: folder.appendingPathComponent("ledger.db").path, create: true)
-        let tables = try SQLiteProjectionStore(path: folder.appendingPathComponent("ledger.projections.db").path)
-        let ledger = try await GovernanceSimulator.makeLedger(store: log)
-        // As the CLI does: a follower keeps the projections in memory between appends and saves each batch's rows.
-        let follower = ProjectionFollower(log: log, store: tables)
-        await ledger.onAppend { batch in
-            try? await follower.apply(batch)
-        }
-        var simulator = GovernanceSimulator(seed: seed)
-        try await simulator.run(250, on: ledger)
-
-        let saved = try #require(try await tables.load())
-        let rebuilt = try await ProjectionUpdater.fold(log)
-        #expect(saved.differences(from: rebuilt) == [])
-
-        // A rebuild writes the same rows the incremental saves did.
-        try await ProjectionUpdater.rebuild(log: log, into: tables)
-        #expect(try #require(try await tables.load()).differences(from: rebuilt) == [])
-    }
 }

@@ -1,21 +1,20 @@
 import Foundation
 import LedgerS3
+import LedgerTesting
 import Testing
 
-/// The S3 server the integration tests run against, from `Scripts/services env`: LEDGER_TEST_S3_URL,
-/// LEDGER_TEST_S3_ACCESS_KEY_ID and LEDGER_TEST_S3_SECRET_ACCESS_KEY.
+/// The S3 server the integration tests run against, from `Scripts/services env` as ``TestServices`` reads it:
+/// LEDGER_TEST_S3_URL, LEDGER_TEST_S3_ACCESS_KEY_ID and LEDGER_TEST_S3_SECRET_ACCESS_KEY.
 enum S3TestServer {
-    static let environment = ProcessInfo.processInfo.environment
-
     /// Whether the tests that need a server run: when one is configured, and always in CI, where a missing one
     /// fails them.
-    static var shouldRun: Bool { environment["LEDGER_TEST_S3_URL"] != nil || environment["CI"] != nil }
+    static var shouldRun: Bool { TestServices.s3Enabled }
 
     /// The credentials as the standard AWS variables, with the secret replaced if `secret` is given.
     static func credentials(secret: String? = nil) -> [String: String] {
         [
-            "AWS_ACCESS_KEY_ID": environment["LEDGER_TEST_S3_ACCESS_KEY_ID", default: ""],
-            "AWS_SECRET_ACCESS_KEY": secret ?? environment["LEDGER_TEST_S3_SECRET_ACCESS_KEY", default: ""],
+            "AWS_ACCESS_KEY_ID": TestServices.s3AccessKeyID ?? "",
+            "AWS_SECRET_ACCESS_KEY": secret ?? TestServices.s3SecretAccessKey ?? "",
         ]
     }
 
@@ -26,7 +25,7 @@ enum S3TestServer {
         secret: String? = nil,
         configuration: S3ArtifactStore.Configuration = S3ArtifactStore.Configuration()
     ) throws -> S3ArtifactStore? {
-        guard let url = environment["LEDGER_TEST_S3_URL"] else {
+        guard let url = TestServices.s3URL else {
             Issue.record("the S3 tests need a server: set LEDGER_TEST_S3_URL (Scripts/services start)")
             return nil
         }

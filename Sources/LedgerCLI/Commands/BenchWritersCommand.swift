@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerCore
 import LedgerPostgres
+import LedgerPostgresConnection
 import LedgerSQLite
 import LedgerStore
 import LedgerWorkspace

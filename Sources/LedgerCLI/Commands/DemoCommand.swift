@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerAudit
 import LedgerCore
-import LedgerPostgres
+import LedgerPostgresConnection
 import LedgerWorkspace
 
 struct DemoCommand: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import LedgerArtifacts
 import LedgerAudit
 import LedgerCore
 import LedgerPostgres
+import LedgerPostgresConnection
 import LedgerSQLite
 import LedgerStore
 import LedgerWorkspace

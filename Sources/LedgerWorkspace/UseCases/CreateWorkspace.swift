@@ -2,6 +2,7 @@ public import Foundation
 import LedgerArtifacts
 public import LedgerCore
 import LedgerPostgres
+import LedgerPostgresConnection
 import LedgerSQLite
 import LedgerStore
 

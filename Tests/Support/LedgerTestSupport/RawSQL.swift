@@ -1,5 +1,5 @@
 public import LedgerCore
-import LedgerPostgres
+import LedgerPostgresConnection
 import Logging
 import PostgresNIO
 

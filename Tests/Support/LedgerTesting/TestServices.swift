@@ -1,6 +1,7 @@
 import Foundation
 
-/// The servers that `Scripts/services start` runs for the PostgreSQL and S3 tests, as its environment names them.
+/// The servers that `Scripts/services start` runs for the PostgreSQL and S3 tests, as its environment names them:
+/// the one reader of the `LEDGER_TEST_*` settings.
 ///
 /// A test that needs a server runs when its variable is set. Without it the test is skipped on a developer's
 /// machine, but in CI (`CI` set) it runs and fails, so that a missing server can never pass unnoticed.
@@ -51,6 +52,15 @@ public enum TestServices {
 
     /// `LEDGER_TEST_S3_URL`: the suite's bucket and prefix on the S3-compatible server.
     public static var s3URL: String? { environment["LEDGER_TEST_S3_URL"] }
+
+    /// `LEDGER_TEST_S3_ACCESS_KEY_ID`: the access key of the suite's S3 server.
+    public static var s3AccessKeyID: String? { environment["LEDGER_TEST_S3_ACCESS_KEY_ID"] }
+
+    /// `LEDGER_TEST_S3_SECRET_ACCESS_KEY`: the secret key of the suite's S3 server.
+    public static var s3SecretAccessKey: String? { environment["LEDGER_TEST_S3_SECRET_ACCESS_KEY"] }
+
+    /// Whether tests that need S3 should run (and then fail if it is missing).
+    public static var s3Enabled: Bool { s3URL != nil || required }
 
     /// Whether tests that need PostgreSQL and S3 together should run.
     public static var sharedBackendsEnabled: Bool { (postgresURL != nil && s3URL != nil) || required }

@@ -1,7 +1,7 @@
-import LedgerCore
-import Logging
+package import LedgerCore
+package import Logging
 import NIOCore
-import PostgresNIO
+package import PostgresNIO
 import Synchronization
 
 /// Lends PostgreSQL connections to one caller at a time, opening them as needed and keeping the idle ones.
@@ -9,17 +9,17 @@ import Synchronization
 /// PostgresNIO's pooled `PostgresClient` waits, retrying, while the server is unreachable; a ledger command must
 /// instead fail at once with an error that names the server, so this opens plain `PostgresConnection`s itself.
 /// A connection that failed for any reason other than a refused statement is closed, not reused.
-final class PostgresConnector: Sendable {
-    let location: PostgresLocation
+package final class PostgresConnector: Sendable {
+    package let location: PostgresLocation
     private let idle = Mutex<[PostgresConnection]>([])
     private let nextID = Atomic<Int>(1)
     /// PostgresNIO logs at debug level and below only; the ledger has no use for its lines.
-    static let logger = Logger(label: "ledger.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    package static let logger = Logger(label: "ledger.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Keeps at most this many idle connections.
     private static let maxIdle = 4
 
-    init(_ location: PostgresLocation) {
+    package init(_ location: PostgresLocation) {
         self.location = location
     }
 
@@ -29,12 +29,12 @@ final class PostgresConnector: Sendable {
 
     /// Closes `connection` in the background. The closure keeps it alive until the channel is closed: PostgresNIO
     /// requires a connection to be closed before it is released.
-    static func close(_ connection: PostgresConnection) {
+    package static func close(_ connection: PostgresConnection) {
         connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     /// A new connection, not from the idle list: for `LISTEN`, which holds its connection.
-    func connect() async throws(LedgerError) -> PostgresConnection {
+    package func connect() async throws(LedgerError) -> PostgresConnection {
         do {
             return try await PostgresConnection.connect(
                 configuration: try location.configuration(searchPath: location.logSchema, tlsFailure: .storage),
@@ -47,7 +47,7 @@ final class PostgresConnector: Sendable {
     }
 
     /// Runs `body` on a connection that nobody else uses meanwhile.
-    func withConnection<T: Sendable>(
+    package func withConnection<T: Sendable>(
         _ body: (PostgresConnection) async throws -> T
     ) async throws(LedgerError) -> T {
         let connection: PostgresConnection
@@ -71,7 +71,7 @@ final class PostgresConnector: Sendable {
     }
 
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
-    func withTransaction<T: Sendable>(
+    package func withTransaction<T: Sendable>(
         _ body: (PostgresConnection) async throws -> T
     ) async throws(LedgerError) -> T {
         try await withConnection { connection in
@@ -98,13 +98,13 @@ final class PostgresConnector: Sendable {
 }
 
 /// PostgreSQL's errors as ``LedgerError``s whose message says what to check, never the password.
-enum PostgresErrors {
+package enum PostgresErrors {
     /// SQLSTATEs of the ledger's own functions and triggers (class `LG`, user-defined).
-    static let conflictState = "LG001"
-    static let appendOnlyState = "LG002"
+    package static let conflictState = "LG001"
+    package static let appendOnlyState = "LG002"
 
     /// Whether the server refused one statement and the connection is still usable.
-    static func isStatementError(_ error: any Error) -> Bool {
+    package static func isStatementError(_ error: any Error) -> Bool {
         if error is LedgerError { return true }
         guard let error = error as? PSQLError, error.code == .server, let state = error.serverInfo?[.sqlState] else {
             return false
@@ -113,7 +113,7 @@ enum PostgresErrors {
         return !["08", "57", "53"].contains(String(state.prefix(2)))
     }
 
-    static func map(_ error: any Error, _ location: PostgresLocation) -> LedgerError {
+    package static func map(_ error: any Error, _ location: PostgresLocation) -> LedgerError {
         if let error = error as? LedgerError { return error }
         guard let error = error as? PSQLError else {
             return LedgerError(.storage, "PostgreSQL at \(location): \(error)")
@@ -172,7 +172,7 @@ enum PostgresErrors {
 extension PostgresConnection {
     /// Runs a statement and reads its whole result. A server error can arrive after the first rows, so a statement
     /// whose result is not read could fail unseen: every statement the ledger runs for its effect goes through here.
-    func run(_ query: PostgresQuery) async throws {
+    package func run(_ query: PostgresQuery) async throws {
         _ = try await self.query(query, logger: PostgresConnector.logger).collect()
     }
 }
