@@ -149,13 +149,23 @@ let package = Package(
             name: "LedgerCLI",
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
-                "LedgerPipeline", "LedgerProjections", "LedgerService", "LedgerSimulation", "LedgerPostgres",
+                "LedgerPipeline", "LedgerProjections", "LedgerService", "LedgerBench", "LedgerPostgres",
                 "LedgerPostgresConnection", "LedgerS3", "LedgerWorkspace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "ledger", dependencies: ["LedgerCLI"], swiftSettings: strictSettings),
+        // The bodies of `ledger bench` (append, verify, model, projections, writers), for the CLI and the benchmarks:
+        // each returns its figures as JSON. It links the simulator, never the test services.
+        .target(
+            name: "LedgerBench",
+            dependencies: [
+                "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerPostgres", "LedgerProjections", "LedgerML",
+                "LedgerSimulation", "LedgerWorkspace", "LedgerPostgresConnection",
+            ],
+            swiftSettings: strictSettings
+        ),
         // The test build's `ledger`: the same command tree with the faults of `LEDGER_FAULTS` installed in every
         // pipeline run, for the crash and retry tests. No product names it, so `ledger` never reads LEDGER_FAULTS.
         .executableTarget(
@@ -259,7 +269,7 @@ let package = Package(
             name: "LedgerCLITests",
             dependencies: [
                 "LedgerCLI", "LedgerTesting", "LedgerTestSupport", "LedgerAudit", "LedgerArtifacts", "LedgerS3",
-                "LedgerPostgres", "LedgerWorkspace",
+                "LedgerPostgres", "LedgerWorkspace", "LedgerBench",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

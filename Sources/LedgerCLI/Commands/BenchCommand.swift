@@ -1,9 +1,6 @@
 import ArgumentParser
-import Foundation
+import LedgerBench
 import LedgerCore
-import LedgerSQLite
-import LedgerStore
-import LedgerWorkspace
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -67,51 +64,12 @@ struct BenchAppendCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = try BenchFolder()
-        defer { folder.remove() }
-        let key = SigningKey()
-        let message = try Bench.samplePAE(key: key)
-        let singleCount = single ?? min(options.events, 2000)
-        var rawRates: [Double] = []
-        var batchedRates: [Double] = []
-        var singleRates: [Double] = []
-        for run in 0..<options.runs {
-            let signSeconds = try Bench.time {
-                for _ in 0..<options.events { _ = try key.signature(for: message) }
-            }
-            rawRates.append(Double(options.events) / signSeconds)
-
-            let ledger = try await Bench.newLedger(folder.path("batched-\(run).db"), key: key)
-            let drafts = (0..<options.events).map(Bench.draft)
-            let batchedSeconds = try await Bench.timeAsync {
-                var start = 0
-                while start < drafts.count {
-                    let end = min(start + batch, drafts.count)
-                    try await ledger.append(Array(drafts[start..<end]), signedBy: key)
-                    start = end
-                }
-            }
-            batchedRates.append(Double(options.events) / batchedSeconds)
-
-            let singleLedger = try await Bench.newLedger(folder.path("single-\(run).db"), key: key)
-            let singleSeconds = try await Bench.timeAsync {
-                for index in 0..<singleCount { try await singleLedger.append([Bench.draft(index)], signedBy: key) }
-            }
-            singleRates.append(Double(singleCount) / singleSeconds)
-            Console.current.err(
-                "run \(run + 1)/\(options.runs): sign \(Int(rawRates[run]))/s, batched append \(Int(batchedRates[run]))/s, single \(Int(singleRates[run]))/s"
-            )
-        }
-        let ratios = zip(batchedRates, rawRates).map { $0 / $1 }
-        let result: JSONValue = [
-            "benchmark": "append", "events": .int(options.events), "batch": .int(batch), "runs": .int(options.runs),
-            "rawSignPerSecond": .number(Bench.median(rawRates).rounded()),
-            "batchedAppendPerSecond": .number(Bench.median(batchedRates).rounded()),
-            "singleEvents": .int(singleCount),
-            "singleDurableAppendPerSecond": .number(Bench.median(singleRates).rounded()),
-            "ratio": .number(Bench.round3(Bench.median(ratios))), "target": 0.8,
-            "meetsTarget": .bool(Bench.median(ratios) >= 0.8),
-        ]
+        let result = try await LogBenchmarks.append(
+            events: options.events,
+            runs: options.runs,
+            batch: batch,
+            single: single
+        ) { Console.current.err($0) }
         Bench.print(result, json: options.json)
     }
 }
@@ -132,117 +90,19 @@ struct BenchVerifyCommand: AsyncParsableCommand {
     var threads: Int?
 
     func run() async throws {
-        let folder = try BenchFolder()
-        defer { folder.remove() }
-        let key = SigningKey()
-        let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let ledger = try await Bench.newLedger(folder.path("verify.db"), key: key)
-        let drafts = (0..<(options.events - 1)).map(Bench.draft)
-        var start = 0
-        while start < drafts.count {
-            let end = min(start + 5000, drafts.count)
-            try await ledger.append(Array(drafts[start..<end]), signedBy: key)
-            start = end
+        let result = try await LogBenchmarks.verify(events: options.events, runs: options.runs, threads: threads) {
+            Console.current.err($0)
         }
-        let store = ledger.store
-        let message = try Bench.samplePAE(key: key)
-        let signature = try key.signature(for: message)
-        var rawRates: [Double] = []
-        var verifyRates: [Double] = []
-        for run in 0..<options.runs {
-            let rawSeconds = try Bench.time {
-                for _ in 0..<options.events where !key.publicKey.isValidSignature(signature, for: message) {
-                    throw LedgerError(.badSignature, "the benchmark signature did not verify")
-                }
-            }
-            rawRates.append(Double(options.events) / rawSeconds)
-            var report: VerificationReport?
-            let verifySeconds = try await Bench.timeAsync {
-                let leaves = try await store.leaves(upTo: try await store.size())
-                report = Verifier(concurrency: threads).verify(leaves: leaves)
-            }
-            guard let report, report.isVerified else {
-                throw LedgerError(
-                    .badSignature,
-                    "the benchmark log did not verify: \(report?.failure?.description ?? "")"
-                )
-            }
-            verifyRates.append(Double(report.entries) / verifySeconds)
-            Console.current.err(
-                "run \(run + 1)/\(options.runs): raw verify \(Int(rawRates[run]))/s, ledger verify \(Int(verifyRates[run]))/s on \(threads) threads"
-            )
-        }
-        let ratios = zip(verifyRates, rawRates).map { $0 / ($1 * Double(threads)) }
-        let result: JSONValue = [
-            "benchmark": "verify", "events": .int(options.events), "threads": .int(threads), "runs": .int(options.runs),
-            "rawVerifyPerSecond": .number(Bench.median(rawRates).rounded()),
-            "verifyPerSecond": .number(Bench.median(verifyRates).rounded()),
-            "ratio": .number(Bench.round3(Bench.median(ratios))), "target": 0.7,
-            "meetsTarget": .bool(Bench.median(ratios) >= 0.7),
-        ]
         Bench.print(result, json: options.json)
     }
 }
 
+/// The CLI's side of the benchmarks in LedgerBench: printing their results.
 enum Bench {
-    static func draft(_ index: Int) -> EventDraft {
-        EventDraft(
-            type: "note.added",
-            data: [
-                "text": .string("benchmark event \(index): retrained fraud-scorer after the weekly window closed"),
-                "refs": .array([.int(max(0, index))]),
-            ]
-        )
-    }
+    /// `value` rounded to three decimals (``LedgerBench/Bench/round3(_:)``).
+    static func round3(_ value: Double) -> Double { LedgerBench.Bench.round3(value) }
 
-    /// The PAE of a typical event payload, so raw and ledger figures sign the same number of bytes.
-    static func samplePAE(key: SigningKey) throws -> [UInt8] {
-        let event = Event(
-            log: "bench.local/log",
-            seq: 12_345,
-            prev: Hash256.sha256([1, 2, 3]),
-            time: Timestamp(millisecondsSinceEpoch: 1_780_000_000_000),
-            type: "note.added",
-            actor: key.keyID,
-            data: draft(12_344).data
-        )
-        return Envelope.preAuthenticationEncoding(
-            payloadType: Envelope.eventPayloadType,
-            payload: try event.canonicalBytes()
-        )
-    }
-
-    static func newLedger(_ path: String, key: SigningKey) async throws -> Ledger {
-        try await Ledger.create(
-            store: try SQLiteEventStore(path: path, create: true),
-            clock: SystemClock(),
-            logID: "bench.local/log",
-            keys: [KeyRecord(publicKey: key.publicKey, name: "bench", roles: Set(Role.allCases))],
-            signedBy: key
-        )
-    }
-
-    static func time(_ body: () throws -> Void) throws -> Double {
-        let start = ContinuousClock.now
-        try body()
-        return (ContinuousClock.now - start).inSeconds
-    }
-
-    static func timeAsync(_ body: () async throws -> Void) async throws -> Double {
-        let start = ContinuousClock.now
-        try await body()
-        return (ContinuousClock.now - start).inSeconds
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        return sorted.count % 2 == 1
-            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
-
-    static func round3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
-
+    /// Prints a benchmark's result: the JSON object with `json`, else one sorted `key: value` line per member.
     static func print(_ result: JSONValue, json: Bool) {
         if json {
             Console.current.json(result)
@@ -252,18 +112,4 @@ enum Bench {
             Console.current.out("\(key): \(value)")
         }
     }
-}
-
-/// A temporary folder for benchmark databases, removed afterwards.
-struct BenchFolder {
-    let url: URL
-
-    init() throws(LedgerError) {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-bench-\(UUID().uuidString)")
-        try Files.createDirectory(url.path)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    func remove() { try? FileManager.default.removeItem(at: url) }
 }

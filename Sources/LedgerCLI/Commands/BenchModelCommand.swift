@@ -1,7 +1,5 @@
 import ArgumentParser
-import LedgerCore
-import LedgerML
-import LedgerWorkspace
+import LedgerBench
 
 struct BenchModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,75 +47,24 @@ struct BenchModelCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let parameters = forest.parameters
-        let threads = threading.threads
-        if let data {
-            let bytes = try Files.read(data, .table)
-            let (matrix, labels): (FeatureMatrix, [UInt8]?)
-            do {
-                (matrix, labels) = try NumericCSV.parse(bytes, labelColumn: label)
-            } catch {
-                throw LedgerError(.invalidArgument, "\(data): \(error.reason)")
+        let result =
+            if let data {
+                try ModelBenchmark.csv(
+                    data,
+                    label: label,
+                    parameters: forest.parameters,
+                    threads: threading.threads,
+                    runs: runs
+                )
+            } else {
+                try ModelBenchmark.synthetic(
+                    rows: rows,
+                    features: features,
+                    parameters: forest.parameters,
+                    threads: threading.threads,
+                    runs: runs
+                )
             }
-            var fits: [Double] = []
-            var scorings: [Double] = []
-            var totals: [Double] = []
-            var scores: [Double] = []
-            for _ in 0..<runs {
-                var model: IsolationForest?
-                let fit = try Bench.time {
-                    model = try IsolationForest.train(matrix, parameters: parameters, threads: threads)
-                }
-                let score = try Bench.time { scores = try model?.scores(matrix, threads: threads) ?? [] }
-                fits.append(fit)
-                scorings.append(score)
-                totals.append(fit + score)
-            }
-            var result: [String: JSONValue] = [
-                "data": .string(data), "rows": .int(matrix.rows), "features": .int(matrix.columns),
-                "trees": .int(parameters.trees), "samples": .int(parameters.samples), "threads": .int(threads),
-                "runs": .int(runs),
-                "fitSeconds": .number(Bench.median(fits)), "scoreSeconds": .number(Bench.median(scorings)),
-                "fitScoreSeconds": .number(Bench.median(totals)),
-            ]
-            if let labels {
-                result["aucRoc"] = .number(try Metrics.aucROC(scores: scores, labels: labels))
-                result["averagePrecision"] = .number(try Metrics.averagePrecision(scores: scores, labels: labels))
-            }
-            Bench.print(.object(result), json: json)
-            return
-        }
-        var state = parameters.seed &+ 0x9E37_79B9_7F4A_7C15
-        var values: [Double] = []
-        values.reserveCapacity(rows * features)
-        for _ in 0..<(rows * features) {
-            // SplitMix64: uniform doubles in [0, 1).
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            values.append(Double((z ^ (z >> 31)) >> 11) / 9_007_199_254_740_992)
-        }
-        let matrix = try FeatureMatrix(
-            values: values,
-            rows: rows,
-            columns: features,
-            featureNames: (0..<features).map { "f\($0)" }
-        )
-        let model = try IsolationForest.train(matrix, parameters: parameters, threads: threads)
-        var rates: [Double] = []
-        for _ in 0..<runs {
-            let seconds = try Bench.time { _ = try model.scores(matrix, threads: threads) }
-            rates.append(Double(rows) / seconds)
-        }
-        Bench.print(
-            [
-                "rows": .int(rows), "features": .int(features), "trees": .int(parameters.trees),
-                "samples": .int(parameters.samples),
-                "threads": .int(threads), "runs": .int(runs),
-                "scoreRowsPerSecond": .number(Bench.median(rates).rounded()),
-            ],
-            json: json
-        )
+        Bench.print(result, json: json)
     }
 }

@@ -1,11 +1,5 @@
 import ArgumentParser
-import Foundation
-import LedgerCore
-import LedgerPostgres
-import LedgerPostgresConnection
-import LedgerSQLite
-import LedgerStore
-import LedgerWorkspace
+import LedgerBench
 
 /// `ledger bench writers`: many processes appending to one log at once, each event its own transaction.
 struct BenchWritersCommand: AsyncParsableCommand {
@@ -46,103 +40,13 @@ struct BenchWritersCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = try BenchFolder()
-        defer { folder.remove() }
-        var result: [String: JSONValue] = ["processes": .int(processes), "eventsPerProcess": .int(events)]
-        let target = store ?? "sqlite:\(folder.path("target.db"))"
-        let measured = try await Self.measure(target, processes: processes, events: events, folder: folder)
-        result["store"] = .string(target.hasPrefix("sqlite:") ? "sqlite" : "postgres")
-        for (key, value) in measured { result[key] = value }
-        if !noBaseline && store != nil {
-            let baseline = try await Self.measure(
-                "sqlite:\(folder.path("baseline.db"))",
-                processes: processes,
-                events: events,
-                folder: folder
-            )
-            result["baselineSqliteEventsPerSecond"] = baseline["eventsPerSecond"]
-            if let ours = measured["eventsPerSecond"]?.doubleValue,
-                let theirs = baseline["eventsPerSecond"]?.doubleValue, theirs > 0
-            {
-                result["ratioToSqlite"] = .number(Bench.round3(ours / theirs))
-            }
-        }
-        Bench.print(.object(result), json: json)
-    }
-
-    /// Creates the log, runs the writers, checks the result and returns the figures.
-    static func measure(
-        _ url: String,
-        processes: Int,
-        events: Int,
-        folder: BenchFolder
-    ) async throws -> [String: JSONValue] {
-        let key = SigningKey()
-        let keyPath = folder.path("writer-\(UUID().uuidString).key")
-        try KeyFiles.write(key, to: keyPath)
-        let store = try await openBenchStore(url, create: true)
-        guard try await store.size() == 0 else {
-            throw LedgerError(
-                .invalidArgument,
-                "\(PostgresLocation.redacted(url)) already holds a log; name a new schema"
-            )
-        }
-        _ = try await Ledger.create(
+        let result = try await WritersBenchmark.run(
             store: store,
-            clock: SystemClock(),
-            logID: "bench.local/writers",
-            keys: [KeyRecord(publicKey: key.publicKey, name: "bench", roles: Set(Role.allCases))],
-            signedBy: key
+            processes: processes,
+            events: events,
+            baseline: !noBaseline
         )
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let started = ContinuousClock.now
-        let children = try (0..<processes).map { index in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = [
-                "bench", "writer", "--store", url, "--key", keyPath, "--writer", String(index), "--events",
-                String(events),
-            ]
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            return process
-        }
-        for child in children { child.waitUntilExit() }
-        let seconds = (ContinuousClock.now - started).inSeconds
-        let failed = children.filter { $0.terminationReason != .exit || $0.terminationStatus != 0 }
-        guard failed.isEmpty else {
-            throw LedgerError(.storage, "\(failed.count) of \(processes) writers failed; see their errors above")
-        }
-
-        // The checks: no gap, no fork, every writer's events exactly once.
-        let entries = try await store.allEntries()
-        let expected = 1 + processes * events
-        guard entries.count == expected, entries.enumerated().allSatisfy({ UInt64($0.offset) == $0.element.seq })
-        else {
-            throw LedgerError(.storage, "expected seqs 0..<\(expected), found \(entries.count) entries")
-        }
-        let report = Verifier().verify(leaves: entries.map(\.leaf))
-        if let failure = report.failure { throw VerificationFailed(failure: failure) }
-        var perWriter: [String: Set<String>] = [:]
-        var repeats = 0
-        for entry in entries.dropFirst() {
-            let text = try SignedEvent(leaf: entry.leaf).event.data["text"]?.stringValue ?? ""
-            let writer = String(text.split(separator: " ").first ?? "")
-            if !perWriter[writer, default: []].insert(text).inserted { repeats += 1 }
-        }
-        guard repeats == 0, perWriter.count == processes, perWriter.values.allSatisfy({ $0.count == events }) else {
-            throw LedgerError(.storage, "writers' events are missing or repeated (\(repeats) repeats)")
-        }
-        return [
-            "events": .int(processes * events), "seconds": .number(Bench.round3(seconds)),
-            "eventsPerSecond": .number((Double(processes * events) / seconds).rounded()),
-            "verified": .bool(true), "entries": .int(entries.count), "root": .string(report.root.hex),
-        ]
-    }
-
-    static func openBenchStore(_ url: String, create: Bool) async throws -> any EventStore {
-        if url.hasPrefix("sqlite:") { return try SQLiteEventStore(path: String(url.dropFirst(7)), create: create) }
-        return try await PostgresEventStore.open(url, create: create)
+        Bench.print(result, json: json)
     }
 }
 
@@ -164,16 +68,6 @@ struct BenchWriterCommand: AsyncParsableCommand {
     @Option var events: Int
 
     func run() async throws {
-        let signer = try KeyFiles.loadPrivateKey(key)
-        let ledger = try await Ledger.open(
-            store: try await BenchWritersCommand.openBenchStore(store, create: false),
-            clock: SystemClock()
-        )
-        for index in 0..<events {
-            try await ledger.append(
-                [EventDraft(type: "note.added", data: ["text": .string("w\(writer) \(index)")])],
-                signedBy: signer
-            )
-        }
+        try await WritersBenchmark.write(store: store, keyPath: key, writer: writer, events: events)
     }
 }

@@ -1,9 +1,7 @@
 import ArgumentParser
-import Foundation
 import LedgerCore
 import LedgerPostgres
 import LedgerPostgresConnection
-import LedgerStore
 import LedgerWorkspace
 
 struct MigrateCommand: AsyncParsableCommand {
@@ -41,87 +39,26 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = try workspace.locate()
         let console = Console.current
-        guard case .sqlite = try workspace.logLocation else {
-            throw LedgerError(.invalidArgument, "the workspace's log is already in PostgreSQL (\(workspace.logURL))")
-        }
-        // The head record first, as `verify` reads it: a log that lost its tail is not copied anywhere.
-        let record = try workspace.headRecord.load()
-        let source = try await workspace.openStore()
-        let size = try await source.size()
-        let leaves = try await source.leaves(upTo: size)
-        let before = Verifier(
-            trustedGenesis: workspace.genesis,
-            checkpoints: try await source.checkpoints().map(\.note),
-            heads: record.map {
-                [KnownHead(size: $0.size, root: $0.root, source: "the head record \(Workspace.headRecordName)")]
-            } ?? []
-        ).verify(leaves: leaves)
-        if let failure = before.failure { throw VerificationFailed(failure: failure) }
-
-        let target = try await PostgresEventStore.open(to, create: true)
-        var copied = try await target.size()
-        if copied > 0 {
-            // Resuming is safe only onto a prefix of this very log.
-            let common = min(copied, size)
-            guard copied <= size,
-                try await target.leafHashes(upTo: common) == (try await source.leafHashes(upTo: common))
-            else {
-                throw LedgerError(
-                    .invalidArgument,
-                    "\(target.location) already holds a different log; choose another schema"
-                )
-            }
-            console.err("resuming: the target already holds the first \(copied) entries of this log")
-        }
         let reporter = ProgressReporter(console: console)
-        let alreadyThere = copied
-        while copied < size {
-            let batch = try await source.entries(in: copied..<min(size, copied + 1000))
-            try await target.append(batch, expecting: copied)
-            copied += UInt64(batch.count)
-            reporter.report(copied, of: size)
-        }
-        let kept = Set(try await target.checkpoints().map(\.size))
-        var checkpoints = 0
-        for checkpoint in try await source.checkpoints() where !kept.contains(checkpoint.size) {
-            try await target.keepCheckpoint(checkpoint.note, size: checkpoint.size)
-            checkpoints += 1
-        }
-
-        // Root for root: the copy is read back from the database and verified on its own.
-        let copy = try await target.leaves(upTo: try await target.size())
-        let after = Verifier(trustedGenesis: workspace.genesis).verify(leaves: copy)
-        if let failure = after.failure { throw VerificationFailed(failure: failure) }
-        guard after.entries == before.entries, after.root == before.root, after.genesis == before.genesis else {
-            throw LedgerError(
-                .storage,
-                "the copy differs: \(after.entries) entries with root \(after.root.hex), expected \(before.entries) with \(before.root.hex)"
-            )
-        }
-        var switched = false
-        if `switch` {
-            var config = workspace.configJSON.objectValue ?? [:]
-            config["log"] = .string(to)
-            try Files.writeAtomically(
-                try CanonicalJSON.encode(.object(config)) + [0x0a],
-                to: workspace.root.appendingPathComponent(Workspace.configName).path
-            )
-            switched = true
+        let migration = try await workspace.migrateLog(to: to, switch: `switch`) {
+            console.err($0)
+        } progress: {
+            reporter.report($0, of: $1)
         }
         if json {
             console.json([
-                "entries": .int(size), "copied": .int(copied - alreadyThere), "checkpoints": .int(checkpoints),
-                "root": .string(after.root.hex), "target": .string(target.location.description),
-                "switched": .bool(switched),
+                "entries": .int(migration.entries), "copied": .int(migration.copied),
+                "checkpoints": .int(migration.checkpoints), "root": .string(migration.root.hex),
+                "target": .string(migration.target), "switched": .bool(migration.switched),
             ])
             return
         }
         console.out(
-            "copied \(copied - alreadyThere) of \(size) entries and \(checkpoints) checkpoints to \(target.location)"
+            "copied \(migration.copied) of \(migration.entries) entries and \(migration.checkpoints) checkpoints to \(migration.target)"
         )
-        console.out("verified: both logs have \(size) entries and root \(after.root.hex)")
-        if switched {
-            console.out("ledger.json now uses \(target.location); the old log is unchanged")
+        console.out("verified: both logs have \(migration.entries) entries and root \(migration.root.hex)")
+        if migration.switched {
+            console.out("ledger.json now uses \(migration.target); the old log is unchanged")
         } else {
             console.out("ledger.json still uses \(workspace.logURL); run again with --switch to use the new log")
         }

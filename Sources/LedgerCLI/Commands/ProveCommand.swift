@@ -117,78 +117,28 @@ struct ProveVerifyCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let document: JSONValue
+        let check: ProofCheck
         do {
-            document = try CanonicalJSON.parse(try Files.read(file, .proof))
-        } catch let error as LedgerError {
-            throw error
-        } catch {
-            throw LedgerError(.malformed, "\(file) is not valid JSON: \(error)")
-        }
-        let decoded: ProofDocument
-        do {
-            decoded = try ProofDocument(json: document)
-        } catch {
-            throw LedgerError(error.code, "\(file): \(error.reason)")
+            check = try ProofCheck.file(file, checkpoint: checkpoint, logKey: logKey)
+        } catch let refused as VerificationRefused {
+            try failVerification(refused.failure, json: json)
         }
         var summary: String
-        // The tree the proof speaks of: (size, root) of the newer tree.
-        let tree = decoded.tree
-        do {
-            try decoded.verify()
-            switch decoded.claim {
-            case .inclusion(let seq, let size, _, let root):
-                summary = "inclusion proof verified: seq \(seq) is in the tree of size \(size) with root \(root.hex)"
-            case .consistency(let from, let to, _, _):
-                summary = "consistency proof verified: the tree of size \(from) is a prefix of the tree of size \(to)"
-            }
-        } catch {
-            try failVerification(
-                VerificationFailure(seq: nil, code: .proof, reason: "the proof does not verify: \(error)"),
-                json: json
-            )
+        switch check.claim {
+        case .inclusion(let seq, let size, _, let root):
+            summary = "inclusion proof verified: seq \(seq) is in the tree of size \(size) with root \(root.hex)"
+        case .consistency(let from, let to, _, _):
+            summary = "consistency proof verified: the tree of size \(from) is a prefix of the tree of size \(to)"
         }
-        var authenticated = false
-        if let checkpoint, let logKey {
-            try authenticate(tree: tree, checkpoint: checkpoint, logKey: logKey)
-            authenticated = true
-            summary += "; the checkpoint signed by that log key attests this tree"
-        } else {
-            summary += " (roots not authenticated: add --checkpoint and --log-key)"
-        }
+        summary +=
+            check.authenticated
+            ? "; the checkpoint signed by that log key attests this tree"
+            : " (roots not authenticated: add --checkpoint and --log-key)"
         if json {
-            Console.current.json(["ok": true, "type": document["type"] ?? .null, "authenticated": .bool(authenticated)])
+            Console.current.json(["ok": true, "type": check.type ?? .null, "authenticated": .bool(check.authenticated)])
         } else {
             Console.current.out(summary)
         }
-    }
-
-    /// Checks that `checkpoint` is signed by `logKey` (under the checkpoint's origin as key name)
-    /// and that it signs exactly `tree`.
-    private func authenticate(tree: (size: Int, root: Hash256), checkpoint: String, logKey: String) throws {
-        let key = try KeyFiles.loadPublicKey(logKey)
-        let failure: VerificationFailure
-        do {
-            let note = try SignedNote.parse(try Files.readText(checkpoint, .checkpoint))
-            let signed = try Checkpoint(text: note.text)
-            _ = try note.verify(with: [try NoteVerifier(name: signed.origin, publicKey: key.rawRepresentation)])
-            if signed.size == UInt64(tree.size), signed.root == tree.root { return }
-            failure = VerificationFailure(
-                seq: nil,
-                code: .proof,
-                reason:
-                    "the checkpoint signs size \(signed.size) with another root; the proof is about size \(tree.size)"
-            )
-        } catch let error as LedgerError {
-            throw error
-        } catch {
-            failure = VerificationFailure(
-                seq: nil,
-                code: .checkpoint,
-                reason: "the checkpoint does not verify: \(error)"
-            )
-        }
-        try failVerification(failure, json: json)
     }
 }
 

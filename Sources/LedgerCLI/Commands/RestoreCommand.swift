@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import LedgerCore
-import LedgerProjections
-import LedgerStore
 import LedgerWorkspace
 
 struct RestoreCommand: AsyncParsableCommand {
@@ -46,105 +44,38 @@ struct RestoreCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let workspace = try workspace.locate()
-        let record = try workspace.headRecord.load()
-        let leaves = try VerifyCommand.readExport(from, json: json)
-        // An existing log's kept checkpoints bind the export too; a missing log is made only once the export verified.
-        let existing = try? await workspace.openStore()
-        let kept = try await existing?.checkpoints().map(\.note) ?? []
-        let heads = record.map {
-            [KnownHead(size: $0.size, root: $0.root, source: "the head record \(Workspace.headRecordName)")]
-        }
-        let report = Verifier(
-            trustedGenesis: workspace.genesis,
-            checkpoints: kept,
-            heads: heads ?? [],
-            concurrency: threads ?? ProcessInfo.processInfo.activeProcessorCount
-        ).verify(leaves: leaves)
-        if let failure = report.failure {
-            try failVerification(
-                VerificationFailure(
-                    seq: failure.seq,
-                    code: failure.code,
-                    reason: "the export \(from) cannot be restored from: \(failure.reason)"
-                ),
-                json: json
-            )
-        }
-        let store: any EventStore
-        if let existing { store = existing } else { store = try await workspace.openStore(create: true) }
-        let size = try await store.size()
-        let target = all ? UInt64(leaves.count) : min(UInt64(leaves.count), record?.size ?? UInt64(leaves.count))
-        guard size < target else {
-            throw LedgerError(
-                .invalidArgument,
-                "the log already has \(size) entries"
-                    + (target < UInt64(leaves.count)
-                        ? ", all its head record holds; the export's \(UInt64(leaves.count) - target) later entries "
-                            + "are appended only with --all"
-                        : " and the export \(leaves.count): there is nothing to restore")
-            )
-        }
-        // The entries the log kept must be the export's own: restore only appends what is missing.
-        var cursor: UInt64 = 0
-        while cursor < size {
-            let page = try await store.entries(in: cursor..<min(size, cursor + 4096))
-            guard !page.isEmpty else { break }
-            for entry in page where entry.leaf != leaves[Int(entry.seq)] {
-                try failVerification(
-                    VerificationFailure(
-                        seq: entry.seq,
-                        code: .checkpoint,
-                        reason: "the log's entry at seq \(entry.seq) is not the export's: the two histories differ, "
-                            + "and restore never merges them"
-                    ),
-                    json: json
-                )
-            }
-            cursor += UInt64(page.count)
-        }
-        var restored: UInt64 = 0
-        var next = size
-        while next < target {
-            let end = min(target, next + 1024)
-            var batch: [LogEntry] = []
-            batch.reserveCapacity(Int(end - next))
-            for seq in next..<end { batch.append(LogEntry(try SignedEvent(leaf: leaves[Int(seq)]))) }
-            try await store.append(batch, expecting: next)
-            restored += end - next
-            next = end
-        }
-        // The entries are back whatever the read tables say; tables still ahead of the log are reported, not fatal.
+        let restoration: LogRestoration
         do {
-            _ = try await ProjectionUpdater.catchUp(
-                log: store,
-                into: try await workspace.openProjections(beside: store)
-            )
-        } catch {
-            Console.current.err("warning: the read tables did not catch up: \(error.reason)")
+            restoration = try await workspace.locate().restoreLog(
+                from: from,
+                all: all,
+                threads: threads ?? ProcessInfo.processInfo.activeProcessorCount
+            ) { Console.current.err($0) }
+        } catch let refused as VerificationRefused {
+            try failVerification(refused.failure, json: json)
         }
-        var frontier = MerkleFrontier()
-        for leaf in leaves.prefix(Int(target)) { frontier.append(MerkleTree.leafHash(leaf)) }
-        let left = UInt64(leaves.count) - target
         let console = Console.current
         if json {
             console.json([
-                "ok": true, "restored": .int(restored), "from": .int(size), "to": .int(target), "size": .int(target),
-                "root": .string(frontier.root.hex), "headRecord": record.map { .int($0.size) } ?? .null,
-                "notRestored": .int(left),
+                "ok": true, "restored": .int(restoration.restored), "from": .int(restoration.from),
+                "to": .int(restoration.to), "size": .int(restoration.to), "root": .string(restoration.root.hex),
+                "headRecord": restoration.headRecordSize.map { .int($0) } ?? .null,
+                "notRestored": .int(restoration.notRestored),
             ])
         } else {
-            console.out("restored \(restored) entries (seq \(size)..<\(target)) from \(from)")
-            console.out("  size         \(target)")
-            console.out("  root         \(frontier.root.hex)")
-            if let record {
-                console.out("  head record  size \(record.size), which the export matched")
+            console.out(
+                "restored \(restoration.restored) entries (seq \(restoration.from)..<\(restoration.to)) from \(from)"
+            )
+            console.out("  size         \(restoration.to)")
+            console.out("  root         \(restoration.root.hex)")
+            if let size = restoration.headRecordSize {
+                console.out("  head record  size \(size), which the export matched")
             } else {
                 console.out("  head record  none; the next append writes it")
             }
-            if left > 0 {
+            if restoration.notRestored > 0 {
                 console.out(
-                    "  not restored \(left) later entries of the export (beyond the head record; --all adds them)"
+                    "  not restored \(restoration.notRestored) later entries of the export (beyond the head record; --all adds them)"
                 )
             }
         }

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
 import LedgerCore
-import LedgerProjections
-import LedgerSQLite
-import LedgerStore
 import LedgerWorkspace
 
 struct VerifyCommand: AsyncParsableCommand {
@@ -59,95 +56,36 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var leaves: [[UInt8]] = []
-        /// The workspace's entries with the store's index columns, checked in the verifier's decoding pass.
-        var entries: [LogEntry] = []
-        var trusted = trust.flatMap { Hash256(hex: $0) }
-        var notes = try checkpoint.map { try Files.readText($0, .checkpoint) }
-        let source: String
-        var projectionCheck: (head: UInt64, differences: [String])?
-        var heads: [KnownHead] = []
-        var columnFailure: VerificationFailure?
-        var record: HeadRecord?
-        if let from {
-            leaves = try Self.readExport(from, json: json)
-            source = from
-        } else {
-            let workspace = try workspace.locate()
-            // The head record first: an append between the two reads then looks like growth, never truncation.
-            do {
-                record = try workspace.headRecord.load()
-            } catch {
-                try failVerification(VerificationFailure(seq: nil, code: .checkpoint, reason: error.reason), json: json)
-            }
-            if let record {
-                heads.append(
-                    KnownHead(
-                        size: record.size,
-                        root: record.root,
-                        source: "the head record \(Workspace.headRecordName)"
-                    )
+        let verification: LogVerification
+        let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        do {
+            if let from {
+                verification = try LogVerification.export(
+                    from,
+                    trust: trust.flatMap { Hash256(hex: $0) },
+                    checkpointFiles: checkpoint,
+                    threads: threads
                 )
             } else {
-                Console.current.err(
-                    "warning: no head record (\(Workspace.headRecordName)): only the kept checkpoints show whether "
-                        + "entries were deleted; it is rebuilt from them"
-                )
+                verification = try await LogVerification.workspace(
+                    try workspace.locate(),
+                    trust: trust.flatMap { Hash256(hex: $0) },
+                    checkpointFiles: checkpoint,
+                    threads: threads
+                ) { Console.current.err($0) }
             }
-            let store = try await workspace.openStore()
-            let size = try await store.size()
-            entries.reserveCapacity(Int(size))
-            var cursor: UInt64 = 0
-            while cursor < size {
-                let page = try await store.entries(in: cursor..<min(size, cursor + 4096))
-                guard !page.isEmpty else { break }
-                entries.append(contentsOf: page)
-                cursor += UInt64(page.count)
-            }
-            trusted = trusted ?? workspace.genesis
-            let kept = try await store.checkpoints()
-            // The checkpoints table's size column, like the entries' columns, must say what its signed note says.
-            for (column, note) in kept where columnFailure == nil {
-                if let text = try? SignedNote.parse(note).text, let signed = try? Checkpoint(text: text),
-                    signed.size != column
-                {
-                    columnFailure = VerificationFailure(
-                        seq: nil,
-                        code: .storage,
-                        reason: "the checkpoints table was edited: the row for size \(column) holds a checkpoint "
-                            + "signed for size \(signed.size)"
-                    )
-                }
-            }
-            notes += kept.map(\.note)
-            source = workspace.root.path
+        } catch let refused as VerificationRefused {
+            try failVerification(refused.failure, json: json)
         }
-        let verifier = Verifier(
-            trustedGenesis: trusted,
-            checkpoints: notes,
-            heads: heads,
-            concurrency: threads ?? ProcessInfo.processInfo.activeProcessorCount
-        )
-        var report = from == nil ? verifier.verify(entries: entries) : verifier.verify(leaves: leaves)
-        if report.isVerified, let columnFailure { report = report.failing(columnFailure) }
-        if from == nil, report.isVerified, record == nil {
-            try Self.rebuildHeadRecord(try workspace.locate(), entries: entries, notes: notes, state: report.state)
-        }
-        leaves = []
-        entries = []
-        if from == nil, report.isVerified {
-            projectionCheck = try await Self.checkProjections(
-                try workspace.locate(),
-                verifiedSize: UInt64(report.entries)
-            )
-        }
+        let report = verification.report
+        let projectionCheck = verification.projections
         let console = Console.current
         if json {
             var object: [String: JSONValue] = [
-                "ok": .bool(report.isVerified), "source": .string(source), "entries": .int(report.entries),
+                "ok": .bool(report.isVerified), "source": .string(verification.source), "entries": .int(report.entries),
                 "size": .int(report.entries), "root": .string(report.root.hex),
                 "genesis": report.genesis.map { .string($0.hex) } ?? .null,
-                "trusted": .bool(trusted != nil), "checkpoints": .int(report.checkpointsVerified),
+                "trusted": .bool(verification.trusted), "checkpoints": .int(report.checkpointsVerified),
                 "types": .object(report.countsByType.mapValues { .int($0) }),
             ]
             if let projectionCheck {
@@ -164,11 +102,11 @@ struct VerifyCommand: AsyncParsableCommand {
             }
             console.json(.object(object))
         } else if report.isVerified {
-            console.out("verified \(report.entries) entries from \(source)")
+            console.out("verified \(report.entries) entries from \(verification.source)")
             console.out("  size         \(report.entries)")
             console.out("  root         \(report.root.hex)")
             console.out(
-                "  genesis      \(report.genesis?.hex ?? "-")\(trusted == nil ? "  (not checked: pass --trust)" : "  (trusted)")"
+                "  genesis      \(report.genesis?.hex ?? "-")\(verification.trusted ? "  (trusted)" : "  (not checked: pass --trust)")"
             )
             console.out("  checkpoints  \(report.checkpointsVerified) consistent")
             if let projectionCheck {
@@ -198,102 +136,18 @@ struct VerifyCommand: AsyncParsableCommand {
         }
     }
 
-    /// Compares the saved read tables with a fresh fold of the log, up to the seq they last applied; nil when none
-    /// are saved or they are ahead of the entries just verified.
-    static func checkProjections(
-        _ workspace: Workspace,
-        verifiedSize: UInt64
-    ) async throws -> (head: UInt64, differences: [String])? {
-        let log = try await workspace.openStore()
-        guard let tables = try await workspace.openProjections(beside: log, create: false),
-            let stored = try await tables.load()
-        else { return nil }
-        guard stored.nextSeq <= verifiedSize else {
-            // Either something appended while verify read the log, or the log lost entries the tables had applied.
-            let now = try await log.size()
-            guard now >= stored.nextSeq else {
-                throw VerificationFailed(
-                    failure: VerificationFailure(
-                        seq: nil,
-                        code: .checkpoint,
-                        reason: "the read tables applied \(stored.nextSeq) entries, but the log has \(now): entries "
-                            + "\(now)..<\(stored.nextSeq) were deleted (truncated log)"
-                    )
-                )
-            }
-            Console.current.err(
-                "note: the read tables were not checked: they are ahead of the \(verifiedSize) entries verified "
-                    + "(something appended meanwhile); run verify again"
-            )
-            return nil
-        }
-        let fresh = try await ProjectionUpdater.fold(log, upTo: stored.nextSeq)
-        return (stored.nextSeq - 1, stored.differences(from: fresh))
-    }
-
-    /// Writes a missing head record from the largest kept checkpoint that the verified log matches, so that a
-    /// deletion below it is caught from now on. Nothing is written without a checkpoint: an unsigned head taken from
-    /// the log itself would vouch for whatever the log now holds.
-    static func rebuildHeadRecord(
-        _ workspace: Workspace,
-        entries: [LogEntry],
-        notes: [String],
-        state: LedgerState
-    ) throws(LedgerError) {
-        let sizes = notes.compactMap { try? Verifier.authenticate(checkpoint: $0, state: state).checkpoint.size }
-        guard let size = sizes.max(), size >= 1, size <= UInt64(entries.count), let logID = state.logID else {
-            return
-        }
-        // The leaf hashes were checked against the envelope bytes by the verifier that just passed.
-        var frontier = MerkleFrontier()
-        for entry in entries.prefix(Int(size)) { frontier.append(entry.leafHash) }
-        let last = entries[Int(size) - 1].leafHash
-        try workspace.headRecord.save(HeadRecord(logID: logID, frontier: frontier, lastLeafHash: last))
-        Console.current.err("warning: rebuilt \(Workspace.headRecordName) from the kept checkpoint of size \(size)")
-    }
-
-    /// ``readExport(_:)`` for `verify`: a cut or mangled file is a verdict on its bytes (exit 3, and JSON with
-    /// `--json`), not an I/O error.
-    static func readExport(_ path: String, json: Bool) throws -> [[UInt8]] {
-        let result = Result { () throws(LedgerError) in try readExport(path) }
-        if case .failure(let error) = result, error.code == .malformed {
-            try failVerification(VerificationFailure(seq: nil, code: error.code, reason: error.reason), json: json)
-        }
-        return try result.get()
-    }
-
-    /// Splits an export into leaves: one per line, each line the exact leaf bytes followed by exactly one `\n`, the
-    /// last line included (as `ledger export` writes it and the auditor's script requires).
-    ///
-    /// Throws `event.malformed` naming the file for an empty file, a last line without its newline (a cut file),
-    /// CRLF line endings and blank lines, so that these are refused before any entry is judged.
+    /// ``LogVerification/readExport(_:)``, for the commands that read an export.
     static func readExport(_ path: String) throws(LedgerError) -> [[UInt8]] {
-        let bytes = try Files.read(path, .export)
-        guard let last = bytes.last else {
-            throw LedgerError(.malformed, "\(path) is empty; an export starts with the genesis entry")
+        try LogVerification.readExport(path)
+    }
+
+    /// ``LogVerification/readExport(_:)`` for `verify` and `restore`: a cut or mangled file is a verdict on its bytes
+    /// (exit 3, and JSON with `--json`), not an I/O error.
+    static func readExport(_ path: String, json: Bool) throws -> [[UInt8]] {
+        do {
+            return try LogVerification.readExportRefusingMalformed(path)
+        } catch let refused as VerificationRefused {
+            try failVerification(refused.failure, json: json)
         }
-        guard last == 0x0a else {
-            throw LedgerError(
-                .malformed,
-                "the last line of \(path) lacks its final newline: the file may be cut short (every line of an "
-                    + "export, the last included, ends with exactly one \\n)"
-            )
-        }
-        var lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false).map(Array.init)
-        lines.removeLast()  // the empty text after the final newline
-        // Say what is wrong with the file itself rather than report a bad entry.
-        if lines.contains(where: { $0.last == 0x0d }) {
-            throw LedgerError(
-                .malformed,
-                "\(path) has CRLF line endings; each line of an export must be exactly the leaf bytes (convert with dos2unix)"
-            )
-        }
-        if let blank = lines.firstIndex(where: \.isEmpty) {
-            throw LedgerError(
-                .malformed,
-                "\(path) has a blank line at line \(blank + 1); an export has one entry per line"
-            )
-        }
-        return lines
     }
 }
