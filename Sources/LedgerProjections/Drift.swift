@@ -66,6 +66,23 @@ public struct DriftRecord: Sendable, Hashable {
         ])
     }
 
+    /// The row of a `drift.measured` event.
+    init(measured: EventStamp, _ data: DriftMeasured) {
+        func statistics(_ psi: Double, _ ks: KolmogorovSmirnov, _ wasserstein: Double) -> Statistics {
+            Statistics(psi: psi, ks: ks.statistic, ksPValue: ks.pValue, wasserstein: wasserstein)
+        }
+        self.measured = measured
+        run = data.run
+        referenceSeq = data.reference.dataset.seq
+        currentSeq = data.current.dataset.seq
+        verdict = data.verdict.rawValue
+        features = data.features.map { ($0.name, statistics($0.psi, $0.ks, $0.wasserstein)) }
+        if let scores = data.scores {
+            self.scores = statistics(scores.psi, scores.ks, scores.wasserstein)
+            scoresModel = "\(scores.model.name)@\(scores.model.version)"
+        }
+    }
+
     /// Reads a `drift.measured` event's data (`json` from the event) or a stored row (`stored`).
     init(measured: EventStamp, data json: JSONValue, stored: Bool) throws(LedgerError) {
         let row = try RowReader(json, "drift")

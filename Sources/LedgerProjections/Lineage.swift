@@ -16,9 +16,9 @@ public struct LineageNode: Sendable, Hashable {
     public var detail: JSONObject
 
     /// The event types that are nodes of the graph.
-    public static let types: Set<String> = [
-        "data.extracted", "dataset.built", "drift.measured", "model.trained", "model.evaluated", "model.registered",
-        "model.approved", "model.rejected", "model.deployed", "model.rolledBack", "model.retired",
+    public static let types: Set<EventType> = [
+        .dataExtracted, .datasetBuilt, .driftMeasured, .modelTrained, .modelEvaluated, .modelRegistered,
+        .modelApproved, .modelRejected, .modelDeployed, .modelRolledBack, .modelRetired,
     ]
 
     public var jsonValue: JSONValue {
@@ -62,59 +62,81 @@ public struct LineageNode: Sendable, Hashable {
         )
     }
 
-    /// The node for `event`, whose version references (`name`, `version`) are resolved through `registered`.
-    static func node(for event: Event, registered: (String, Int) -> UInt64?) -> LineageNode {
-        let data = event.data
-        func seq(_ value: JSONValue?) -> UInt64? { value?.integerValue.flatMap { $0 >= 0 ? UInt64($0) : nil } }
-        func hex(_ value: JSONValue?) -> String? { value?.stringValue }
-        let name = data["name"]?.stringValue ?? ""
-        let version = Int(data["version"]?.integerValue ?? 0)
+    /// The node for `event` of `type` (one of ``types``), whose version references (`name`, `version`) are resolved
+    /// through `registered`. Refuses data that does not have its kind's shape.
+    static func node(
+        for event: Event,
+        type: EventType,
+        registered: (String, Int) -> UInt64?
+    ) throws(LedgerError) -> LineageNode {
+        func json(_ value: some Encodable) -> JSONValue { (try? JSONValueEncoding.encode(value)) ?? .null }
         var sha256: String?
         var inputs: [UInt64?] = []
         var detail: JSONObject = [:]
-        switch event.type {
-        case "data.extracted":
-            sha256 = hex(data["snapshot"]?["sha256"])
-            detail = ["rows": data["rows"] ?? .null, "window": data["window"] ?? .null]
-        case "dataset.built":
-            sha256 = hex(data["dataset"]?["sha256"])
-            inputs = [seq(data["extract"]?["seq"])]
-            detail = ["rows": data["rows"] ?? .null, "featureSpec": data["featureSpec"]?["version"] ?? .null]
-        case "drift.measured":
-            inputs = [seq(data["reference"]?["dataset"]?["seq"]), seq(data["current"]?["dataset"]?["seq"])]
-            detail = ["verdict": data["verdict"] ?? .null]
-        case "model.trained":
-            sha256 = hex(data["artifact"]?["sha256"])
-            inputs = [seq(data["dataset"]?["seq"])]
-            detail = ["algorithm": data["algorithm"] ?? .null, "seed": data["seed"] ?? .null]
-        case "model.evaluated":
-            inputs = [seq(data["model"]?["seq"]), seq(data["holdout"]?["dataset"]?["seq"])]
-            detail = ["verdict": data["verdict"] ?? .null, "metrics": data["candidate"] ?? .null]
-            if let champion = data["champion"] {
-                detail["champion"] = .string(
-                    "\(champion["name"]?.stringValue ?? "")@\(champion["version"]?.integerValue ?? 0)"
-                )
-            }
-        case "model.registered":
-            sha256 = hex(data["model"]?["sha256"])
-            inputs = [seq(data["evaluation"]?["seq"]), seq(data["model"]?["seq"])]
-            detail = ["version": .string("\(name)@\(version)")]
-        case "model.approved", "model.rejected", "model.retired":
-            sha256 = hex(data["sha256"])
-            inputs = [registered(name, version)]
-            detail = ["version": .string("\(name)@\(version)")]
-            if let reason = data["reason"] { detail["reason"] = reason }
-        case "model.deployed":
-            sha256 = hex(data["sha256"])
-            inputs = [registered(name, version)]
-            detail = ["version": .string("\(name)@\(version)"), "target": data["target"] ?? .null]
-        case "model.rolledBack":
-            let to = Int(data["to"]?["version"]?.integerValue ?? 0)
-            sha256 = hex(data["to"]?["sha256"])
-            inputs = [registered(name, to)]
+        var run: String?
+        switch type {
+        case .dataExtracted:
+            let data = try event.decode(DataExtracted.self)
+            sha256 = data.snapshot.sha256.hex
+            detail = ["rows": .int(data.rows), "window": json(data.window)]
+            run = data.run
+        case .datasetBuilt:
+            let data = try event.decode(DatasetBuilt.self)
+            sha256 = data.dataset.sha256.hex
+            inputs = [data.extract.seq]
+            detail = ["rows": json(data.rows), "featureSpec": .int(data.featureSpec.version)]
+            run = data.run
+        case .driftMeasured:
+            let data = try event.decode(DriftMeasured.self)
+            inputs = [data.reference.dataset.seq, data.current.dataset.seq]
+            detail = ["verdict": .string(data.verdict.rawValue)]
+            run = data.run
+        case .modelTrained:
+            let data = try event.decode(ModelTrained.self)
+            sha256 = data.artifact.sha256.hex
+            inputs = [data.dataset.seq]
+            detail = ["algorithm": .string(data.algorithm), "seed": .int(data.seed)]
+            run = data.run
+        case .modelEvaluated:
+            let data = try event.decode(ModelEvaluated.self)
+            inputs = [data.model.seq, data.holdout.dataset.seq]
+            detail = ["verdict": .string(data.verdict.rawValue), "metrics": json(data.candidate)]
+            if let champion = data.champion { detail["champion"] = .string("\(champion.name)@\(champion.version)") }
+            run = data.run
+        case .modelRegistered:
+            let data = try event.decode(ModelRegistered.self)
+            sha256 = data.model.sha256.hex
+            inputs = [data.evaluation.seq, data.model.seq]
+            detail = ["version": .string("\(data.name)@\(data.version)")]
+            run = data.run
+        case .modelApproved:
+            let data = try event.decode(ModelApproved.self)
+            sha256 = data.sha256.hex
+            inputs = [registered(data.name, data.version)]
+            detail = ["version": .string("\(data.name)@\(data.version)"), "reason": .string(data.reason)]
+        case .modelRejected:
+            let data = try event.decode(ModelRejected.self)
+            sha256 = data.sha256.hex
+            inputs = [registered(data.name, data.version)]
+            detail = ["version": .string("\(data.name)@\(data.version)"), "reason": .string(data.reason)]
+        case .modelRetired:
+            let data = try event.decode(ModelRetired.self)
+            sha256 = data.sha256.hex
+            inputs = [registered(data.name, data.version)]
+            detail = ["version": .string("\(data.name)@\(data.version)")]
+            if let reason = data.reason { detail["reason"] = .string(reason) }
+        case .modelDeployed:
+            let data = try event.decode(ModelDeployed.self)
+            sha256 = data.sha256.hex
+            inputs = [registered(data.name, data.version)]
+            detail = ["version": .string("\(data.name)@\(data.version)"), "target": .string(data.target)]
+        case .modelRolledBack:
+            let data = try event.decode(ModelRolledBack.self)
+            sha256 = data.to.sha256.hex
+            inputs = [registered(data.name, data.to.version)]
             detail = [
-                "version": .string("\(name)@\(to)"), "target": data["target"] ?? .null,
-                "from": .string("\(name)@\(data["from"]?["version"]?.integerValue ?? 0)"),
+                "version": .string("\(data.name)@\(data.to.version)"), "target": .string(data.target),
+                "from": .string("\(data.name)@\(data.from.version)"),
             ]
         default:
             break
@@ -124,7 +146,7 @@ public struct LineageNode: Sendable, Hashable {
             type: event.type,
             sha256: sha256,
             inputs: inputs.compactMap { $0 },
-            run: data["run"]?.stringValue,
+            run: run,
             detail: detail
         )
     }

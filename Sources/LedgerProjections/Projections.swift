@@ -86,123 +86,151 @@ public struct Projections: Sendable, Hashable {
     public var nextSeq: UInt64 { head.map { $0.seq + 1 } ?? 0 }
 
     /// The step a pipeline event completes.
-    static let steps: [String: String] = [
-        "data.extracted": "extract", "dataset.built": "dataset", "drift.measured": "drift", "model.trained": "train",
-        "model.evaluated": "evaluate", "model.registered": "register",
+    static let steps: [EventType: String] = [
+        .dataExtracted: "extract", .datasetBuilt: "dataset", .driftMeasured: "drift", .modelTrained: "train",
+        .modelEvaluated: "evaluate", .modelRegistered: "register",
     ]
 
     /// Folds the next event of the log, whose entry has `leafHash`, and adds the rows it touched to `changes`.
     ///
-    /// - Throws: `chain.sequence` if `event` is not the next seq.
+    /// - Throws: `chain.sequence` if `event` is not the next seq. An event whose data does not have its kind's
+    ///   shape (which the rules guarantee for every event they accepted) advances the head and adds no rows.
     public mutating func apply(_ event: Event, leafHash: Hash256, changes: inout Changes) throws(LedgerError) {
         guard event.seq == nextSeq else {
             throw LedgerError(.sequence, "the projections expect seq \(nextSeq), found seq \(event.seq)")
         }
         head = Head(seq: event.seq, leafHash: leafHash)
-        let data = event.data
+        guard let type = event.eventType else { return }
+        do {
+            try fold(event, type: type, changes: &changes)
+        } catch {
+            // Data that does not have its kind's shape was written around the rules (`verify` refuses it): it
+            // names nothing the fold could trust, so it adds no rows.
+        }
+    }
+
+    private mutating func fold(_ event: Event, type: EventType, changes: inout Changes) throws(LedgerError) {
         let stamp = EventStamp(event)
-        if LineageNode.types.contains(event.type) {
-            lineage[event.seq] = LineageNode.node(for: event) { name, version in
+        if LineageNode.types.contains(type) {
+            let node = try LineageNode.node(for: event, type: type) { name, version in
                 registry[VersionKey(name, version)]?.registered.seq
             }
+            lineage[event.seq] = node
             changes.mark(\.lineage, event.seq)
-        }
-        if let run = data["run"]?.stringValue, let step = Self.steps[event.type], runs[run] != nil {
-            runs[run]?.record(step: step, seq: event.seq, time: event.time, error: nil, final: false)
-            changes.mark(\.runs, run)
-        }
-        switch event.type {
-        case "ledger.created", "key.added":
-            for key in data["keys"]?.arrayValue ?? [data] {
-                if let keyID = key["keyid"]?.stringValue { keyNames[keyID] = key["name"]?.stringValue ?? "" }
+            if let run = node.run, let step = Self.steps[type], runs[run] != nil {
+                runs[run]?.record(step: step, seq: event.seq, time: event.time, error: nil, final: false)
+                changes.mark(\.runs, run)
             }
-            if let policy = data["policy"] { setRequiredApprovals(policy, changes: &changes) }
+        }
+        switch type {
+        case .ledgerCreated:
+            let data = try event.decode(LedgerCreated.self)
+            for key in data.keys { keyNames[key.keyid] = key.name }
+            setRequiredApprovals(data.policy, changes: &changes)
             changes.context = true
-        case "policy.set":
-            setRequiredApprovals(data["policy"] ?? .null, changes: &changes)
-        case "model.registered":
-            register(event, stamp: stamp, changes: &changes)
-        case "model.approved", "model.rejected", "model.retired":
-            let key = VersionKey(data["name"]?.stringValue ?? "", Int(data["version"]?.integerValue ?? 0))
-            let decision = Decision(stamp: stamp, reason: data["reason"]?.stringValue)
-            update(key, changes: &changes) { entry in
-                switch event.type {
-                case "model.approved": entry.approvals.append(decision)
-                case "model.rejected": entry.rejections.append(decision)
-                default: entry.retired = decision
-                }
-            }
-        case "model.deployed", "model.rolledBack":
-            let name = data["name"]?.stringValue ?? ""
-            let rolledBack = event.type == "model.rolledBack"
-            let version = Int((rolledBack ? data["to"]?["version"] : data["version"])?.integerValue ?? 0)
-            let artifact = (rolledBack ? data["to"]?["sha256"] : data["sha256"])?.stringValue ?? ""
+        case .keyAdded:
+            let data = try event.decode(KeyAdded.self)
+            keyNames[data.keyid] = data.name
+            changes.context = true
+        case .policySet:
+            setRequiredApprovals(try event.decode(PolicySet.self).policy, changes: &changes)
+        case .modelRegistered:
+            register(try event.decode(ModelRegistered.self), stamp: stamp, changes: &changes)
+        case .modelApproved:
+            let data = try event.decode(ModelApproved.self)
+            let decision = Decision(stamp: stamp, reason: data.reason)
+            update(VersionKey(data.name, data.version), changes: &changes) { $0.approvals.append(decision) }
+        case .modelRejected:
+            let data = try event.decode(ModelRejected.self)
+            let decision = Decision(stamp: stamp, reason: data.reason)
+            update(VersionKey(data.name, data.version), changes: &changes) { $0.rejections.append(decision) }
+        case .modelRetired:
+            let data = try event.decode(ModelRetired.self)
+            let decision = Decision(stamp: stamp, reason: data.reason)
+            update(VersionKey(data.name, data.version), changes: &changes) { $0.retired = decision }
+        case .modelDeployed:
+            let data = try event.decode(ModelDeployed.self)
             serve(
                 DeploymentRecord(
-                    target: data["target"]?.stringValue ?? "",
-                    name: name,
-                    version: version,
-                    artifact: artifact,
-                    kind: rolledBack ? .rolledBack : .deployed,
+                    target: data.target,
+                    name: data.name,
+                    version: data.version,
+                    artifact: data.sha256.hex,
+                    kind: .deployed,
                     from: stamp
                 ),
                 changes: &changes
             )
-        case "run.started":
-            let run = data["run"]?.stringValue ?? ""
-            runs[run] = RunRecord(
-                run: run,
-                trigger: data["trigger"]?.stringValue ?? "",
-                windowFrom: data["window"]?["from"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? event.time,
-                windowTo: data["window"]?["to"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? event.time,
+        case .modelRolledBack:
+            let data = try event.decode(ModelRolledBack.self)
+            serve(
+                DeploymentRecord(
+                    target: data.target,
+                    name: data.name,
+                    version: data.to.version,
+                    artifact: data.to.sha256.hex,
+                    kind: .rolledBack,
+                    from: stamp
+                ),
+                changes: &changes
+            )
+        case .runStarted:
+            let data = try event.decode(RunStarted.self)
+            runs[data.run] = RunRecord(
+                run: data.run,
+                trigger: data.trigger.rawValue,
+                windowFrom: data.window.from,
+                windowTo: data.window.to,
                 status: .running,
                 started: stamp,
                 lastTime: event.time
             )
-            changes.mark(\.runs, run)
-        case "step.failed", "run.failed", "run.completed":
-            let run = data["run"]?.stringValue ?? ""
-            guard var record = runs[run] else { break }
-            if event.type == "step.failed" {
-                record.record(
-                    step: data["step"]?.stringValue ?? "",
-                    seq: nil,
-                    time: event.time,
-                    error: data["error"],
-                    final: false
-                )
-            } else {
-                if event.type == "run.failed" {
-                    let step = data["step"]?.stringValue ?? ""
-                    if let index = record.steps.firstIndex(where: { $0.name == step }) {
-                        // A step that completed stays completed; one still retrying failed for good.
-                        if record.steps[index].status != .completed {
-                            record.steps[index].status = .failed
-                            record.steps[index].error = data["error"]
-                        }
-                    } else {
-                        record.record(step: step, seq: nil, time: event.time, error: data["error"], final: true)
-                    }
+            changes.mark(\.runs, data.run)
+        case .stepFailed:
+            let data = try event.decode(StepFailed.self)
+            guard var record = runs[data.run] else { break }
+            record.record(step: data.step, seq: nil, time: event.time, error: json(data.error), final: false)
+            runs[data.run] = record
+            changes.mark(\.runs, data.run)
+        case .runFailed:
+            let data = try event.decode(RunFailed.self)
+            guard var record = runs[data.run] else { break }
+            let error = json(data.error)
+            if let index = record.steps.firstIndex(where: { $0.name == data.step }) {
+                // A step that completed stays completed; one still retrying failed for good.
+                if record.steps[index].status != .completed {
+                    record.steps[index].status = .failed
+                    record.steps[index].error = error
                 }
-                record.status = event.type == "run.failed" ? .failed : .completed
-                record.ended = stamp
-                record.lastTime = event.time
+            } else {
+                record.record(step: data.step, seq: nil, time: event.time, error: error, final: true)
             }
-            runs[run] = record
-            changes.mark(\.runs, run)
-        case "drift.measured":
-            // The rules accepted this event's data, so it reads.
-            if let record = try? DriftRecord(measured: stamp, data: data, stored: false) {
-                drift[event.seq] = record
-                changes.mark(\.drift, event.seq)
-            }
+            record.status = .failed
+            record.ended = stamp
+            record.lastTime = event.time
+            runs[data.run] = record
+            changes.mark(\.runs, data.run)
+        case .runCompleted:
+            let data = try event.decode(RunCompleted.self)
+            guard var record = runs[data.run] else { break }
+            record.status = .completed
+            record.ended = stamp
+            record.lastTime = event.time
+            runs[data.run] = record
+            changes.mark(\.runs, data.run)
+        case .driftMeasured:
+            drift[event.seq] = DriftRecord(measured: stamp, try event.decode(DriftMeasured.self))
+            changes.mark(\.drift, event.seq)
         default:
             break
         }
     }
 
-    private mutating func setRequiredApprovals(_ policy: JSONValue, changes: inout Changes) {
-        requiredApprovals = Int(policy["requiredApprovals"]?.integerValue ?? 1)
+    /// A member of typed data as the JSON it was recorded as (every recorded value encodes).
+    private func json(_ value: some Encodable) -> JSONValue { (try? JSONValueEncoding.encode(value)) ?? .null }
+
+    private mutating func setRequiredApprovals(_ policy: PolicyData, changes: inout Changes) {
+        requiredApprovals = policy.requiredApprovals
         changes.context = true
         let required = requiredApprovals
         // Only a pending or approved version can change status, and only if the threshold moved past it.
@@ -215,14 +243,10 @@ public struct Projections: Sendable, Hashable {
         }
     }
 
-    private mutating func register(_ event: Event, stamp: EventStamp, changes: inout Changes) {
-        let data = event.data
-        let key = VersionKey(data["name"]?.stringValue ?? "", Int(data["version"]?.integerValue ?? 0))
-        // Total even for data the rules never saw (a log written around the program): a missing seq finds nothing.
-        let evaluation = data["evaluation"]?["seq"]?.integerValue.flatMap { UInt64(exactly: $0) }.flatMap {
-            lineage[$0]
-        }
-        let trained = data["model"]?["seq"]?.integerValue.flatMap { UInt64(exactly: $0) }.flatMap { lineage[$0] }
+    private mutating func register(_ data: ModelRegistered, stamp: EventStamp, changes: inout Changes) {
+        let key = VersionKey(data.name, data.version)
+        let evaluation = lineage[data.evaluation.seq]
+        let trained = lineage[data.model.seq]
         let datasetSeq = trained?.inputs.first ?? 0
         var metrics: [String: Double] = [:]
         for (name, value) in evaluation?.detail["metrics"]?.objectValue ?? [:] { metrics[name] = value.doubleValue }
@@ -230,9 +254,9 @@ public struct Projections: Sendable, Hashable {
             name: key.name,
             version: key.version,
             status: .pending,
-            artifact: data["model"]?["sha256"]?.stringValue ?? "",
+            artifact: data.model.sha256.hex,
             registered: stamp,
-            run: data["run"]?.stringValue,
+            run: data.run,
             trained: trained?.stamp ?? stamp,
             algorithm: trained?.detail["algorithm"]?.stringValue ?? "",
             datasetSeq: datasetSeq,

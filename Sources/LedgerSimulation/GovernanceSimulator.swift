@@ -30,7 +30,7 @@ public struct GovernanceSimulator {
     private var passed: [(seq: UInt64, model: UInt64, digest: Hash256)] = []
     private var run: String?
     /// The step events the open run already has: a run records each step at most once.
-    private var runSteps: Set<String> = []
+    private var runSteps: Set<EventType> = []
     private var runs = 0
     /// Artifacts already registered, and the versions each target served, in the order first served.
     private var registered: Set<Hash256> = []
@@ -97,7 +97,9 @@ public struct GovernanceSimulator {
         }
         let state = await ledger.state
         guard let model = trained.last, let dataset = datasets.last else { throw LedgerError(.storage, "no model") }
-        var (drafts, key) = evaluation(of: model, on: dataset, candidate: 0.95, champion: nil, state)
+        guard var (drafts, key) = evaluation(of: model, on: dataset, candidate: 0.95, champion: nil, state) else {
+            throw LedgerError(.storage, "no evaluation")
+        }
         record(try await ledger.append(drafts, signedBy: key))
         guard let registration = register(await ledger.state) else { throw LedgerError(.storage, "not passed") }
         (drafts, key) = registration
@@ -167,8 +169,8 @@ public struct GovernanceSimulator {
         case .train: train()
         case .evaluate: evaluate(state)
         case .register: register(state)
-        case .approve: decide("model.approved", state)
-        case .reject: decide("model.rejected", state)
+        case .approve: decide(.modelApproved, state)
+        case .reject: decide(.modelRejected, state)
         case .deploy: deploy(state)
         case .rollBack: rollBack(state)
         case .retire: retire(state)
@@ -176,38 +178,46 @@ public struct GovernanceSimulator {
         }
     }
 
-    /// Learns the seqs of what was appended, so later events can refer to them.
+    /// Learns the seqs of what was appended, so later events can refer to them. The ledger accepted these events,
+    /// so their data decodes.
     private mutating func record(_ appended: [SignedEvent]) {
         for signed in appended {
             let event = signed.event
-            func digest(_ json: JSONValue?) -> Hash256? { json?.stringValue.flatMap(Hash256.init(hex:)) }
-            switch event.type {
-            case "data.extracted": extracts.append((event.seq, digest(event.data["snapshot"]?["sha256"]) ?? .zero))
-            case "dataset.built": datasets.append((event.seq, digest(event.data["dataset"]?["sha256"]) ?? .zero))
-            case "model.trained": trained.append((event.seq, digest(event.data["artifact"]?["sha256"]) ?? .zero))
-            case "model.evaluated" where event.data["verdict"] == "pass":
-                passed.append(
-                    (
-                        event.seq, UInt64(event.data["model"]?["seq"]?.integerValue ?? 0),
-                        digest(event.data["model"]?["sha256"]) ?? .zero
-                    )
-                )
-            case "model.registered":
-                let model = UInt64(event.data["model"]?["seq"]?.integerValue ?? 0)
-                passed.removeAll { $0.model == model }
-                if let artifact = digest(event.data["model"]?["sha256"]) { registered.insert(artifact) }
-            case "model.deployed", "model.rolledBack":
-                let target = event.data["target"]?.stringValue ?? ""
-                let version = Int((event.data["version"] ?? event.data["to"]?["version"])?.integerValue ?? 0)
-                if served[target]?.contains(version) != true { served[target, default: []].append(version) }
-            case "run.started":
-                run = event.data["run"]?.stringValue
+            switch event.eventType {
+            case .dataExtracted:
+                if let data = try? event.decode(DataExtracted.self) {
+                    extracts.append((event.seq, data.snapshot.sha256))
+                }
+            case .datasetBuilt:
+                if let data = try? event.decode(DatasetBuilt.self) { datasets.append((event.seq, data.dataset.sha256)) }
+            case .modelTrained:
+                if let data = try? event.decode(ModelTrained.self) { trained.append((event.seq, data.artifact.sha256)) }
+            case .modelEvaluated:
+                if let data = try? event.decode(ModelEvaluated.self), data.verdict == .pass {
+                    passed.append((event.seq, data.model.seq, data.model.sha256))
+                }
+            case .modelRegistered:
+                guard let data = try? event.decode(ModelRegistered.self) else { break }
+                passed.removeAll { $0.model == data.model.seq }
+                registered.insert(data.model.sha256)
+            case .modelDeployed:
+                if let data = try? event.decode(ModelDeployed.self) { served(data.version, at: data.target) }
+            case .modelRolledBack:
+                if let data = try? event.decode(ModelRolledBack.self) { served(data.to.version, at: data.target) }
+            case .runStarted:
+                run = try? event.decode(RunStarted.self).run
                 runSteps = []
-            case "run.completed", "run.failed": run = nil
+            case .runCompleted, .runFailed: run = nil
             default: break
             }
-            if event.data["run"] != nil, Self.runStepTypes.contains(event.type) { runSteps.insert(event.type) }
+            if let type = event.eventType, Self.runStepTypes.contains(type), (try? RunRules.run(of: event)) != nil {
+                runSteps.insert(type)
+            }
         }
+    }
+
+    private mutating func served(_ version: Int, at target: String) {
+        if served[target]?.contains(version) != true { served[target, default: []].append(version) }
     }
 
     // MARK: - Actions
@@ -218,60 +228,91 @@ public struct GovernanceSimulator {
     }
 
     /// The event types that record a run's step.
-    static let runStepTypes: Set = [
-        "data.extracted", "dataset.built", "drift.measured", "model.trained", "model.evaluated", "model.registered",
+    static let runStepTypes: Set<EventType> = [
+        .dataExtracted, .datasetBuilt, .driftMeasured, .modelTrained, .modelEvaluated, .modelRegistered,
     ]
 
-    /// `data`, naming the open run if it has no event of `type` yet; otherwise outside any run.
-    private func withRun(_ type: String, _ data: [String: JSONValue]) -> JSONValue {
-        guard let run, !runSteps.contains(type) else { return .object(data) }
-        return .object(data.merging(["run": .string(run)]) { $1 })
+    /// The open run, if it has no event of `type` yet; otherwise nil (outside any run).
+    private func runID(for type: EventType) -> String? {
+        guard let run, !runSteps.contains(type) else { return nil }
+        return run
     }
 
-    private func pipeline(_ type: String, _ data: [String: JSONValue]) -> ([EventDraft], SigningKey) {
-        ([EventDraft(type: type, data: withRun(type, data))], Keys.pipeline)
+    /// A pipeline step's event, naming the open run if it has none of this kind yet.
+    private func pipeline<Data: EventData>(_ data: Data) -> ([EventDraft], SigningKey)? {
+        guard let draft = try? EventDraft(data, subject: []) else { return nil }
+        return ([draft], Keys.pipeline)
+    }
+
+    private func signed<Data: EventData>(_ data: Data, by key: SigningKey) -> ([EventDraft], SigningKey)? {
+        guard let draft = try? EventDraft(data, subject: []) else { return nil }
+        return ([draft], key)
     }
 
     private mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next() % UInt64(items.count))] }
 
+    private static let window = TimeWindow(
+        from: Timestamp(rfc3339: "2026-03-02T00:00:00.000Z") ?? Timestamp(millisecondsSinceEpoch: 0),
+        to: Timestamp(rfc3339: "2026-03-09T00:00:00.000Z") ?? Timestamp(millisecondsSinceEpoch: 0)
+    )
+
     private mutating func extract() -> ([EventDraft], SigningKey)? {
-        pipeline(
-            "data.extracted",
-            [
-                "source": ["kind": "sqlite"], "queryDigest": .string(freshDigest().hex),
-                "window": ["from": "2026-03-02T00:00:00.000Z", "to": "2026-03-09T00:00:00.000Z"],
-                "rows": .int(1 + random.next() % 100_000), "snapshot": ["sha256": .string(freshDigest().hex)],
-                "policy": "refuse", "quarantined": [:],
-            ]
+        let queryDigest = freshDigest()
+        let rows = Int(1 + random.next() % 100_000)
+        let snapshot = freshDigest()
+        return pipeline(
+            DataExtracted(
+                source: .init(kind: .sqlite),
+                queryDigest: queryDigest,
+                window: Self.window,
+                rows: rows,
+                snapshot: ContentDigest(sha256: snapshot),
+                policy: .refuse,
+                quarantined: .init(),
+                run: runID(for: .dataExtracted)
+            )
         )
     }
 
     private mutating func buildDataset() -> ([EventDraft], SigningKey)? {
         let source = pick(extracts)
+        let dataset = freshDigest()
+        let manifest = freshDigest()
         return pipeline(
-            "dataset.built",
-            [
-                "extract": ["seq": .int(source.seq), "snapshot": ["sha256": .string(source.digest.hex)]],
-                "featureSpec": ["version": 1, "sha256": .string(Hash256.sha256(Array("spec".utf8)).hex)],
-                "dataset": ["sha256": .string(freshDigest().hex)], "manifest": ["sha256": .string(freshDigest().hex)],
-                "split": ["holdoutFrom": "2026-03-07T00:00:00.000Z", "holdoutPercent": 20],
-                "rows": ["train": 800, "holdout": 200],
-                "labelled": ["train": ["anomalous": 0, "benign": 0], "holdout": ["anomalous": 10, "benign": 190]],
-            ]
+            DatasetBuilt(
+                extract: .init(seq: source.seq, snapshot: ContentDigest(sha256: source.digest)),
+                featureSpec: .init(version: 1, sha256: Hash256.sha256(Array("spec".utf8))),
+                dataset: ContentDigest(sha256: dataset),
+                manifest: ContentDigest(sha256: manifest),
+                split: .init(
+                    holdoutFrom: Timestamp(rfc3339: "2026-03-07T00:00:00.000Z") ?? Self.window.from,
+                    holdoutPercent: 20
+                ),
+                rows: .init(train: 800, holdout: 200),
+                labelled: .init(train: .init(anomalous: 0, benign: 0), holdout: .init(anomalous: 10, benign: 190)),
+                run: runID(for: .datasetBuilt)
+            )
         )
     }
 
     private mutating func train() -> ([EventDraft], SigningKey)? {
         let dataset = pick(datasets)
+        let seed = random.next() % 1_000_000
+        let artifact = freshDigest()
+        let duration = Int64(random.next() % 5000)
         return pipeline(
-            "model.trained",
-            [
-                "algorithm": "isolation-forest", "trainer": ["version": "ledger-iforest/1"],
-                "parameters": ["trees": 100], "seed": .int(random.next() % 1_000_000),
-                "dataset": ["seq": .int(dataset.seq), "sha256": .string(dataset.digest.hex)],
-                "features": ["failed_logins_1h", "distinct_ips_24h"], "rows": 800,
-                "artifact": ["sha256": .string(freshDigest().hex)], "durationMs": .int(random.next() % 5000),
-            ]
+            ModelTrained(
+                algorithm: "isolation-forest",
+                trainer: .init(version: "ledger-iforest/1"),
+                parameters: ["trees": 100],
+                seed: seed,
+                dataset: RecordedArtifact(seq: dataset.seq, sha256: dataset.digest),
+                features: ["failed_logins_1h", "distinct_ips_24h"],
+                rows: 800,
+                artifact: ContentDigest(sha256: artifact),
+                durationMs: duration,
+                run: runID(for: .modelTrained)
+            )
         )
     }
 
@@ -295,20 +336,13 @@ public struct GovernanceSimulator {
         candidate: Double,
         champion: (version: ModelRules.Version, aucRoc: Double)?,
         _ state: LedgerState
-    ) -> ([EventDraft], SigningKey) {
-        let metrics = { (auc: Double) -> JSONValue in
-            ["aucRoc": .number(auc), "averagePrecision": 0.5, "precisionAtK": 0.4, "recallAtBudget": 0.6]
+    ) -> ([EventDraft], SigningKey)? {
+        let metrics = { (auc: Double) -> HoldoutMetrics in
+            HoldoutMetrics(aucRoc: auc, averagePrecision: 0.5, precisionAtK: 0.4, recallAtBudget: 0.6)
         }
-        var data: [String: JSONValue] = [
-            "model": ["seq": .int(model.seq), "sha256": .string(model.digest.hex)],
-            "holdout": [
-                "dataset": ["seq": .int(dataset.seq), "sha256": .string(dataset.digest.hex)], "rows": 200,
-                "anomalous": 10,
-            ],
-            "alertBudget": ["fraction": 0.05, "k": 10], "candidate": metrics(candidate),
-            "policy": ["sha256": .string(state.policy.digest.hex)],
-        ]
         var comparison: Gate.Comparison?
+        var championData: ModelEvaluated.Champion?
+        var differenceData: ModelEvaluated.Difference?
         if let (champion, championAuc) = champion {
             let difference = candidate - championAuc
             comparison = Gate.Comparison(
@@ -316,19 +350,40 @@ public struct GovernanceSimulator {
                 lower: difference - 0.03,
                 upper: difference + 0.03
             )
-            data["champion"] = [
-                "name": .string(champion.name), "version": .int(champion.version),
-                "sha256": .string(champion.artifact.hex), "metrics": metrics(championAuc),
-            ]
-            data["difference"] = [
-                "aucRoc": .number(difference), "lower": .number(difference - 0.03), "upper": .number(difference + 0.03),
-                "confidence": 0.95, "replicates": 1000, "seed": 7,
-            ]
+            championData = .init(
+                name: champion.name,
+                version: champion.version,
+                sha256: champion.artifact,
+                metrics: metrics(championAuc)
+            )
+            differenceData = .init(
+                aucRoc: difference,
+                lower: difference - 0.03,
+                upper: difference + 0.03,
+                confidence: 0.95,
+                replicates: 1000,
+                seed: 7
+            )
         }
         let verdict = state.policy.gate.verdict(candidateAucRoc: candidate, champion: comparison)
-        data["verdict"] = verdict.passed ? "pass" : "fail"
-        data["reasons"] = .array(verdict.reasons.map(JSONValue.string))
-        return pipeline("model.evaluated", data)
+        return pipeline(
+            ModelEvaluated(
+                model: RecordedArtifact(seq: model.seq, sha256: model.digest),
+                holdout: .init(
+                    dataset: RecordedArtifact(seq: dataset.seq, sha256: dataset.digest),
+                    rows: 200,
+                    anomalous: 10
+                ),
+                alertBudget: .init(fraction: 0.05, k: 10),
+                candidate: metrics(candidate),
+                policy: ContentDigest(sha256: state.policy.digest),
+                verdict: verdict.passed ? .pass : .fail,
+                reasons: verdict.reasons,
+                run: runID(for: .modelEvaluated),
+                champion: championData,
+                difference: differenceData
+            )
+        )
     }
 
     private mutating func register(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
@@ -340,26 +395,33 @@ public struct GovernanceSimulator {
             return nil
         }
         return pipeline(
-            "model.registered",
-            [
-                "name": .string(Self.model), "version": .int(versions.count + 1),
-                "model": ["seq": .int(evaluation.model), "sha256": .string(evaluation.digest.hex)],
-                "evaluation": ["seq": .int(evaluation.seq)],
-            ]
+            ModelRegistered(
+                name: Self.model,
+                version: versions.count + 1,
+                model: RecordedArtifact(seq: evaluation.model, sha256: evaluation.digest),
+                evaluation: .init(seq: evaluation.seq),
+                run: runID(for: .modelRegistered)
+            )
         )
     }
 
-    private func fields(_ version: ModelRules.Version) -> [String: JSONValue] {
-        ["name": .string(version.name), "version": .int(version.version), "sha256": .string(version.artifact.hex)]
-    }
-
-    private mutating func decide(_ type: String, _ state: LedgerState) -> ([EventDraft], SigningKey)? {
+    private mutating func decide(_ type: EventType, _ state: LedgerState) -> ([EventDraft], SigningKey)? {
         guard let version = sample(state, where: { $0.retiredAt == nil && $0.rejections.isEmpty }) else { return nil }
         let decided = Set((version.approvals + version.rejections).map(\.actor))
         let keys = Keys.approvers.filter { !decided.contains($0.keyID) && $0.keyID != version.trainedBy }
         guard !keys.isEmpty else { return nil }
-        let data = fields(version).merging(["reason": .string("simulated \(type)")]) { $1 }
-        return ([EventDraft(type: type, data: .object(data))], pick(keys))
+        let reason = "simulated \(type.rawValue)"
+        let key = pick(keys)
+        if type == .modelApproved {
+            return signed(
+                ModelApproved(name: version.name, version: version.version, sha256: version.artifact, reason: reason),
+                by: key
+            )
+        }
+        return signed(
+            ModelRejected(name: version.name, version: version.version, sha256: version.artifact, reason: reason),
+            by: key
+        )
     }
 
     private mutating func deploy(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
@@ -375,8 +437,10 @@ public struct GovernanceSimulator {
                 }
             )
         else { return nil }
-        let data = fields(version).merging(["target": .string(target)]) { $1 }
-        return ([EventDraft(type: "model.deployed", data: .object(data))], Keys.deployer)
+        return signed(
+            ModelDeployed(name: version.name, version: version.version, sha256: version.artifact, target: target),
+            by: Keys.deployer
+        )
     }
 
     private mutating func rollBack(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
@@ -394,12 +458,16 @@ public struct GovernanceSimulator {
             }
         }
         guard let to = destination else { return nil }
-        let data: JSONValue = [
-            "name": .string(current.name), "target": .string(target),
-            "from": ["version": .int(from.version), "sha256": .string(from.artifact.hex)],
-            "to": ["version": .int(to.version), "sha256": .string(to.artifact.hex)], "reason": "simulated rollback",
-        ]
-        return ([EventDraft(type: "model.rolledBack", data: data)], Keys.deployer)
+        return signed(
+            ModelRolledBack(
+                name: current.name,
+                target: target,
+                from: .init(version: from.version, sha256: from.artifact),
+                to: .init(version: to.version, sha256: to.artifact),
+                reason: "simulated rollback"
+            ),
+            by: Keys.deployer
+        )
     }
 
     private mutating func retire(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
@@ -411,49 +479,68 @@ public struct GovernanceSimulator {
                 where: { $0.retiredAt == nil && !serving.contains("\($0.name)@\($0.version)") }
             )
         else { return nil }
-        return ([EventDraft(type: "model.retired", data: .object(fields(version)))], Keys.deployer)
+        return signed(
+            ModelRetired(name: version.name, version: version.version, sha256: version.artifact),
+            by: Keys.deployer
+        )
     }
 
     private mutating func setPolicy(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
         let policy = Policy(requiredApprovals: state.policy.requiredApprovals == 1 ? 2 : 1)
-        return ([EventDraft(type: "policy.set", data: ["policy": policy.jsonValue])], Keys.admin)
+        return signed(PolicySet(policy: policy.data), by: Keys.admin)
     }
 
     private mutating func note() -> ([EventDraft], SigningKey)? {
-        ([EventDraft(type: "note.added", data: ["text": .string("note \(random.next() % 1000)")])], Keys.admin)
+        signed(NoteAdded(text: "note \(random.next() % 1000)"), by: Keys.admin)
     }
 
     private mutating func startRun() -> ([EventDraft], SigningKey)? {
         runs += 1
-        let data: JSONValue = [
-            "run": .string("\(Self.model)/run-\(runs)-\(random.next() % 1_000_000)"),
-            "trigger": .string(pick(["schedule", "manual", "drift"])),
-            "window": ["from": "2026-03-02T00:00:00.000Z", "to": "2026-03-09T00:00:00.000Z"],
-            "config": ["sha256": .string(freshDigest().hex)], "code": ["version": "0.1.0"],
-        ]
-        return ([EventDraft(type: "run.started", data: data)], Keys.pipeline)
+        let run = "\(Self.model)/run-\(runs)-\(random.next() % 1_000_000)"
+        let trigger = pick([RunStarted.Trigger.schedule, .manual, .drift])
+        let config = freshDigest()
+        return signed(
+            RunStarted(
+                run: run,
+                trigger: trigger,
+                window: Self.window,
+                config: ContentDigest(sha256: config),
+                code: .init(version: "0.1.0")
+            ),
+            by: Keys.pipeline
+        )
     }
 
     private mutating func failStep() -> ([EventDraft], SigningKey)? {
         guard let run else { return nil }
-        let data: JSONValue = [
-            "run": .string(run), "step": .string(pick(EventCatalog.stepNames)), "attempt": .int(1 + random.next() % 3),
-            "error": ["class": "transient", "code": "store.failure", "message": "simulated outage"],
-            "retryInMs": .int(random.next() % 10_000),
-        ]
-        return ([EventDraft(type: "step.failed", data: data)], Keys.pipeline)
+        let step = pick(EventCatalog.stepNames)
+        let attempt = Int(1 + random.next() % 3)
+        let retry = Int64(random.next() % 10_000)
+        return signed(
+            StepFailed(
+                run: run,
+                step: step,
+                attempt: attempt,
+                error: StepError(errorClass: .transient, code: "store.failure", message: "simulated outage"),
+                retryInMs: retry
+            ),
+            by: Keys.pipeline
+        )
     }
 
     private mutating func endRun() -> ([EventDraft], SigningKey)? {
         guard let run else { return nil }
         if random.next() % 4 == 0 {
-            let data: JSONValue = [
-                "run": .string(run), "step": .string(pick(EventCatalog.stepNames)),
-                "error": ["class": "permanent", "code": "trainer.failed", "message": "simulated failure"],
-            ]
-            return ([EventDraft(type: "run.failed", data: data)], Keys.pipeline)
+            return signed(
+                RunFailed(
+                    run: run,
+                    step: pick(EventCatalog.stepNames),
+                    error: StepError(errorClass: .permanent, code: "trainer.failed", message: "simulated failure")
+                ),
+                by: Keys.pipeline
+            )
         }
-        return ([EventDraft(type: "run.completed", data: ["run": .string(run)])], Keys.pipeline)
+        return signed(RunCompleted(run: run), by: Keys.pipeline)
     }
 
     private mutating func measureDrift(_ state: LedgerState) -> ([EventDraft], SigningKey)? {
@@ -461,21 +548,24 @@ public struct GovernanceSimulator {
         let current = pick(datasets)
         let psis = (0..<3).map { _ in Double(random.next() % 40) / 100 }
         let worst = psis.max() ?? 0
-        let verdict = worst >= 0.25 ? "significant" : worst >= 0.1 ? "moderate" : "stable"
+        let verdict: DriftMeasured.Verdict = worst >= 0.25 ? .significant : worst >= 0.1 ? .moderate : .stable
         let features = zip(["failed_logins_1h", "distinct_ips_24h", "bytes_out_1h"], psis).map { name, psi in
-            JSONValue.object([
-                "name": .string(name), "psi": .number(psi),
-                "ks": ["statistic": .number(psi / 2), "pValue": .number(1 - psi)], "wasserstein": .number(psi * 3),
-            ])
+            DriftMeasured.Feature(
+                name: name,
+                psi: psi,
+                ks: KolmogorovSmirnov(statistic: psi / 2, pValue: 1 - psi),
+                wasserstein: psi * 3
+            )
         }
         return pipeline(
-            "drift.measured",
-            [
-                "reference": ["dataset": ["seq": .int(reference.seq), "sha256": .string(reference.digest.hex)]],
-                "current": ["dataset": ["seq": .int(current.seq), "sha256": .string(current.digest.hex)]],
-                "features": .array(features), "thresholds": ["moderate": 0.1, "significant": 0.25],
-                "verdict": .string(verdict),
-            ]
+            DriftMeasured(
+                reference: .init(dataset: RecordedArtifact(seq: reference.seq, sha256: reference.digest)),
+                current: .init(dataset: RecordedArtifact(seq: current.seq, sha256: current.digest)),
+                features: features,
+                thresholds: .init(moderate: 0.1, significant: 0.25),
+                verdict: verdict,
+                run: runID(for: .driftMeasured)
+            )
         )
     }
 }

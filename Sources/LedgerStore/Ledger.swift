@@ -13,6 +13,11 @@ public struct EventDraft: Sendable, Hashable {
         self.subject = subject
         self.data = data
     }
+
+    /// A draft of `data`'s kind, with its data encoded as that kind always encodes it.
+    public init<Data: EventData>(_ data: Data, subject: [Subject] = []) throws(LedgerError) {
+        self.init(type: Data.type.rawValue, subject: subject, data: try data.data())
+    }
 }
 
 /// The append path: builds, checks, signs and stores events, enforcing the same rules the
@@ -251,7 +256,11 @@ public actor Ledger {
         let ledger = Ledger(store: store, clock: clock, state: LedgerState())
         if let headRecord { await ledger.startTracking(in: headRecord) }
         let data: JSONValue = .object(["keys": .array(keys.map(\.jsonValue)), "policy": policy.jsonValue])
-        _ = try await ledger.append([EventDraft(type: "ledger.created", data: data)], signedBy: admin, logID: logID)
+        _ = try await ledger.append(
+            [EventDraft(type: EventType.ledgerCreated.rawValue, data: data)],
+            signedBy: admin,
+            logID: logID
+        )
         return ledger
     }
 

@@ -11,27 +11,27 @@ extension EventCatalog {
     /// ``ModelRules`` holds their rules.
     static let governanceKinds: [EventKind] = [
         EventKind(
-            type: "model.approved",
+            type: .modelApproved,
             requiredRole: .approver,
             shape: .object(required: versionFields.merging(["reason": reason]) { $1 }),
             summary:
                 "An approver approved a registered version; the key that trained it may not, and each key counts once."
         ),
         EventKind(
-            type: "model.rejected",
+            type: .modelRejected,
             requiredRole: .approver,
             shape: .object(required: versionFields.merging(["reason": reason]) { $1 }),
             summary:
                 "An approver vetoed a registered version: it can no longer be approved, deployed or rolled back to."
         ),
         EventKind(
-            type: "model.deployed",
+            type: .modelDeployed,
             requiredRole: .deployer,
             shape: .object(required: versionFields.merging(["target": target]) { $1 }),
             summary: "A version with the policy's number of distinct approvals now serves a target."
         ),
         EventKind(
-            type: "model.rolledBack",
+            type: .modelRolledBack,
             requiredRole: .deployer,
             shape: .object(
                 required: [
@@ -48,7 +48,7 @@ extension EventCatalog {
             summary: "A target went back from its current version to one that it served before."
         ),
         EventKind(
-            type: "model.retired",
+            type: .modelRetired,
             requiredRole: .deployer,
             shape: .object(required: versionFields, optional: ["reason": reason]),
             summary: "A version that serves no target was withdrawn for good: it can never be deployed again."
@@ -75,7 +75,7 @@ extension EventCatalog {
     /// The pipeline's bookkeeping: a run's start and end, its failed attempts, and the drift it measured.
     static let runKinds: [EventKind] = [
         EventKind(
-            type: "run.started",
+            type: .runStarted,
             requiredRole: .pipeline,
             shape: .object(
                 required: [
@@ -99,7 +99,7 @@ extension EventCatalog {
                 "A pipeline run began for a window; its id is unique in the log. champion is the version serving the target as it began (its drift reference and the evaluation's champion); retry is the policy for its failed steps, with the seed of the backoff jitter."
         ),
         EventKind(
-            type: "step.failed",
+            type: .stepFailed,
             requiredRole: .pipeline,
             shape: .object(
                 required: [
@@ -111,19 +111,19 @@ extension EventCatalog {
             summary: "One attempt of a run's step failed; a transient failure names the backoff before the retry."
         ),
         EventKind(
-            type: "run.completed",
+            type: .runCompleted,
             requiredRole: .pipeline,
             shape: .object(required: ["run": runID]),
             summary: "A run finished every step."
         ),
         EventKind(
-            type: "run.failed",
+            type: .runFailed,
             requiredRole: .pipeline,
             shape: .object(required: ["run": runID, "step": .oneOf(stepNames), "error": stepError]),
             summary: "A run gave up at a step after a permanent failure or its last attempt."
         ),
         EventKind(
-            type: "drift.measured",
+            type: .driftMeasured,
             requiredRole: .pipeline,
             shape: .object(
                 required: [

@@ -2,12 +2,21 @@
 ///
 /// An event type not listed here is refused when appending and reported by the verifier.
 public struct EventKind: Sendable {
-    public let type: String
+    public let eventType: EventType
+    /// The type's name, as events spell it.
+    public var type: String { eventType.rawValue }
     /// The role the signing key must hold; nil means any active key may sign.
     public let requiredRole: Role?
     public let shape: DataShape
     /// One line for `--help` and the docs.
     public let summary: String
+
+    init(type: EventType, requiredRole: Role?, shape: DataShape, summary: String) {
+        self.eventType = type
+        self.requiredRole = requiredRole
+        self.shape = shape
+        self.summary = summary
+    }
 }
 
 public enum EventCatalog {
@@ -54,7 +63,7 @@ public enum EventCatalog {
     public static let kinds: [String: EventKind] = Dictionary(
         uniqueKeysWithValues: [
             EventKind(
-                type: "ledger.created",
+                type: .ledgerCreated,
                 requiredRole: .admin,
                 shape: .object(required: [
                     "keys": .array(keyRecord, minItems: 1, maxItems: 100),
@@ -63,13 +72,13 @@ public enum EventCatalog {
                 summary: "Genesis (seq 0 only): names the log's first keys, their roles, and the policy."
             ),
             EventKind(
-                type: "key.added",
+                type: .keyAdded,
                 requiredRole: .admin,
                 shape: keyRecord,
                 summary: "Adds a key with its roles."
             ),
             EventKind(
-                type: "key.revoked",
+                type: .keyRevoked,
                 requiredRole: .admin,
                 shape: .object(required: [
                     "keyid": .lowercaseHex(byteCount: 32), "reason": .string(minLength: 1, maxLength: 1024),
@@ -77,13 +86,13 @@ public enum EventCatalog {
                 summary: "Revokes a key: its earlier events stay valid, later ones are refused."
             ),
             EventKind(
-                type: "policy.set",
+                type: .policySet,
                 requiredRole: .admin,
                 shape: .object(required: ["policy": policy]),
                 summary: "Replaces the governance policy."
             ),
             EventKind(
-                type: "data.extracted",
+                type: .dataExtracted,
                 requiredRole: .pipeline,
                 shape: .object(
                     required: [
@@ -110,7 +119,7 @@ public enum EventCatalog {
                     "A window of the Audit DB was read into a snapshot artifact: digests and counts, never personal data."
             ),
             EventKind(
-                type: "dataset.built",
+                type: .datasetBuilt,
                 requiredRole: .pipeline,
                 shape: .object(
                     required: [
@@ -142,7 +151,7 @@ public enum EventCatalog {
                     "A feature dataset and its manifest were built from a data.extracted snapshot: digests and counts, never personal data."
             ),
             EventKind(
-                type: "model.trained",
+                type: .modelTrained,
                 requiredRole: .pipeline,
                 shape: .object(
                     required: [
@@ -175,7 +184,7 @@ public enum EventCatalog {
                     "A model was trained on a dataset.built dataset: algorithm, trainer, parameters, seed and the model artifact's digest."
             ),
             EventKind(
-                type: "model.evaluated",
+                type: .modelEvaluated,
                 requiredRole: .pipeline,
                 shape: .object(
                     required: [
@@ -209,7 +218,7 @@ public enum EventCatalog {
                     "A trained model was scored on its dataset's holdout beside the champion, and the gate gave its verdict."
             ),
             EventKind(
-                type: "model.registered",
+                type: .modelRegistered,
                 requiredRole: .pipeline,
                 shape: .object(
                     required: [
@@ -221,7 +230,7 @@ public enum EventCatalog {
                 summary: "A model that passed the gate became the next version of a registered model."
             ),
             EventKind(
-                type: "note.added",
+                type: .noteAdded,
                 requiredRole: nil,
                 shape: .object(
                     required: ["text": .string(minLength: 1, maxLength: 4096)],

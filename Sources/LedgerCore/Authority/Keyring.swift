@@ -20,17 +20,28 @@ public struct KeyRecord: Sendable, Hashable {
         ])
     }
 
-    /// Reads a key record that already matched ``EventCatalog``'s shape, checking its keyid.
-    init(validated json: JSONValue, addedAt seq: UInt64) throws(LedgerError) {
-        let publicKey = try PublicKey(rawRepresentation: Hex.decode(json["publicKey"]?.stringValue ?? "") ?? [])
-        guard json["keyid"]?.stringValue == publicKey.keyID else {
-            throw LedgerError(.policy, "keyid \(json["keyid"]?.stringValue ?? "") is not the SHA-256 of its public key")
+    /// The key a `key.added` (or a genesis key) names, checking its keyid. A role name that is no ``Role`` grants
+    /// nothing (the catalog's shape admits only role names).
+    init(_ data: KeyAdded, addedAt seq: UInt64) throws(LedgerError) {
+        let publicKey = try PublicKey(rawRepresentation: Hex.decode(data.publicKey) ?? [])
+        guard data.keyid.hasSameBytes(as: publicKey.keyID) else {
+            throw LedgerError(.policy, "keyid \(data.keyid) is not the SHA-256 of its public key")
         }
         self.publicKey = publicKey
-        self.name = json["name"]?.stringValue ?? ""
-        self.roles = Set((json["roles"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(Role.init(rawValue:)) })
+        self.name = data.name
+        self.roles = Set(data.roles.compactMap { name in Role.allCases.first { $0.rawValue.hasSameBytes(as: name) } })
         self.addedAt = seq
         self.revokedAt = nil
+    }
+
+    /// The `key.added` data that adds this key.
+    public var keyAdded: KeyAdded {
+        KeyAdded(
+            keyid: keyID,
+            name: name,
+            publicKey: Hex.encode(publicKey.rawRepresentation),
+            roles: roles.sorted().map(\.rawValue)
+        )
     }
 
     public init(publicKey: PublicKey, name: String, roles: Set<Role>, addedAt: UInt64 = 0, revokedAt: UInt64? = nil) {

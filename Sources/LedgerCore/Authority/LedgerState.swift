@@ -24,11 +24,14 @@ public struct LedgerState: Sendable, Hashable {
 
     /// The event types ``apply(_:)`` learns from beyond the head: the keyring, the policy, data and models.
     /// Folding only these, in log order, and then the last entry, gives the same state as folding every entry.
-    public static let statefulTypes: Set<String> = [
-        "ledger.created", "key.added", "key.revoked", "policy.set", "data.extracted", "dataset.built", "model.trained",
-        "model.evaluated", "model.registered", "model.approved", "model.rejected", "model.deployed", "model.rolledBack",
-        "model.retired", "run.started", "run.completed", "run.failed",
-    ]
+    public static let statefulTypes: Set<String> = Set(
+        [
+            EventType.ledgerCreated, .keyAdded, .keyRevoked, .policySet, .dataExtracted, .datasetBuilt, .modelTrained,
+            .modelEvaluated, .modelRegistered, .modelApproved, .modelRejected, .modelDeployed, .modelRolledBack,
+            .modelRetired, .runStarted, .runCompleted, .runFailed,
+        ]
+        .map(\.rawValue)
+    )
 
     /// The key that must have signed `envelope`: the keyring's record for its one signature's keyid.
     ///
@@ -39,7 +42,7 @@ public struct LedgerState: Sendable, Hashable {
         guard envelope.signatures.count == 1, let keyID = envelope.signatures.first?.keyID else {
             throw LedgerError(.malformed, "an entry carries exactly one signature, found \(envelope.signatures.count)")
         }
-        if size == 0, let event, event.type.hasSameBytes(as: "ledger.created") {
+        if size == 0, let event, event.is(.ledgerCreated) {
             let keys = try Self.genesisKeys(of: event)
             if let record = keys.first(where: { $0.keyID == keyID }) { return record }
         }
@@ -107,19 +110,21 @@ public struct LedgerState: Sendable, Hashable {
     /// byte for byte, so the string `switch`es below match exact bytes.
     public mutating func apply(_ signed: SignedEvent) {
         let event = signed.event
-        switch event.type {
-        case "ledger.created":
+        switch event.eventType {
+        case .ledgerCreated:
             logID = event.log
             genesisLeafHash = signed.leafHash
-            // check() already parsed these keys successfully.
+            // check() already parsed these keys and this policy successfully.
             for record in (try? Self.genesisKeys(of: event)) ?? [] { keyring.add(record) }
-            policy = Policy(validated: event.data["policy"] ?? .null)
-        case "key.added":
-            if let record = try? KeyRecord(validated: event.data, addedAt: event.seq) { keyring.add(record) }
-        case "key.revoked":
-            keyring.revoke(event.data["keyid"]?.stringValue ?? "", at: event.seq)
-        case "policy.set":
-            policy = Policy(validated: event.data["policy"] ?? .null)
+            if let data = try? event.decode(LedgerCreated.self) { policy = Policy(data.policy) }
+        case .keyAdded:
+            if let data = try? event.decode(KeyAdded.self), let record = try? KeyRecord(data, addedAt: event.seq) {
+                keyring.add(record)
+            }
+        case .keyRevoked:
+            if let data = try? event.decode(KeyRevoked.self) { keyring.revoke(data.keyid, at: event.seq) }
+        case .policySet:
+            if let data = try? event.decode(PolicySet.self) { policy = Policy(data.policy) }
         default:
             break
         }
@@ -131,8 +136,8 @@ public struct LedgerState: Sendable, Hashable {
     }
 
     private func checkRules(of event: Event) throws(LedgerError) {
-        switch event.type {
-        case "ledger.created":
+        switch event.eventType {
+        case .ledgerCreated:
             guard event.seq == 0 else { throw LedgerError(.policy, "ledger.created may only be the event at seq 0") }
             guard Self.isValidOrigin(event.log) else {
                 throw LedgerError(
@@ -142,13 +147,13 @@ public struct LedgerState: Sendable, Hashable {
             }
         case _ where event.seq == 0:
             throw LedgerError(.policy, "the event at seq 0 must be ledger.created, found \(event.type)")
-        case "key.added":
-            let record = try KeyRecord(validated: event.data, addedAt: event.seq)
+        case .keyAdded:
+            let record = try KeyRecord(event.decode(KeyAdded.self), addedAt: event.seq)
             if keyring[record.keyID] != nil {
                 throw LedgerError(.policy, "key \(record.keyID.prefix(16))… is already in the keyring")
             }
-        case "key.revoked":
-            let keyID = event.data["keyid"]?.stringValue ?? ""
+        case .keyRevoked:
+            let keyID = try event.decode(KeyRevoked.self).keyid
             guard let record = keyring[keyID] else {
                 throw LedgerError(.policy, "cannot revoke keyid \(keyID.prefix(16))…: it is not in the keyring")
             }
@@ -160,11 +165,9 @@ public struct LedgerState: Sendable, Hashable {
                     "cannot revoke the last active \(role.rawValue) key; add another \(role.rawValue) key first"
                 )
             }
-        case "note.added":
-            for reference in event.data["refs"]?.arrayValue ?? [] {
-                if let seq = reference.integerValue, seq >= Int64(event.seq) {
-                    throw LedgerError(.policy, "note refers to seq \(seq), which is not before seq \(event.seq)")
-                }
+        case .noteAdded:
+            for seq in try event.decode(NoteAdded.self).refs ?? [] where seq >= event.seq {
+                throw LedgerError(.policy, "note refers to seq \(seq), which is not before seq \(event.seq)")
             }
         default:
             try runs.check(event)
@@ -192,8 +195,8 @@ public struct LedgerState: Sendable, Hashable {
     static func genesisKeys(of event: Event) throws(LedgerError) -> [KeyRecord] {
         try EventCatalog.kind(of: event.type).shape.validate(event.data)
         var records: [KeyRecord] = []
-        for value in event.data["keys"]?.arrayValue ?? [] {
-            let record = try KeyRecord(validated: value, addedAt: 0)
+        for key in try event.decode(LedgerCreated.self).keys {
+            let record = try KeyRecord(key, addedAt: 0)
             if records.contains(where: { $0.keyID == record.keyID }) {
                 throw LedgerError(.policy, "genesis names key \(record.keyID.prefix(16))… twice")
             }

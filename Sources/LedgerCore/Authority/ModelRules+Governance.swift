@@ -12,33 +12,27 @@
 /// - `model.retired` names a version that is not retired and serves no target.
 extension ModelRules {
     func checkGovernance(_ event: Event, policy: Policy) throws(LedgerError) {
-        switch event.type {
-        case "model.approved", "model.rejected":
-            let version = try governedVersion(in: event)
-            if let retiredAt = version.retiredAt {
-                throw LedgerError(.policy, "\(label(version)) was retired at seq \(retiredAt)")
+        switch event.eventType {
+        case .modelApproved:
+            let data = try event.decode(ModelApproved.self)
+            let version = try governedVersion(data.name, data.version, data.sha256)
+            try requireUndecided(version, by: event)
+            if let rejection = version.rejections.first {
+                throw LedgerError(.policy, "\(label(version)) was rejected at seq \(rejection.seq)")
             }
-            let decisions = version.approvals + version.rejections
-            if let decision = decisions.first(where: { $0.actor.hasSameBytes(as: event.actor) }) {
+            if version.trainedBy.hasSameBytes(as: event.actor) {
                 throw LedgerError(
                     .policy,
-                    "this key already decided on \(label(version)) at seq \(decision.seq); each approver counts once"
+                    "separation of duties: this key trained \(label(version)) (seq \(version.trainedAt)) and may "
+                        + "not approve it"
                 )
             }
-            if event.type == "model.approved" {
-                if let rejection = version.rejections.first {
-                    throw LedgerError(.policy, "\(label(version)) was rejected at seq \(rejection.seq)")
-                }
-                if version.trainedBy.hasSameBytes(as: event.actor) {
-                    throw LedgerError(
-                        .policy,
-                        "separation of duties: this key trained \(label(version)) (seq \(version.trainedAt)) and may "
-                            + "not approve it"
-                    )
-                }
-            }
-        case "model.deployed":
-            let version = try governedVersion(in: event)
+        case .modelRejected:
+            let data = try event.decode(ModelRejected.self)
+            try requireUndecided(governedVersion(data.name, data.version, data.sha256), by: event)
+        case .modelDeployed:
+            let data = try event.decode(ModelDeployed.self)
+            let version = try governedVersion(data.name, data.version, data.sha256)
             try requireDeployable(version)
             guard version.approvals.count >= policy.requiredApprovals else {
                 throw LedgerError(
@@ -47,33 +41,32 @@ extension ModelRules {
                         + "approvals the policy requires"
                 )
             }
-            let target = event.data["target"]?.stringValue ?? ""
+            let target = data.target
             try requireValidTarget(target)
             if let current = targets[target]?.current, current.name.hasSameBytes(as: version.name),
                 current.version == version.version
             {
                 throw LedgerError(.policy, "\(label(version)) already serves \(target) (seq \(current.seq))")
             }
-        case "model.rolledBack":
-            let name = event.data["name"]?.stringValue ?? ""
-            let targetName = event.data["target"]?.stringValue ?? ""
+        case .modelRolledBack:
+            let data = try event.decode(ModelRolledBack.self)
+            let name = data.name
+            let targetName = data.target
             guard let current = targets[targetName]?.current, current.name.hasSameBytes(as: name) else {
                 throw LedgerError(
                     .policy,
                     "no version of \(name) serves \(targetName), so there is nothing to roll back"
                 )
             }
-            let from = Int(event.data["from"]?["version"]?.integerValue ?? 0)
-            guard from == current.version,
-                version(name, from)?.artifact.hex == event.data["from"]?["sha256"]?.stringValue
-            else {
+            let from = data.from.version
+            guard from == current.version, version(name, from)?.artifact == data.from.sha256 else {
                 throw LedgerError(
                     .policy,
                     "\(name)@\(current.version) serves \(targetName), not \(name)@\(from) with that artifact"
                 )
             }
-            let to = Int(event.data["to"]?["version"]?.integerValue ?? 0)
-            guard let version = version(name, to), version.artifact.hex == event.data["to"]?["sha256"]?.stringValue
+            let to = data.to.version
+            guard let version = version(name, to), version.artifact == data.to.sha256
             else { throw LedgerError(.policy, "\(name)@\(to) is not a registered version with that artifact") }
             guard to != from else { throw LedgerError(.policy, "\(label(version)) already serves \(targetName)") }
             guard targets[targetName]?.served.contains(label(version)) == true else {
@@ -83,8 +76,9 @@ extension ModelRules {
                 )
             }
             try requireDeployable(version)
-        case "model.retired":
-            let version = try governedVersion(in: event)
+        case .modelRetired:
+            let data = try event.decode(ModelRetired.self)
+            let version = try governedVersion(data.name, data.version, data.sha256)
             if let retiredAt = version.retiredAt {
                 throw LedgerError(.policy, "\(label(version)) was already retired at seq \(retiredAt)")
             }
@@ -102,37 +96,57 @@ extension ModelRules {
         }
     }
 
+    /// Records what a checked governance event says. Its data matched the catalog's shape, so a decoding failure
+    /// (which would be a bug) records nothing.
     mutating func applyGovernance(_ event: Event) {
-        let name = event.data["name"]?.stringValue ?? ""
-        let number = Int(event.data["version"]?.integerValue ?? 0)
         let decision = Decision(actor: event.actor, seq: event.seq)
-        switch event.type {
-        case "model.approved":
-            update(name, number) { $0.approvals.append(decision) }
-        case "model.rejected":
-            update(name, number) { $0.rejections.append(decision) }
-        case "model.retired":
-            update(name, number) { $0.retiredAt = event.seq }
-        case "model.deployed", "model.rolledBack":
-            let targetName = event.data["target"]?.stringValue ?? ""
-            let version =
-                event.type == "model.deployed" ? number : Int(event.data["to"]?["version"]?.integerValue ?? 0)
-            // In place: the target's history is never copied.
-            targets[targetName, default: Target()].current = Serving(name: name, version: version, seq: event.seq)
-            targets[targetName, default: Target()].served.insert("\(name)@\(version)")
+        switch event.eventType {
+        case .modelApproved:
+            guard let data = try? event.decode(ModelApproved.self) else { return }
+            update(data.name, data.version) { $0.approvals.append(decision) }
+        case .modelRejected:
+            guard let data = try? event.decode(ModelRejected.self) else { return }
+            update(data.name, data.version) { $0.rejections.append(decision) }
+        case .modelRetired:
+            guard let data = try? event.decode(ModelRetired.self) else { return }
+            update(data.name, data.version) { $0.retiredAt = event.seq }
+        case .modelDeployed:
+            guard let data = try? event.decode(ModelDeployed.self) else { return }
+            serve(data.target, data.name, data.version, seq: event.seq)
+        case .modelRolledBack:
+            guard let data = try? event.decode(ModelRolledBack.self) else { return }
+            serve(data.target, data.name, data.to.version, seq: event.seq)
         default:
             break
         }
     }
 
-    /// The version `{"name","version","sha256"}` in `event` names, which must be registered with that artifact.
-    private func governedVersion(in event: Event) throws(LedgerError) -> Version {
-        let name = event.data["name"]?.stringValue ?? ""
-        let number = Int(event.data["version"]?.integerValue ?? 0)
+    private mutating func serve(_ targetName: String, _ name: String, _ version: Int, seq: UInt64) {
+        // In place: the target's history is never copied.
+        targets[targetName, default: Target()].current = Serving(name: name, version: version, seq: seq)
+        targets[targetName, default: Target()].served.insert("\(name)@\(version)")
+    }
+
+    /// Each key decides on a version once, and never on a retired one.
+    private func requireUndecided(_ version: Version, by event: Event) throws(LedgerError) {
+        if let retiredAt = version.retiredAt {
+            throw LedgerError(.policy, "\(label(version)) was retired at seq \(retiredAt)")
+        }
+        let decisions = version.approvals + version.rejections
+        if let decision = decisions.first(where: { $0.actor.hasSameBytes(as: event.actor) }) {
+            throw LedgerError(
+                .policy,
+                "this key already decided on \(label(version)) at seq \(decision.seq); each approver counts once"
+            )
+        }
+    }
+
+    /// The version `{"name","version","sha256"}` an event names, which must be registered with that artifact.
+    private func governedVersion(_ name: String, _ number: Int, _ sha256: Hash256) throws(LedgerError) -> Version {
         guard let version = version(name, number) else {
             throw LedgerError(.policy, "\(name)@\(number) is not a registered version")
         }
-        guard version.artifact.hex == event.data["sha256"]?.stringValue else {
+        guard version.artifact == sha256 else {
             throw LedgerError(
                 .policy,
                 "\(name)@\(number) is registered with artifact sha256:\(version.artifact.hex.prefix(12))…, not the one "
@@ -169,20 +183,21 @@ extension ModelRules {
 
     /// A `drift.measured` verdict must follow from its own numbers: `significant` when any PSI (of a feature or of
     /// the scores) reaches the significant threshold, `moderate` when any reaches the moderate one, else `stable`.
-    func checkDriftVerdict(of event: Event) throws(LedgerError) {
-        let moderate = event.data["thresholds"]?["moderate"]?.doubleValue ?? .nan
-        let significant = event.data["thresholds"]?["significant"]?.doubleValue ?? .nan
+    func checkDriftVerdict(of data: DriftMeasured) throws(LedgerError) {
+        let moderate = data.thresholds.moderate
+        let significant = data.thresholds.significant
         guard moderate <= significant else {
             throw LedgerError(.schema, "thresholds.moderate is above thresholds.significant")
         }
-        var psis = (event.data["features"]?.arrayValue ?? []).map { $0["psi"]?.doubleValue ?? 0 }
-        if let scores = event.data["scores"]?["psi"]?.doubleValue { psis.append(scores) }
+        var psis = data.features.map(\.psi)
+        if let scores = data.scores?.psi { psis.append(scores) }
         let worst = psis.max() ?? 0
-        let verdict = worst >= significant ? "significant" : worst >= moderate ? "moderate" : "stable"
-        guard event.data["verdict"]?.stringValue == verdict else {
+        let verdict: DriftMeasured.Verdict =
+            worst >= significant ? .significant : worst >= moderate ? .moderate : .stable
+        guard data.verdict == verdict else {
             throw LedgerError(
                 .policy,
-                "drift.measured's verdict does not follow from its numbers: the largest PSI \(worst) makes it \(verdict)"
+                "drift.measured's verdict does not follow from its numbers: the largest PSI \(worst) makes it \(verdict.rawValue)"
             )
         }
     }

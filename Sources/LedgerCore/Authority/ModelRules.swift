@@ -112,43 +112,40 @@ public struct ModelRules: Sendable, Hashable {
     }
 
     func check(_ event: Event, policy: Policy) throws(LedgerError) {
-        switch event.type {
-        case "dataset.built":
-            try requireRecorded(
-                event.data["extract"]?["seq"],
-                event.data["extract"]?["snapshot"]?["sha256"],
-                in: snapshots,
-                by: "data.extracted",
-                for: event
-            )
-        case "model.trained":
-            try requireRecorded(event.data["dataset"], in: datasets, by: "dataset.built", for: event)
-        case "model.evaluated":
-            try requireRecorded(event.data["model"], by: "model.trained", for: event) { trained[$0]?.artifact }
-            try requireRecorded(event.data["holdout"]?["dataset"], in: datasets, by: "dataset.built", for: event)
-            guard event.data["policy"]?["sha256"]?.stringValue == policy.digest.hex else {
+        switch event.eventType {
+        case .datasetBuilt:
+            let data = try event.decode(DatasetBuilt.self)
+            let extract = RecordedArtifact(seq: data.extract.seq, sha256: data.extract.snapshot.sha256)
+            try requireRecorded(extract, in: snapshots, by: .dataExtracted, for: event)
+        case .modelTrained:
+            try requireRecorded(event.decode(ModelTrained.self).dataset, in: datasets, by: .datasetBuilt, for: event)
+        case .modelEvaluated:
+            let data = try event.decode(ModelEvaluated.self)
+            try requireRecorded(data.model, by: .modelTrained, for: event) { trained[$0]?.artifact }
+            try requireRecorded(data.holdout.dataset, in: datasets, by: .datasetBuilt, for: event)
+            guard data.policy.sha256 == policy.digest else {
                 throw LedgerError(.policy, "model.evaluated was judged under a policy that is not the one in force")
             }
-            let comparison = try comparison(in: event)
-            let candidate = event.data["candidate"]?["aucRoc"]?.doubleValue ?? .nan
-            let verdict = policy.gate.verdict(candidateAucRoc: candidate, champion: comparison)
-            guard (event.data["verdict"]?.stringValue == "pass") == verdict.passed else {
+            let comparison = try comparison(in: data)
+            let verdict = policy.gate.verdict(candidateAucRoc: data.candidate.aucRoc, champion: comparison)
+            guard (data.verdict == .pass) == verdict.passed else {
                 throw LedgerError(
                     .policy,
                     "model.evaluated's verdict does not follow from its metrics under the policy: the gate says "
                         + "\(verdict.passed ? "pass" : "fail") (\(verdict.reasons.joined(separator: "; ")))"
                 )
             }
-        case "model.registered":
-            let name = event.data["name"]?.stringValue ?? ""
+        case .modelRegistered:
+            let data = try event.decode(ModelRegistered.self)
+            let name = data.name
             guard Self.isValidName(name) else {
                 throw LedgerError(
                     .schema,
                     "data.name: a model name is letters, digits, '.', '_' and '-', starting with a letter or digit"
                 )
             }
-            let model = try reference(event.data["model"], in: event)
-            let evaluationSeq = event.data["evaluation"]?["seq"]?.integerValue.flatMap { UInt64(exactly: $0) } ?? .max
+            let model = try reference(data.model, in: event)
+            let evaluationSeq = data.evaluation.seq
             guard let evaluation = evaluations[evaluationSeq], evaluation.modelSeq == model.seq,
                 evaluation.artifact == model.sha256
             else {
@@ -162,7 +159,7 @@ public struct ModelRules: Sendable, Hashable {
                 throw LedgerError(.policy, "the model at seq \(model.seq) failed the gate at seq \(evaluationSeq)")
             }
             let existing = versions[name] ?? []
-            let version = Int(event.data["version"]?.integerValue ?? 0)
+            let version = data.version
             guard version == existing.count + 1 else {
                 throw LedgerError(
                     .policy,
@@ -172,17 +169,16 @@ public struct ModelRules: Sendable, Hashable {
             if let twin = registeredArtifacts[name]?[model.sha256] {
                 throw LedgerError(.policy, "this artifact is already registered as \(name)@\(twin)")
             }
-        case "drift.measured":
-            try requireRecorded(event.data["reference"]?["dataset"], in: datasets, by: "dataset.built", for: event)
-            try requireRecorded(event.data["current"]?["dataset"], in: datasets, by: "dataset.built", for: event)
-            try checkDriftVerdict(of: event)
-            if let model = event.data["scores"]?["model"] {
-                let name = model["name"]?.stringValue ?? ""
-                let number = Int(model["version"]?.integerValue ?? 0)
-                guard version(name, number)?.artifact.hex == model["sha256"]?.stringValue else {
+        case .driftMeasured:
+            let data = try event.decode(DriftMeasured.self)
+            try requireRecorded(data.reference.dataset, in: datasets, by: .datasetBuilt, for: event)
+            try requireRecorded(data.current.dataset, in: datasets, by: .datasetBuilt, for: event)
+            try checkDriftVerdict(of: data)
+            if let model = data.scores?.model {
+                guard version(model.name, model.version)?.artifact == model.sha256 else {
                     throw LedgerError(
                         .policy,
-                        "scores.model \(name)@\(number) is not a registered version with that artifact"
+                        "scores.model \(model.name)@\(model.version) is not a registered version with that artifact"
                     )
                 }
             }
@@ -191,31 +187,30 @@ public struct ModelRules: Sendable, Hashable {
         }
     }
 
+    /// Records what a checked event says. Its data matched the catalog's shape, so a decoding failure (which would
+    /// be a bug) records nothing.
     mutating func apply(_ event: Event) {
-        switch event.type {
-        case "data.extracted":
-            if let digest = event.data["snapshot"]?["sha256"]?.stringValue.flatMap(Hash256.init(hex:)) {
-                snapshots[event.seq] = digest
+        switch event.eventType {
+        case .dataExtracted:
+            if let data = try? event.decode(DataExtracted.self) { snapshots[event.seq] = data.snapshot.sha256 }
+        case .datasetBuilt:
+            if let data = try? event.decode(DatasetBuilt.self) { datasets[event.seq] = data.dataset.sha256 }
+        case .modelTrained:
+            if let data = try? event.decode(ModelTrained.self) {
+                trained[event.seq] = Trained(artifact: data.artifact.sha256, actor: event.actor)
             }
-        case "dataset.built":
-            if let digest = event.data["dataset"]?["sha256"]?.stringValue.flatMap(Hash256.init(hex:)) {
-                datasets[event.seq] = digest
-            }
-        case "model.trained":
-            if let digest = event.data["artifact"]?["sha256"]?.stringValue.flatMap(Hash256.init(hex:)) {
-                trained[event.seq] = Trained(artifact: digest, actor: event.actor)
-            }
-        case "model.evaluated":
-            if let model = try? reference(event.data["model"], in: event) {
+        case .modelEvaluated:
+            if let data = try? event.decode(ModelEvaluated.self), let model = try? reference(data.model, in: event) {
                 evaluations[event.seq] = Evaluated(
                     modelSeq: model.seq,
                     artifact: model.sha256,
-                    passed: event.data["verdict"]?.stringValue == "pass"
+                    passed: data.verdict == .pass
                 )
             }
-        case "model.registered":
-            guard let name = event.data["name"]?.stringValue, let model = try? reference(event.data["model"], in: event)
+        case .modelRegistered:
+            guard let data = try? event.decode(ModelRegistered.self), let model = try? reference(data.model, in: event)
             else { return }
+            let name = data.name
             let trainer = trained[model.seq]
             registeredArtifacts[name, default: [:]][model.sha256] = (versions[name]?.count ?? 0) + 1
             versions[name, default: []].append(
@@ -233,44 +228,24 @@ public struct ModelRules: Sendable, Hashable {
         }
     }
 
-    /// Requires the `{"seq","sha256"}` reference `json` to name an earlier event of type `type` that recorded that
-    /// digest (`recorded` maps such events' seqs to their digests).
+    /// Requires `named` to be an earlier event of type `type` that recorded that digest (`recorded` maps such
+    /// events' seqs to their digests).
     func requireRecorded(
-        _ json: JSONValue?,
+        _ named: RecordedArtifact,
         in recorded: [UInt64: Hash256],
-        by type: String,
+        by type: EventType,
         for event: Event
     ) throws(LedgerError) {
-        try requireRecorded(json?["seq"], json?["sha256"], by: type, for: event) { recorded[$0] }
+        try requireRecorded(named, by: type, for: event) { recorded[$0] }
     }
 
     func requireRecorded(
-        _ json: JSONValue?,
-        by type: String,
+        _ named: RecordedArtifact,
+        by type: EventType,
         for event: Event,
         recorded: (UInt64) -> Hash256?
     ) throws(LedgerError) {
-        try requireRecorded(json?["seq"], json?["sha256"], by: type, for: event, recorded: recorded)
-    }
-
-    private func requireRecorded(
-        _ seqJSON: JSONValue?,
-        _ digestJSON: JSONValue?,
-        in recorded: [UInt64: Hash256],
-        by type: String,
-        for event: Event
-    ) throws(LedgerError) {
-        try requireRecorded(seqJSON, digestJSON, by: type, for: event) { recorded[$0] }
-    }
-
-    private func requireRecorded(
-        _ seqJSON: JSONValue?,
-        _ digestJSON: JSONValue?,
-        by type: String,
-        for event: Event,
-        recorded: (UInt64) -> Hash256?
-    ) throws(LedgerError) {
-        let named = try reference(seqJSON, digestJSON, in: event)
+        let named = try reference(named, in: event)
         guard recorded(named.seq) == named.sha256 else {
             throw LedgerError(
                 .policy,
@@ -280,50 +255,34 @@ public struct ModelRules: Sendable, Hashable {
         }
     }
 
-    /// Reads a `{"seq","sha256"}` reference that must point before `event`.
-    func reference(_ json: JSONValue?, in event: Event) throws(LedgerError) -> (seq: UInt64, sha256: Hash256) {
-        try reference(json?["seq"], json?["sha256"], in: event)
-    }
-
-    private func reference(
-        _ seqJSON: JSONValue?,
-        _ digestJSON: JSONValue?,
-        in event: Event
-    ) throws(LedgerError) -> (seq: UInt64, sha256: Hash256) {
-        guard let seq = seqJSON?.integerValue, seq >= 0,
-            let digest = digestJSON?.stringValue.flatMap(Hash256.init(hex:))
-        else { throw LedgerError(.schema, "\(event.type): a reference needs a seq and a sha256") }
-        guard UInt64(seq) < event.seq else {
-            throw LedgerError(.policy, "\(event.type) refers to seq \(seq), which is not before seq \(event.seq)")
+    /// A `{"seq","sha256"}` reference, which must point before `event`.
+    func reference(_ named: RecordedArtifact, in event: Event) throws(LedgerError) -> RecordedArtifact {
+        guard named.seq < event.seq else {
+            throw LedgerError(.policy, "\(event.type) refers to seq \(named.seq), which is not before seq \(event.seq)")
         }
-        return (UInt64(seq), digest)
+        return named
     }
 
     /// The champion comparison a `model.evaluated` records, after checking that it is internally consistent.
-    private func comparison(in event: Event) throws(LedgerError) -> Gate.Comparison? {
-        let champion = event.data["champion"]
-        let difference = event.data["difference"]
-        switch (champion, difference) {
+    private func comparison(in data: ModelEvaluated) throws(LedgerError) -> Gate.Comparison? {
+        switch (data.champion, data.difference) {
         case (nil, nil):
             return nil
         case (let champion?, let difference?):
-            let name = champion["name"]?.stringValue ?? ""
-            let number = Int(champion["version"]?.integerValue ?? 0)
-            guard let registered = version(name, number),
-                registered.artifact.hex == champion["sha256"]?.stringValue
+            guard let registered = version(champion.name, champion.version), registered.artifact == champion.sha256
             else {
                 throw LedgerError(
                     .policy,
-                    "the champion \(name)@\(number) is not a registered version with that artifact"
+                    "the champion \(champion.name)@\(champion.version) is not a registered version with that artifact"
                 )
             }
-            let candidateAuc = event.data["candidate"]?["aucRoc"]?.doubleValue ?? .nan
-            let championAuc = champion["metrics"]?["aucRoc"]?.doubleValue ?? .nan
-            guard difference["aucRoc"]?.doubleValue == candidateAuc - championAuc else {
+            let candidateAuc = data.candidate.aucRoc
+            let championAuc = champion.metrics.aucRoc
+            guard difference.aucRoc == candidateAuc - championAuc else {
                 throw LedgerError(.policy, "difference.aucRoc is not the candidate's AUC-ROC minus the champion's")
             }
-            let lower = difference["lower"]?.doubleValue ?? .nan
-            let upper = difference["upper"]?.doubleValue ?? .nan
+            let lower = difference.lower
+            let upper = difference.upper
             guard lower <= upper else { throw LedgerError(.policy, "difference.lower is above difference.upper") }
             return Gate.Comparison(championAucRoc: championAuc, lower: lower, upper: upper)
         default:

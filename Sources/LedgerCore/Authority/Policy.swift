@@ -13,23 +13,48 @@ public struct Policy: Sendable, Hashable {
         self.gate = gate
     }
 
-    /// Reads a policy that already matched ``EventCatalog``'s shape.
-    init(validated json: JSONValue) {
+    /// The policy an event records; a gate member it leaves out takes ``Gate``'s default.
+    public init(_ data: PolicyData) {
+        let defaults = Gate()
+        let gate = data.gate ?? PolicyData.GateData()
         self.init(
-            requiredApprovals: Int(json["requiredApprovals"]?.integerValue ?? 1),
-            gate: Gate(validated: json["gate"] ?? .object([:]))
+            requiredApprovals: data.requiredApprovals,
+            gate: Gate(
+                minAucRoc: gate.minAucRoc ?? defaults.minAucRoc,
+                minImprovement: gate.minImprovement ?? defaults.minImprovement,
+                minLowerBound: gate.minLowerBound ?? defaults.minLowerBound,
+                firstModelMinAucRoc: gate.firstModelMinAucRoc ?? defaults.firstModelMinAucRoc
+            )
         )
     }
 
     /// Reads a policy from JSON such as a `policy.json` file, checking it against the event schema.
     public init(json: JSONValue) throws(LedgerError) {
         try EventCatalog.policy.validate(json, at: "policy")
-        self.init(validated: json)
+        do {
+            self.init(try JSONValueDecoding.decode(PolicyData.self, from: json))
+        } catch {
+            throw LedgerError(.schema, "policy: \(error)")
+        }
     }
 
     /// The policy with every member spelled out: what `ledger init` writes and what ``digest`` hashes.
     public var jsonValue: JSONValue {
         .object(["requiredApprovals": .number(Double(requiredApprovals)), "gate": gate.jsonValue])
+    }
+
+    /// The policy as `ledger.created` and `policy.set` record it, every member spelled out (the same JSON as
+    /// ``jsonValue``).
+    public var data: PolicyData {
+        PolicyData(
+            requiredApprovals: requiredApprovals,
+            gate: PolicyData.GateData(
+                minAucRoc: gate.minAucRoc,
+                minImprovement: gate.minImprovement,
+                minLowerBound: gate.minLowerBound,
+                firstModelMinAucRoc: gate.firstModelMinAucRoc
+            )
+        )
     }
 
     /// SHA-256 of the RFC 8785 form of ``jsonValue``. `model.evaluated` records it, so an auditor can tell which
@@ -65,16 +90,6 @@ public struct Gate: Sendable, Hashable {
         self.minImprovement = minImprovement
         self.minLowerBound = minLowerBound
         self.firstModelMinAucRoc = firstModelMinAucRoc
-    }
-
-    init(validated json: JSONValue) {
-        let defaults = Gate()
-        self.init(
-            minAucRoc: json["minAucRoc"]?.doubleValue ?? defaults.minAucRoc,
-            minImprovement: json["minImprovement"]?.doubleValue ?? defaults.minImprovement,
-            minLowerBound: json["minLowerBound"]?.doubleValue ?? defaults.minLowerBound,
-            firstModelMinAucRoc: json["firstModelMinAucRoc"]?.doubleValue ?? defaults.firstModelMinAucRoc
-        )
     }
 
     public var jsonValue: JSONValue {

@@ -14,32 +14,42 @@ public struct RunRules: Sendable, Hashable {
     /// The seq of each finished run's `run.completed` or `run.failed`, by run id.
     public private(set) var finished: IdentifierDictionary<UInt64> = [:]
     /// The step events of each open run: their seq by type.
-    private var steps: IdentifierDictionary<[String: UInt64]> = [:]
+    private var steps: IdentifierDictionary<[EventType: UInt64]> = [:]
 
     public init() {}
 
     /// The event types whose `run` member these rules judge, besides the run events themselves.
-    static let stepTypes: Set<String> = [
-        "data.extracted", "dataset.built", "drift.measured", "model.trained", "model.evaluated", "model.registered",
+    static let stepTypes: Set<EventType> = [
+        .dataExtracted, .datasetBuilt, .driftMeasured, .modelTrained, .modelEvaluated, .modelRegistered,
     ]
 
+    /// The run `event` belongs to: required of the run events, optional for a step's event, nil for other kinds.
+    public static func run(of event: Event) throws(LedgerError) -> String? {
+        switch event.eventType {
+        case .runStarted: try event.decode(RunStarted.self).run
+        case .stepFailed: try event.decode(StepFailed.self).run
+        case .runCompleted: try event.decode(RunCompleted.self).run
+        case .runFailed: try event.decode(RunFailed.self).run
+        case let type? where stepTypes.contains(type): try StepRun(data: event.data).run
+        default: nil
+        }
+    }
+
     func check(_ event: Event) throws(LedgerError) {
-        let run = event.data["run"]?.stringValue
-        switch event.type {
-        case "run.started":
-            let run = run ?? ""
+        switch event.eventType {
+        case .runStarted:
+            let data = try event.decode(RunStarted.self)
+            let run = data.run
             if let seq = started[run] { throw LedgerError(.policy, "run \(run) already started at seq \(seq)") }
-            let from = event.data["window"]?["from"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
-            let to = event.data["window"]?["to"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
-            guard let from, let to, from < to else {
+            guard data.window.from < data.window.to else {
                 throw LedgerError(.schema, "data.window: from must be before to")
             }
-        case "step.failed", "run.completed", "run.failed":
-            try requireOpen(run ?? "", for: event)
-        case _ where Self.stepTypes.contains(event.type):
-            if let run {
+        case .stepFailed, .runCompleted, .runFailed:
+            try requireOpen(Self.run(of: event) ?? "", for: event)
+        case let type? where Self.stepTypes.contains(type):
+            if let run = try Self.run(of: event) {
                 try requireOpen(run, for: event)
-                if let seq = steps[run]?[event.type] {
+                if let seq = steps[run]?[type] {
                     throw LedgerError(.policy, "run \(run) already has its \(event.type), at seq \(seq)")
                 }
             }
@@ -49,13 +59,13 @@ public struct RunRules: Sendable, Hashable {
     }
 
     mutating func apply(_ event: Event) {
-        guard let run = event.data["run"]?.stringValue else { return }
-        switch event.type {
-        case "run.started": started[run] = event.seq
-        case "run.completed", "run.failed":
+        guard let type = event.eventType, let run = (try? Self.run(of: event)) ?? nil else { return }
+        switch type {
+        case .runStarted: started[run] = event.seq
+        case .runCompleted, .runFailed:
             finished[run] = event.seq
             steps[run] = nil
-        case _ where Self.stepTypes.contains(event.type): steps[run, default: [:]][event.type] = event.seq
+        case _ where Self.stepTypes.contains(type): steps[run, default: [:]][type] = event.seq
         default: break
         }
     }

@@ -263,10 +263,10 @@ public struct Verifier: Sendable {
         var keys: [KeyID: PublicKey] = [:]
         for (index, entry) in decoded.enumerated() {
             guard let event = entry.signed?.event else { continue }
-            if index == 0, event.type == "ledger.created" {
+            if index == 0, event.is(.ledgerCreated) {
                 for record in (try? LedgerState.genesisKeys(of: event)) ?? [] { keys[record.keyID] = record.publicKey }
-            } else if event.type == "key.added", (try? EventCatalog.keyRecord.validate(event.data)) != nil,
-                let record = try? KeyRecord(validated: event.data, addedAt: event.seq)
+            } else if event.is(.keyAdded), (try? EventCatalog.keyRecord.validate(event.data)) != nil,
+                let data = try? event.decode(KeyAdded.self), let record = try? KeyRecord(data, addedAt: event.seq)
             {
                 keys[record.keyID] = record.publicKey
             }
