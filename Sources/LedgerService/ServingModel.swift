@@ -102,11 +102,12 @@ public struct ModelLoader: Sendable {
             throw LedgerError(.invalidArgument, "\(serving.name)@\(serving.version) is not registered")
         }
         let reader = LogReader(store: store)
-        let trained = try await reader.event(at: version.trainedAt, ofType: "model.trained")
-        guard trained.data["algorithm"]?.stringValue == IsolationForest.algorithm else {
+        let trainedEvent = try await reader.event(at: version.trainedAt, ofType: EventType.modelTrained.rawValue)
+        let trained = try trainedEvent.decode(ModelTrained.self)
+        guard trained.algorithm == IsolationForest.algorithm else {
             throw LedgerError(
                 .modelArtifact,
-                "\(serving.name)@\(serving.version) was trained by \(trained.data["algorithm"]?.stringValue ?? "?"); "
+                "\(serving.name)@\(serving.version) was trained by \(trained.algorithm); "
                     + "this service scores isolation-forest models only"
             )
         }
@@ -118,13 +119,15 @@ public struct ModelLoader: Sendable {
                 "the artifact of \(serving.name)@\(serving.version) does not parse: \(error.reason)"
             )
         }
-        let registered = try await reader.event(at: version.registeredAt, ofType: "model.registered")
-        let evaluationSeq = UInt64(registered.data["evaluation"]?["seq"]?.integerValue ?? 0)
-        let evaluated = try await reader.event(at: evaluationSeq, ofType: "model.evaluated")
-        let budget = evaluated.data["alertBudget"]?["fraction"]?.doubleValue ?? 0.05
-        guard let datasetHex = trained.data["dataset"]?["sha256"]?.stringValue,
-            let dataset = Hash256(hex: datasetHex)
-        else { throw LedgerError(.malformed, "model.trained at seq \(trained.seq) names no dataset") }
+        let registered = try await reader.event(at: version.registeredAt, ofType: EventType.modelRegistered.rawValue)
+            .decode(ModelRegistered.self)
+        let evaluatedEvent = try await reader.event(
+            at: registered.evaluation.seq,
+            ofType: EventType.modelEvaluated.rawValue
+        )
+        let evaluated = try evaluatedEvent.decode(ModelEvaluated.self)
+        let budget = evaluated.alertBudget.fraction
+        let dataset = trained.dataset.sha256
         let training = try TrainingData(csv: try await artifacts.get(ArtifactDigest(sha256: dataset)))
         let trainingScores: [Double]
         do { trainingScores = try forest.scores(training.train, threads: 2) } catch {
@@ -133,11 +136,11 @@ public struct ModelLoader: Sendable {
         let sorted = trainingScores.sorted(by: >)
         let flagged = max(1, Int((budget * Double(sorted.count)).rounded(.up)))
         let lineage: JSONValue = [
-            "trained": ["seq": .int(trained.seq), "run": trained.data["run"] ?? .null],
-            "dataset": ["seq": trained.data["dataset"]?["seq"] ?? .null, "sha256": .string(datasetHex)],
+            "trained": ["seq": .int(trainedEvent.seq), "run": trained.run.map(JSONValue.string) ?? .null],
+            "dataset": ["seq": .int(trained.dataset.seq), "sha256": .string(dataset.hex)],
             "evaluated": [
-                "seq": .int(evaluated.seq), "verdict": evaluated.data["verdict"] ?? .null,
-                "aucRoc": evaluated.data["candidate"]?["aucRoc"] ?? .null,
+                "seq": .int(evaluatedEvent.seq), "verdict": .string(evaluated.verdict.rawValue),
+                "aucRoc": .number(evaluated.candidate.aucRoc),
             ],
             "registered": .int(version.registeredAt),
             "approvals": .array(version.approvals.map { ["actor": .string($0.actor), "seq": .int($0.seq)] }),
