@@ -269,7 +269,7 @@ let package = Package(
             name: "LedgerCLITests",
             dependencies: [
                 "LedgerCLI", "LedgerTesting", "LedgerTestSupport", "LedgerAudit", "LedgerArtifacts", "LedgerS3",
-                "LedgerPostgres", "LedgerWorkspace", "LedgerBench",
+                "LedgerPostgres", "LedgerWorkspace", "LedgerBench", "LedgerProjections", "LedgerStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

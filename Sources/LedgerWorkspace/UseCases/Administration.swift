@@ -12,7 +12,7 @@ extension WorkspaceSession {
         signer: SigningKey
     ) async throws(LedgerError) -> [SignedEvent] {
         let record = KeyRecord(publicKey: publicKey, name: name, roles: roles)
-        return try await ledger.append([EventDraft(type: "key.added", data: record.jsonValue)], signedBy: signer)
+        return try await ledger.append([try EventDraft(record.keyAdded)], signedBy: signer)
     }
 
     /// Appends `key.revoked` for the one key whose keyid starts with `prefix`: its earlier events stay valid, later
@@ -33,17 +33,21 @@ extension WorkspaceSession {
                     : "\(prefix) matches \(matches.count) keys; give more characters"
             )
         }
-        let data: JSONValue = ["keyid": .string(record.keyID), "reason": .string(reason)]
-        return try await ledger.append([EventDraft(type: "key.revoked", data: data)], signedBy: signer)
+        let revoked = KeyRevoked(keyid: record.keyID, reason: reason)
+        return try await ledger.append([try EventDraft(revoked)], signedBy: signer)
     }
 
     /// Appends `policy.set` with `given`, once ``Policy`` has checked it.
     public func setPolicy(_ given: JSONValue, signer: SigningKey) async throws(LedgerError) -> (Policy, SignedEvent?) {
         let policy = try Policy(json: given)
-        let appended = try await ledger.append(
-            [EventDraft(type: "policy.set", data: ["policy": given])],
-            signedBy: signer
-        )
+        // The policy as given, member for member: decoded, not filled with defaults.
+        let data: PolicyData
+        do {
+            data = try JSONValueDecoding.decode(PolicyData.self, from: given)
+        } catch {
+            throw LedgerError(.schema, "the policy is not {\"requiredApprovals\", \"gate\"?}: \(error)")
+        }
+        let appended = try await ledger.append([try EventDraft(PolicySet(policy: data))], signedBy: signer)
         return (policy, appended.first)
     }
 

@@ -30,8 +30,10 @@ extension WorkspaceSession {
         reason: String,
         signer: SigningKey
     ) async throws(LedgerError) -> GovernanceOutcome {
-        try await decide(version, signer: signer) { (state) throws(LedgerError) in
-            try Self.decision("model.approved", version, in: state, extra: ["reason": .string(reason)])
+        try await decide(version, signer: signer) { (registered) throws(LedgerError) in
+            try EventDraft(
+                ModelApproved(name: version.name, version: version.version, sha256: registered.artifact, reason: reason)
+            )
         }
     }
 
@@ -42,12 +44,11 @@ extension WorkspaceSession {
         reason: String,
         signer: SigningKey
     ) async throws(LedgerError) -> SignedApproval {
-        let draft = try Self.decision(
-            "model.approved",
-            version,
-            in: await ledger.state,
-            extra: ["reason": .string(reason)]
-        )
+        let registered = try version.registered(in: await ledger.state)
+        let draft =
+            try EventDraft(
+                ModelApproved(name: version.name, version: version.version, sha256: registered.artifact, reason: reason)
+            )
         guard let signed = try await ledger.sign([draft], signedBy: signer).first else {
             throw LedgerError(.storage, "signing the approval produced no event")
         }
@@ -60,8 +61,10 @@ extension WorkspaceSession {
         reason: String,
         signer: SigningKey
     ) async throws(LedgerError) -> GovernanceOutcome {
-        try await decide(version, signer: signer) { (state) throws(LedgerError) in
-            try Self.decision("model.rejected", version, in: state, extra: ["reason": .string(reason)])
+        try await decide(version, signer: signer) { (registered) throws(LedgerError) in
+            try EventDraft(
+                ModelRejected(name: version.name, version: version.version, sha256: registered.artifact, reason: reason)
+            )
         }
     }
 
@@ -71,8 +74,10 @@ extension WorkspaceSession {
         target: String,
         signer: SigningKey
     ) async throws(LedgerError) -> GovernanceOutcome {
-        try await decide(version, signer: signer) { (state) throws(LedgerError) in
-            try Self.decision("model.deployed", version, in: state, extra: ["target": .string(target)])
+        try await decide(version, signer: signer) { (registered) throws(LedgerError) in
+            try EventDraft(
+                ModelDeployed(name: version.name, version: version.version, sha256: registered.artifact, target: target)
+            )
         }
     }
 
@@ -82,8 +87,10 @@ extension WorkspaceSession {
         reason: String?,
         signer: SigningKey
     ) async throws(LedgerError) -> GovernanceOutcome {
-        try await decide(version, signer: signer) { (state) throws(LedgerError) in
-            try Self.decision("model.retired", version, in: state, extra: reason.map { ["reason": .string($0)] } ?? [:])
+        try await decide(version, signer: signer) { (registered) throws(LedgerError) in
+            try EventDraft(
+                ModelRetired(name: version.name, version: version.version, sha256: registered.artifact, reason: reason)
+            )
         }
     }
 
@@ -108,13 +115,14 @@ extension WorkspaceSession {
             let reference = ModelVersionReference(name: model, version: number)
             let to = try reference.registered(in: state)
             destination = reference
-            var data: [String: JSONValue] = [
-                "name": .string(model), "target": .string(target),
-                "from": ["version": .int(from.version), "sha256": .string(from.artifact.hex)],
-                "to": ["version": .int(to.version), "sha256": .string(to.artifact.hex)],
-            ]
-            if let reason { data["reason"] = .string(reason) }
-            return (EventDraft(type: "model.rolledBack", data: .object(data)), reference)
+            let rolledBack = ModelRolledBack(
+                name: model,
+                target: target,
+                from: .init(version: from.version, sha256: from.artifact),
+                to: .init(version: to.version, sha256: to.artifact),
+                reason: reason
+            )
+            return (try EventDraft(rolledBack), reference)
         } about: {
             destination
         }
@@ -122,14 +130,14 @@ extension WorkspaceSession {
 
     // MARK: - The shared path
 
-    /// Appends the draft `build` makes from the log's state and returns the version's status afterwards.
+    /// Appends the draft `build` makes for the registered `version` and returns its status afterwards.
     private func decide(
         _ version: ModelVersionReference,
         signer: SigningKey,
-        _ build: @escaping (LedgerState) throws(LedgerError) -> EventDraft
+        _ build: @escaping (ModelRules.Version) throws(LedgerError) -> EventDraft
     ) async throws(LedgerError) -> GovernanceOutcome {
         try await append(signer: signer) { (state) throws(LedgerError) in
-            (try build(state), version)
+            (try build(try version.registered(in: state)), version)
         } about: {
             version
         }
@@ -151,21 +159,6 @@ extension WorkspaceSession {
             entry: projections?.registry[VersionKey(version.name, version.version)],
             requiredApprovals: projections?.requiredApprovals ?? 1
         )
-    }
-
-    /// The draft of a decision about one registered version: `{"name","version","sha256"}` and `extra`.
-    private static func decision(
-        _ type: String,
-        _ version: ModelVersionReference,
-        in state: LedgerState,
-        extra: [String: JSONValue]
-    ) throws(LedgerError) -> EventDraft {
-        let registered = try version.registered(in: state)
-        let fields: [String: JSONValue] = [
-            "name": .string(version.name), "version": .int(registered.version),
-            "sha256": .string(registered.artifact.hex),
-        ]
-        return EventDraft(type: type, data: .object(fields.merging(extra) { $1 }))
     }
 
     /// The version that served `target` before `current`, skipping any retired or rejected since.
