@@ -80,21 +80,19 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let workspace = try workspace.locate()
+        let inputs = try await workspace.locate().serviceInputs()
+        let target = target ?? inputs.defaultTarget
         let console = Console.current
         let clock = SystemClock()
         let log = console.jsonLogger(clock: clock)
-        // The log key signs /v1/checkpoint; without the file the route answers 503, but an unreadable one is an error.
-        let logKeyPath = try workspace.keyFile(for: .log)
-        let logKey = Files.exists(logKeyPath) ? try KeyFiles.loadPrivateKey(logKeyPath) : nil
         let server = try await LedgerServer.start(
-            store: try await workspace.openStore(),
-            artifacts: try workspace.openArtifacts(),
-            trustedGenesis: workspace.genesis,
-            headRecord: workspace.headRecord,
-            logKey: logKey,
+            store: inputs.store,
+            artifacts: inputs.artifacts,
+            trustedGenesis: inputs.trustedGenesis,
+            headRecord: inputs.headRecord,
+            logKey: inputs.logKey,
             configuration: ServiceConfiguration(
-                target: target ?? workspace.model.target,
+                target: target,
                 pollInterval: .milliseconds(Int64(poll * 1000)),
                 maxBodyBytes: maxBody,
                 connections: ConnectionLimits(
@@ -106,7 +104,6 @@ struct ServeCommand: AsyncParsableCommand {
             clock: clock,
             log: log
         )
-        let target = target ?? workspace.model.target
         try await server.run(host: host, port: port) { bound in
             log([
                 "msg": "listening", "host": .string(host), "port": .int(bound), "target": .string(target),
