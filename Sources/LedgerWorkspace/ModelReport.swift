@@ -84,16 +84,14 @@ public struct ModelReport {
             )["note"]?.stringValue
         }
         let reader = LogReader(store: store)
-        let trained = try await reader.event(at: entry.trained.seq, ofType: "model.trained")
-        let evaluated = try await reader.event(at: entry.evaluation.seq, ofType: "model.evaluated")
-        let built = try await reader.event(
-            at: UInt64(trained.data["dataset"]?["seq"]?.integerValue ?? 0),
-            ofType: "dataset.built"
-        )
-        let extracted = try await reader.event(
-            at: UInt64(built.data["extract"]?["seq"]?.integerValue ?? 0),
-            ofType: "data.extracted"
-        )
+        let trained = try await reader.event(at: entry.trained.seq, ofType: EventType.modelTrained.rawValue)
+            .decode(ModelTrained.self)
+        let evaluated = try await reader.event(at: entry.evaluation.seq, ofType: EventType.modelEvaluated.rawValue)
+            .decode(ModelEvaluated.self)
+        let built = try await reader.event(at: trained.dataset.seq, ofType: EventType.datasetBuilt.rawValue)
+            .decode(DatasetBuilt.self)
+        let extracted = try await reader.event(at: built.extract.seq, ofType: EventType.dataExtracted.rawValue)
+            .decode(DataExtracted.self)
 
         let hashes = leaves.map { MerkleTree.leafHash($0) }
         var timeline: [TimelineEntry] = []
@@ -116,22 +114,21 @@ public struct ModelReport {
             )
         }
 
-        let candidate = evaluated.data["candidate"]
+        let candidate = evaluated.candidate
         let metrics: [(String, String)] = [
-            ("AUC-ROC", candidate?["aucRoc"]), ("average precision", candidate?["averagePrecision"]),
-            ("precision@k", candidate?["precisionAtK"]), ("recall@k", candidate?["recallAtBudget"]),
-        ].map { ($0.0, $0.1?.doubleValue.map(Gate.format) ?? "-") }
-        let champion = evaluated.data["champion"].map { champion in
-            "\(champion["name"]?.stringValue ?? "")@\(champion["version"]?.integerValue ?? 0): AUC-ROC "
-                + (champion["metrics"]?["aucRoc"]?.doubleValue.map(Gate.format) ?? "-")
+            ("AUC-ROC", candidate.aucRoc), ("average precision", candidate.averagePrecision),
+            ("precision@k", candidate.precisionAtK), ("recall@k", candidate.recallAtBudget),
+        ].map { ($0.0, Gate.format($0.1)) }
+        let champion = evaluated.champion.map { champion in
+            "\(champion.name)@\(champion.version): AUC-ROC \(Gate.format(champion.metrics.aucRoc))"
         }
-        let difference = evaluated.data["difference"].map { difference in
-            "AUC-ROC difference \(Gate.format(difference["aucRoc"]?.doubleValue ?? 0)), "
-                + "\(Int(((difference["confidence"]?.doubleValue ?? 0) * 100).rounded())) % interval "
-                + "[\(Gate.format(difference["lower"]?.doubleValue ?? 0)), \(Gate.format(difference["upper"]?.doubleValue ?? 0))] "
-                + "(paired bootstrap, \(difference["replicates"]?.integerValue ?? 0) replicates, seed \(difference["seed"]?.integerValue ?? 0))"
+        let difference = evaluated.difference.map { difference in
+            "AUC-ROC difference \(Gate.format(difference.aucRoc)), "
+                + "\(Int((difference.confidence * 100).rounded())) % interval "
+                + "[\(Gate.format(difference.lower)), \(Gate.format(difference.upper))] "
+                + "(paired bootstrap, \(difference.replicates) replicates, seed \(difference.seed))"
         }
-        let policyDigest = evaluated.data["policy"]?["sha256"]?.stringValue ?? ""
+        let policyDigest = evaluated.policy.sha256.hex
         let policy =
             policyDigest == state.policy.digest.hex
             ? "\(Self.text(state.policy.jsonValue)) (sha256 \(policyDigest.prefix(16))…, still in force)"
@@ -151,7 +148,7 @@ public struct ModelReport {
         if records.contains(where: { $0.scores != nil }) {
             drift.append(Series(name: "anomaly scores", values: records.map { $0.scores?.psi ?? 0 }))
         }
-        let holdout = built.data["labelled"]?["holdout"]
+        let holdout = built.labelled.holdout
         return ModelReport(
             name: name,
             version: version,
@@ -159,20 +156,19 @@ public struct ModelReport {
             logID: state.logID ?? workspace.logID,
             genesis: workspace.genesis,
             artifact: entry.artifact,
-            window:
-                "\(extracted.data["window"]?["from"]?.stringValue ?? "?") ..< \(extracted.data["window"]?["to"]?.stringValue ?? "?")",
+            window: "\(extracted.window.from.rfc3339) ..< \(extracted.window.to.rfc3339)",
             dataset: entry.dataset,
             datasetRows:
-                "\(built.data["rows"]?["train"]?.integerValue ?? 0) training and \(built.data["rows"]?["holdout"]?.integerValue ?? 0) holdout rows; holdout labels: \(holdout?["anomalous"]?.integerValue ?? 0) anomalous, \(holdout?["benign"]?.integerValue ?? 0) benign",
-            features: (trained.data["features"]?.arrayValue ?? []).compactMap(\.stringValue),
-            algorithm: trained.data["algorithm"]?.stringValue ?? "?",
-            parameters: trained.data["parameters"] ?? .null,
-            seed: trained.data["seed"] ?? .null,
+                "\(built.rows.train) training and \(built.rows.holdout) holdout rows; holdout labels: \(holdout.anomalous) anomalous, \(holdout.benign) benign",
+            features: trained.features,
+            algorithm: trained.algorithm,
+            parameters: trained.parameters,
+            seed: .int(trained.seed),
             candidate: metrics,
             champion: champion,
             difference: difference,
-            verdict: evaluated.data["verdict"]?.stringValue ?? "?",
-            reasons: (evaluated.data["reasons"]?.arrayValue ?? []).compactMap(\.stringValue),
+            verdict: evaluated.verdict.rawValue,
+            reasons: evaluated.reasons,
             policy: policy,
             approvals: entry.approvals.map {
                 "\(projections.who($0.stamp.actor)) at seq \($0.stamp.seq)" + ($0.reason.map { ": \($0)" } ?? "")
@@ -180,7 +176,7 @@ public struct ModelReport {
             serving: entry.serving,
             limitations: [
                 "Unsupervised: the Isolation Forest learns what is rare, not what is malicious; rare but legitimate work scores high.",
-                "Judged on \(holdout?["anomalous"]?.integerValue ?? 0) labelled anomalies in the holdout: a small set, so the metrics are noisy (see the interval).",
+                "Judged on \(holdout.anomalous) labelled anomalies in the holdout: a small set, so the metrics are noisy (see the interval).",
                 "Labels come from analysts, who label few events and make mistakes; unlabelled windows are treated as unknown.",
                 "Features cover one actor-hour with a 14-day history: slow attacks spread over days and first-day actors are hard to judge.",
                 "Trained on the window above only: behaviour that drifted since (see the drift charts) is not reflected.",
