@@ -24,6 +24,27 @@ public struct VersionProvenance: Sendable, Hashable {
     /// - Throws: `argument.invalid` if an event is not of its type, or does not name the next event of the lineage
     ///   by seq and digest, or if `registered` is not `version`'s registration, or if `started` is not the start of
     ///   the run `registered` names, or if a decision is not about `version`.
+    /// The typed data of the lineage's events, decoded by the initializer.
+    let lineage: Lineage
+
+    /// The typed data of a ``VersionProvenance``'s events.
+    struct Lineage: Sendable, Hashable {
+        var extracted: DataExtracted
+        var built: DatasetBuilt
+        var trained: ModelTrained
+        var evaluated: ModelEvaluated
+        var registered: ModelRegistered
+        var started: RunStarted?
+        /// The reason of each decision, in the order of ``VersionProvenance/decisions``.
+        var reasons: [String]
+    }
+
+    /// Ties the events together.
+    ///
+    /// - Throws: `argument.invalid` if an event is not of its type, or does not name the next event of the lineage
+    ///   by seq and digest, or if `registered` is not `version`'s registration, or if `started` is not the start of
+    ///   the run `registered` names, or if a decision is not about `version`; `event.schema` if an event's data does
+    ///   not have its kind's shape.
     public init(
         version: ModelRules.Version,
         extracted: Event,
@@ -39,59 +60,78 @@ public struct VersionProvenance: Sendable, Hashable {
             guard condition else { throw LedgerError(.invalidArgument, "the provenance of \(label): \(reason())") }
         }
         for (event, type) in [
-            (extracted, "data.extracted"), (built, "dataset.built"), (trained, "model.trained"),
-            (evaluated, "model.evaluated"), (registered, "model.registered"),
+            (extracted, EventType.dataExtracted), (built, .datasetBuilt), (trained, .modelTrained),
+            (evaluated, .modelEvaluated), (registered, .modelRegistered),
         ] {
-            try require(event.type == type, "seq \(event.seq) is \(event.type), not \(type)")
+            try require(event.is(type), "seq \(event.seq) is \(event.type), not \(type)")
         }
-        let artifact = version.artifact.hex
+        let extractedData = try extracted.decode(DataExtracted.self)
+        let builtData = try built.decode(DatasetBuilt.self)
+        let trainedData = try trained.decode(ModelTrained.self)
+        let evaluatedData = try evaluated.decode(ModelEvaluated.self)
+        let registeredData = try registered.decode(ModelRegistered.self)
+        let artifact = version.artifact
         try require(registered.seq == version.registeredAt, "it was registered at seq \(version.registeredAt)")
         try require(
-            registered.data["name"]?.stringValue?.hasSameBytes(as: version.name) == true
-                && registered.data["version"]?.integerValue == Int64(version.version),
+            registeredData.name.hasSameBytes(as: version.name) && registeredData.version == version.version,
             "seq \(registered.seq) registers another version"
         )
         try require(
-            Self.seq(registered.data["model"]) == trained.seq
-                && registered.data["model"]?["sha256"]?.stringValue
-                    == artifact,
+            registeredData.model.seq == trained.seq && registeredData.model.sha256 == artifact,
             "model.registered does not name the model.trained at seq \(trained.seq) with the artifact"
         )
         try require(
-            trained.seq == version.trainedAt && trained.data["artifact"]?["sha256"]?.stringValue == artifact,
+            trained.seq == version.trainedAt && trainedData.artifact.sha256 == artifact,
             "model.trained at seq \(trained.seq) did not record the artifact"
         )
         try require(
-            Self.seq(registered.data["evaluation"]) == evaluated.seq
-                && Self.seq(evaluated.data["model"]) == trained.seq,
+            registeredData.evaluation.seq == evaluated.seq && evaluatedData.model.seq == trained.seq,
             "model.evaluated at seq \(evaluated.seq) is not the evaluation of model.trained at seq \(trained.seq)"
         )
         try require(
-            Self.seq(trained.data["dataset"]) == built.seq
-                && trained.data["dataset"]?["sha256"] == built.data["dataset"]?["sha256"],
+            trainedData.dataset.seq == built.seq && trainedData.dataset.sha256 == builtData.dataset.sha256,
             "model.trained does not name the dataset of dataset.built at seq \(built.seq)"
         )
         try require(
-            Self.seq(built.data["extract"]) == extracted.seq
-                && built.data["extract"]?["snapshot"] == extracted.data["snapshot"],
+            builtData.extract.seq == extracted.seq && builtData.extract.snapshot == extractedData.snapshot,
             "dataset.built does not name the snapshot of data.extracted at seq \(extracted.seq)"
         )
+        var startedData: RunStarted?
         if let started {
+            let run = Self.run(of: registeredData, trainedData)
+            var data: RunStarted?
+            if started.is(.runStarted) { data = try started.decode(RunStarted.self) }
             try require(
-                started.type == "run.started" && started.data["run"] != nil
-                    && started.data["run"] == Self.run(of: registered, trained),
+                data.map { data in run.map { data.run.hasSameBytes(as: $0) } ?? false } ?? false,
                 "seq \(started.seq) is not the start of the run that registered it"
             )
+            startedData = data
         }
+        var decided: [(event: Event, reason: String)] = []
         for decision in decisions {
+            let data: ModelApproved?
+            if decision.is(.modelApproved) {
+                data = try decision.decode(ModelApproved.self)
+            } else if decision.is(.modelRejected) {
+                let rejected = try decision.decode(ModelRejected.self)
+                data = ModelApproved(
+                    name: rejected.name,
+                    version: rejected.version,
+                    sha256: rejected.sha256,
+                    reason: rejected.reason
+                )
+            } else {
+                data = nil
+            }
             try require(
-                ["model.approved", "model.rejected"].contains(decision.type)
-                    && decision.data["name"]?.stringValue?.hasSameBytes(as: version.name) == true
-                    && decision.data["version"]?.integerValue == Int64(version.version)
-                    && decision.data["sha256"]?.stringValue == artifact,
+                data.map {
+                    $0.name.hasSameBytes(as: version.name) && $0.version == version.version && $0.sha256 == artifact
+                } ?? false,
                 "seq \(decision.seq) is not a decision on it"
             )
+            decided.append((decision, data?.reason ?? ""))
         }
+        decided.sort { $0.event.seq < $1.event.seq }
         self.version = version
         self.extracted = extracted
         self.built = built
@@ -99,7 +139,16 @@ public struct VersionProvenance: Sendable, Hashable {
         self.evaluated = evaluated
         self.registered = registered
         self.started = started
-        self.decisions = decisions.sorted { $0.seq < $1.seq }
+        self.decisions = decided.map(\.event)
+        self.lineage = Lineage(
+            extracted: extractedData,
+            built: builtData,
+            trained: trainedData,
+            evaluated: evaluatedData,
+            registered: registeredData,
+            started: startedData,
+            reasons: decided.map(\.reason)
+        )
     }
 
     /// Reads the provenance of each of `versions` from `store`, in the same order. `versions` come from the
@@ -111,25 +160,25 @@ public struct VersionProvenance: Sendable, Hashable {
         let log = LogReader(store: store)
         var runs: IdentifierDictionary<Event> = [:]  // run ids are told apart by their bytes
         if !versions.isEmpty {
-            for started in try await store.events(ofTypes: ["run.started"]) {
+            for started in try await store.events(ofTypes: [EventType.runStarted.rawValue]) {
                 let event = started.event
-                if let run = event.data["run"]?.stringValue { runs[run] = event }
+                runs[try event.decode(RunStarted.self).run] = event
             }
         }
         var provenances: [VersionProvenance] = []
         provenances.reserveCapacity(versions.count)
         for version in versions {
-            let registered = try await log.event(at: version.registeredAt, ofType: "model.registered")
-            let trained = try await log.event(at: version.trainedAt, ofType: "model.trained")
-            let evaluated = try await log.event(at: seq(registered.data["evaluation"]), ofType: "model.evaluated")
-            let built = try await log.event(at: seq(trained.data["dataset"]), ofType: "dataset.built")
-            let extracted = try await log.event(at: seq(built.data["extract"]), ofType: "data.extracted")
+            let (registered, registeredData) = try await log.event(at: version.registeredAt, of: ModelRegistered.self)
+            let (trained, trainedData) = try await log.event(at: version.trainedAt, of: ModelTrained.self)
+            let evaluated = try await log.event(at: registeredData.evaluation.seq, ofType: .modelEvaluated)
+            let (built, builtData) = try await log.event(at: trainedData.dataset.seq, of: DatasetBuilt.self)
+            let extracted = try await log.event(at: builtData.extract.seq, ofType: .dataExtracted)
             var decisions: [Event] = []
             for decision in version.approvals {
-                decisions.append(try await log.event(at: decision.seq, ofType: "model.approved"))
+                decisions.append(try await log.event(at: decision.seq, ofType: .modelApproved))
             }
             for decision in version.rejections {
-                decisions.append(try await log.event(at: decision.seq, ofType: "model.rejected"))
+                decisions.append(try await log.event(at: decision.seq, ofType: .modelRejected))
             }
             provenances.append(
                 try VersionProvenance(
@@ -139,7 +188,7 @@ public struct VersionProvenance: Sendable, Hashable {
                     trained: trained,
                     evaluated: evaluated,
                     registered: registered,
-                    started: run(of: registered, trained)?.stringValue.flatMap { runs[$0] },
+                    started: run(of: registeredData, trainedData).flatMap { runs[$0] },
                     decisions: decisions
                 )
             )
@@ -147,13 +196,8 @@ public struct VersionProvenance: Sendable, Hashable {
         return provenances
     }
 
-    /// The seq of a `{"seq", ...}` reference; `UInt64.max`, which no event has, if there is none.
-    private static func seq(_ reference: JSONValue?) -> UInt64 {
-        reference?["seq"]?.integerValue.flatMap { UInt64(exactly: $0) } ?? .max
-    }
-
-    private static func run(of registered: Event, _ trained: Event) -> JSONValue? {
-        registered.data["run"] ?? trained.data["run"]
+    private static func run(of registered: ModelRegistered, _ trained: ModelTrained) -> String? {
+        registered.run ?? trained.run
     }
 }
 
@@ -245,78 +289,85 @@ public enum Attestation {
         )
     }
 
+    /// `value` as JSON: the same value the event's data held for it, which decoded from JSON and so encodes again.
+    private static func json(_ value: some Encodable) -> JSONValue {
+        (try? JSONValueEncoding.encode(value)) ?? .null
+    }
+
     private static func externalParameters(of provenance: VersionProvenance) -> JSONValue {
-        let extracted = provenance.extracted.data
-        let built = provenance.built.data
-        let trained = provenance.trained.data
-        let evaluated = provenance.evaluated.data
+        let lineage = provenance.lineage
         var members: [String: JSONValue] = [
             "model": .string(provenance.version.name),
-            "window": extracted["window"] ?? .null,
-            "source": extracted["source"] ?? .null,
-            "quality": extracted["policy"] ?? .null,
-            "featureSpec": built["featureSpec"] ?? .null,
-            "holdoutPercent": built["split"]?["holdoutPercent"] ?? .null,
-            "algorithm": trained["algorithm"] ?? .null,
-            "parameters": trained["parameters"] ?? .null,
-            "seed": trained["seed"] ?? .null,
-            "alertBudget": ["fraction": evaluated["alertBudget"]?["fraction"] ?? .null],
-            "policy": evaluated["policy"] ?? .null,
+            "window": json(lineage.extracted.window),
+            "source": json(lineage.extracted.source),
+            "quality": json(lineage.extracted.policy),
+            "featureSpec": json(lineage.built.featureSpec),
+            "holdoutPercent": json(lineage.built.split.holdoutPercent),
+            "algorithm": .string(lineage.trained.algorithm),
+            "parameters": lineage.trained.parameters,
+            "seed": json(lineage.trained.seed),
+            "alertBudget": ["fraction": json(lineage.evaluated.alertBudget.fraction)],
+            "policy": json(lineage.evaluated.policy),
         ]
-        if let started = provenance.started?.data {
-            members["trigger"] = started["trigger"]
-            members["config"] = started["config"]
+        if let started = lineage.started {
+            members["trigger"] = json(started.trigger)
+            members["config"] = json(started.config)
         }
         return .object(members)
     }
 
     private static func internalParameters(of provenance: VersionProvenance) -> JSONValue {
         var events: [String: JSONValue] = [
-            "data.extracted": .int(provenance.extracted.seq), "dataset.built": .int(provenance.built.seq),
-            "model.trained": .int(provenance.trained.seq), "model.evaluated": .int(provenance.evaluated.seq),
-            "model.registered": .int(provenance.registered.seq),
+            EventType.dataExtracted.rawValue: .int(provenance.extracted.seq),
+            EventType.datasetBuilt.rawValue: .int(provenance.built.seq),
+            EventType.modelTrained.rawValue: .int(provenance.trained.seq),
+            EventType.modelEvaluated.rawValue: .int(provenance.evaluated.seq),
+            EventType.modelRegistered.rawValue: .int(provenance.registered.seq),
         ]
-        if let started = provenance.started { events["run.started"] = .int(started.seq) }
+        if let started = provenance.started { events[EventType.runStarted.rawValue] = .int(started.seq) }
+        let lineage = provenance.lineage
         return [
             "log": .string(provenance.registered.log),
-            "extractionQuery": ["sha256": provenance.extracted.data["queryDigest"] ?? .null],
-            "features": provenance.trained.data["features"] ?? .null,
-            "holdoutFrom": provenance.built.data["split"]?["holdoutFrom"] ?? .null,
+            "extractionQuery": ["sha256": json(lineage.extracted.queryDigest)],
+            "features": json(lineage.trained.features),
+            "holdoutFrom": json(lineage.built.split.holdoutFrom),
             "events": .object(events),
         ]
     }
 
     private static func resolvedDependencies(of provenance: VersionProvenance) -> [JSONValue] {
-        let built = provenance.built
-        let extracted = provenance.extracted
-        let trained = provenance.trained
+        let lineage = provenance.lineage
+        let built = lineage.built
+        let extracted = lineage.extracted
+        let trained = lineage.trained
         var dependencies: [JSONValue] = [
             [
                 "name": "dataset",
-                "digest": ["sha256": built.data["dataset"]?["sha256"] ?? .null],
+                "digest": ["sha256": json(built.dataset.sha256)],
                 "annotations": [
-                    "seq": .int(built.seq), "rows": built.data["rows"] ?? .null,
-                    "labelled": built.data["labelled"] ?? .null, "manifest": built.data["manifest"] ?? .null,
+                    "seq": .int(provenance.built.seq), "rows": json(built.rows),
+                    "labelled": json(built.labelled), "manifest": json(built.manifest),
                 ],
             ],
             [
                 "name": "snapshot",
-                "digest": ["sha256": extracted.data["snapshot"]?["sha256"] ?? .null],
-                "annotations": ["seq": .int(extracted.seq), "rows": extracted.data["rows"] ?? .null],
+                "digest": ["sha256": json(extracted.snapshot.sha256)],
+                "annotations": ["seq": .int(provenance.extracted.seq), "rows": json(extracted.rows)],
             ],
         ]
-        let trainer = trained.data["trainer"]
         var annotations: [String: JSONValue] = [
-            "seq": .int(trained.seq), "algorithm": trained.data["algorithm"] ?? .null,
-            "version": trainer?["version"] ?? .null,
+            "seq": .int(provenance.trained.seq), "algorithm": .string(trained.algorithm),
+            "version": .string(trained.trainer.version),
         ]
-        annotations["command"] = trainer?["command"]
-        annotations["environment"] = trainer?["environment"]
-        dependencies.append(["name": "trainer", "uri": eventURI(trained), "annotations": .object(annotations)])
-        for file in trainer?["files"]?.arrayValue ?? [] {
+        annotations["command"] = trained.trainer.command.map { json($0) }
+        annotations["environment"] = trained.trainer.environment
+        dependencies.append([
+            "name": "trainer", "uri": eventURI(provenance.trained), "annotations": .object(annotations),
+        ])
+        for file in trained.trainer.files ?? [] {
             dependencies.append([
-                "name": "trainer file", "digest": ["sha256": file["sha256"] ?? .null],
-                "annotations": ["path": file["path"] ?? .null],
+                "name": "trainer file", "digest": ["sha256": json(file.sha256)],
+                "annotations": ["path": .string(file.path)],
             ])
         }
         return dependencies
@@ -329,30 +380,32 @@ public enum Attestation {
     }
 
     private static func runDetails(of provenance: VersionProvenance, builderVersion: String) -> JSONValue {
+        let lineage = provenance.lineage
         let started = provenance.started
-        let recordedVersion = started?.data["code"]?["version"]?.stringValue
+        let recordedVersion = lineage.started?.code.version
         var metadata: [String: JSONValue] = [
             "startedOn": .string((started ?? provenance.extracted).time.rfc3339),
             "finishedOn": .string(provenance.registered.time.rfc3339),
         ]
-        if let run = started?.data["run"] { metadata["invocationId"] = run }
+        if let run = lineage.started?.run { metadata["invocationId"] = .string(run) }
         let evaluated = provenance.evaluated
-        var evaluation: [String: JSONValue] = [
+        let evaluation = lineage.evaluated
+        var annotations: [String: JSONValue] = [
             "seq": .int(evaluated.seq), "time": .string(evaluated.time.rfc3339),
-            "verdict": evaluated.data["verdict"] ?? .null, "reasons": evaluated.data["reasons"] ?? .null,
-            "candidate": evaluated.data["candidate"] ?? .null, "holdout": evaluated.data["holdout"] ?? .null,
-            "alertBudget": evaluated.data["alertBudget"] ?? .null, "policy": evaluated.data["policy"] ?? .null,
+            "verdict": json(evaluation.verdict), "reasons": json(evaluation.reasons),
+            "candidate": json(evaluation.candidate), "holdout": json(evaluation.holdout),
+            "alertBudget": json(evaluation.alertBudget), "policy": json(evaluation.policy),
         ]
-        evaluation["champion"] = evaluated.data["champion"]
-        evaluation["difference"] = evaluated.data["difference"]
+        annotations["champion"] = evaluation.champion.map { json($0) }
+        annotations["difference"] = evaluation.difference.map { json($0) }
         let byproducts: [JSONValue] =
-            [["name": "evaluation", "uri": eventURI(evaluated), "annotations": .object(evaluation)]]
-            + provenance.decisions.map { decision in
+            [["name": "evaluation", "uri": eventURI(evaluated), "annotations": .object(annotations)]]
+            + zip(provenance.decisions, lineage.reasons).map { decision, reason in
                 [
-                    "name": .string(decision.type == "model.approved" ? "approval" : "rejection"),
+                    "name": .string(decision.is(.modelApproved) ? "approval" : "rejection"),
                     "uri": eventURI(decision),
                     "annotations": [
-                        "keyid": .string(decision.actor), "reason": decision.data["reason"] ?? .null,
+                        "keyid": .string(decision.actor), "reason": .string(reason),
                         "seq": .int(decision.seq), "time": .string(decision.time.rfc3339),
                     ],
                 ]

@@ -314,9 +314,23 @@ public struct LogReader: Sendable {
             throw LedgerError(.invalidArgument, "the log has no entry at seq \(seq)")
         }
         let event = try SignedEvent(leaf: entry.leaf).event
-        guard event.type == type else {
+        guard event.type.hasSameBytes(as: type) else {
             throw LedgerError(.invalidArgument, "seq \(seq) is \(event.type), not \(type)")
         }
         return event
+    }
+
+    /// The event at `seq`, which must be of `type`, byte for byte.
+    public func event(at seq: UInt64, ofType type: EventType) async throws(LedgerError) -> Event {
+        try await event(at: seq, ofType: type.rawValue)
+    }
+
+    /// The event at `seq`, which must be of `kind`'s type, and its data decoded as `kind`.
+    public func event<Data: EventData>(
+        at seq: UInt64,
+        of kind: Data.Type
+    ) async throws(LedgerError) -> (event: Event, data: Data) {
+        let event = try await event(at: seq, ofType: Data.type)
+        return (event, try event.decode(kind))
     }
 }
