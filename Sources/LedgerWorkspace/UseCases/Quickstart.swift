@@ -252,25 +252,24 @@ public enum Quickstart {
             "verdict": run["verdict"] ?? .null, "registered": run["registered"] ?? .null,
         ]
         if let seq = run["steps"]?["drift"]?.integerValue {
-            let drift = try await reader.event(at: UInt64(seq), ofType: "drift.measured").data
-            let largest = (drift["features"]?.arrayValue ?? []).max {
-                ($0["psi"]?.doubleValue ?? 0) < ($1["psi"]?.doubleValue ?? 0)
-            }
-            json["largestPsi"] = largest?["psi"] ?? .null
-            json["largestPsiFeature"] = largest?["name"] ?? .null
-            json["scorePsi"] = drift["scores"]?["psi"] ?? .null
+            let drift = try await reader.event(at: UInt64(seq), ofType: EventType.driftMeasured.rawValue)
+                .decode(DriftMeasured.self)
+            let largest = drift.features.max { $0.psi < $1.psi }
+            json["largestPsi"] = largest.map { .number($0.psi) } ?? .null
+            json["largestPsiFeature"] = largest.map { .string($0.name) } ?? .null
+            json["scorePsi"] = drift.scores.map { .number($0.psi) } ?? .null
         }
         var aucs = ""
         if let seq = run["steps"]?["evaluate"]?.integerValue {
-            let evaluated = try await reader.event(at: UInt64(seq), ofType: "model.evaluated").data
-            let candidate = evaluated["candidate"]?["aucRoc"]?.doubleValue ?? 0
+            let evaluated = try await reader.event(at: UInt64(seq), ofType: EventType.modelEvaluated.rawValue)
+                .decode(ModelEvaluated.self)
+            let candidate = evaluated.candidate.aucRoc
             json["candidateAucRoc"] = .number(candidate)
             aucs = "AUC-ROC \(Gate.format(candidate))"
-            if let champion = evaluated["champion"] {
-                let auc = champion["metrics"]?["aucRoc"]?.doubleValue ?? 0
+            if let champion = evaluated.champion {
+                let auc = champion.metrics.aucRoc
                 json["championAucRoc"] = .number(auc)
-                aucs +=
-                    " vs \(champion["name"]?.stringValue ?? "")@\(champion["version"]?.integerValue ?? 0) \(Gate.format(auc))"
+                aucs += " vs \(champion.name)@\(champion.version) \(Gate.format(auc))"
             } else {
                 aucs += " (first model)"
             }
