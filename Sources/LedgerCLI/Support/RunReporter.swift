@@ -33,41 +33,47 @@ struct RunReporter: Sendable {
 
     private func pad(_ step: RunStep) -> String { step.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) }
 
-    /// One line on what a step's event says.
+    /// One line on what a step's event says; for data that does not have its kind's shape, why.
     static func summary(of event: Event) -> String {
-        let data = event.data
-        switch event.type {
-        case "data.extracted":
-            return "\(data["rows"]?.integerValue ?? 0) rows → snapshot sha256:\(short(data["snapshot"]))"
-        case "dataset.built":
-            return "\(data["rows"]?["train"]?.integerValue ?? 0) train and "
-                + "\(data["rows"]?["holdout"]?.integerValue ?? 0) holdout rows → dataset sha256:\(short(data["dataset"]))"
-        case "drift.measured":
-            let worst = (data["features"]?.arrayValue ?? []).max {
-                ($0["psi"]?.doubleValue ?? 0) < ($1["psi"]?.doubleValue ?? 0)
-            }
+        do {
+            return try typedSummary(of: event)
+        } catch {
+            return "\(event.type): \(error.reason)"
+        }
+    }
+
+    private static func typedSummary(of event: Event) throws(LedgerError) -> String {
+        switch event.eventType {
+        case .dataExtracted:
+            let data = try event.decode(DataExtracted.self)
+            return "\(data.rows) rows → snapshot sha256:\(short(data.snapshot.sha256))"
+        case .datasetBuilt:
+            let data = try event.decode(DatasetBuilt.self)
             return
-                "\(data["verdict"]?.stringValue ?? "?") (largest PSI \(Gate.format(worst?["psi"]?.doubleValue ?? 0)) "
-                + "on \(worst?["name"]?.stringValue ?? "?"); scores \(Gate.format(data["scores"]?["psi"]?.doubleValue ?? 0)))"
-        case "model.trained":
-            return "model sha256:\(short(data["artifact"])) on \(data["rows"]?.integerValue ?? 0) rows "
-                + "in \(data["durationMs"]?.integerValue ?? 0) ms"
-        case "model.evaluated":
-            var line = "AUC-ROC \(Gate.format(data["candidate"]?["aucRoc"]?.doubleValue ?? 0))"
-            if let champion = data["champion"] {
-                line +=
-                    " vs \(champion["name"]?.stringValue ?? "")@\(champion["version"]?.integerValue ?? 0) "
-                    + "\(Gate.format(champion["metrics"]?["aucRoc"]?.doubleValue ?? 0))"
+                "\(data.rows.train) train and \(data.rows.holdout) holdout rows → dataset sha256:\(short(data.dataset.sha256))"
+        case .driftMeasured:
+            let data = try event.decode(DriftMeasured.self)
+            let worst = data.features.max { $0.psi < $1.psi }
+            let scores = data.scores.map { "; scores \(Gate.format($0.psi))" } ?? ""
+            return "\(data.verdict.rawValue) (largest PSI \(worst.map { Gate.format($0.psi) } ?? "-") "
+                + "on \(worst?.name ?? "?")\(scores))"
+        case .modelTrained:
+            let data = try event.decode(ModelTrained.self)
+            return "model sha256:\(short(data.artifact.sha256)) on \(data.rows) rows in \(data.durationMs) ms"
+        case .modelEvaluated:
+            let data = try event.decode(ModelEvaluated.self)
+            var line = "AUC-ROC \(Gate.format(data.candidate.aucRoc))"
+            if let champion = data.champion {
+                line += " vs \(champion.name)@\(champion.version) \(Gate.format(champion.metrics.aucRoc))"
             }
-            return line + ": \(data["verdict"]?.stringValue ?? "?")"
-        case "model.registered":
-            return "registered \(data["name"]?.stringValue ?? "")@\(data["version"]?.integerValue ?? 0)"
+            return line + ": \(data.verdict.rawValue)"
+        case .modelRegistered:
+            let data = try event.decode(ModelRegistered.self)
+            return "registered \(data.name)@\(data.version)"
         default:
             return event.type
         }
     }
 
-    private static func short(_ artifact: JSONValue?) -> String {
-        String((artifact?["sha256"]?.stringValue ?? "").prefix(12)) + "…"
-    }
+    private static func short(_ digest: Hash256) -> String { String(digest.hex.prefix(12)) + "…" }
 }
