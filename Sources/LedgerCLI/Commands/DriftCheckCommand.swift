@@ -133,10 +133,10 @@ struct DriftCheckCommand: AsyncParsableCommand {
         for entry in try await ledger.store.entries(in: deployed..<size).reversed() {
             // The type from the signed bytes, never from the store's index column.
             let event = try SignedEvent(leaf: entry.leaf).event
-            let data = event.data
-            guard event.type == "run.started", data["trigger"] == "drift", let run = data["run"]?.stringValue,
-                run.hasPrefix("\(runner.settings.pipeline)/")
-            else { continue }
+            guard event.is(.runStarted) else { continue }
+            let started = try event.decode(RunStarted.self)
+            let run = started.run
+            guard started.trigger == .drift, run.hasPrefix("\(runner.settings.pipeline)/") else { continue }
             let history = try await RunHistory(run: run, ledger: ledger)
             if history.status == nil || history.registered != nil { return run }
         }

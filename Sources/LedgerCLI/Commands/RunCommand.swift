@@ -103,11 +103,11 @@ struct RunCommand: AsyncParsableCommand {
             for outcome in outcomes { Self.explain(outcome, console: console) }
         }
         if abandon == nil, let failed = outcomes.first(where: { [.failed, .alreadyFailed].contains($0.disposition) }) {
-            let error = failed.history.ended?.data["error"]
+            let ended = try failed.history.ended?.decode(RunFailed.self)
             throw LedgerError(
                 .runFailed,
-                "run \(failed.history.run) failed at \(failed.history.ended?.data["step"]?.stringValue ?? "?"): "
-                    + "\(error?["message"]?.stringValue ?? "unknown error"); fix the cause, then "
+                "run \(failed.history.run) failed at \(ended?.step ?? "?"): "
+                    + "\(ended?.error.message ?? "unknown error"); fix the cause, then "
                     + "`ledger run --window \(failed.history.window) --rerun`"
             )
         }
