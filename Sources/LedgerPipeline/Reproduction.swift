@@ -53,20 +53,22 @@ public struct Reproduction: Sendable {
         threads: Int = 1
     ) async throws(LedgerError) -> Reproduction {
         let log = LogReader(store: store)
-        let trained = try await log.event(at: version.trainedAt, ofType: "model.trained")
-        let registered = try await log.event(at: version.registeredAt, ofType: "model.registered")
-        let evaluationSeq = UInt64(registered.data["evaluation"]?["seq"]?.integerValue ?? 0)
-        let evaluated = try await log.event(at: evaluationSeq, ofType: "model.evaluated")
-        let datasetSeq = UInt64(trained.data["dataset"]?["seq"]?.integerValue ?? 0)
-        let built = try await log.event(at: datasetSeq, ofType: "dataset.built")
-        let extractSeq = UInt64(built.data["extract"]?["seq"]?.integerValue ?? 0)
-        let extractedEvent = try await log.event(at: extractSeq, ofType: "data.extracted")
+        let (trained, trainedData) = try await log.event(at: version.trainedAt, of: ModelTrained.self)
+        let (registered, registeredData) = try await log.event(at: version.registeredAt, of: ModelRegistered.self)
+        let (evaluated, evaluatedData) = try await log.event(
+            at: registeredData.evaluation.seq,
+            of: ModelEvaluated.self
+        )
+        let (built, builtData) = try await log.event(at: trainedData.dataset.seq, of: DatasetBuilt.self)
+        let extractedEvent = try await log.event(at: builtData.extract.seq, ofType: .dataExtracted)
         let extracted = try RecordedExtract(extractedEvent)
         var checks: [Check] = []
 
         // 1. Every stored artifact of the lineage, read back through the store, which checks each digest.
         let named = storedArtifacts(
             extracted: extracted,
+            built: builtData,
+            evaluated: evaluatedData,
             events: [extractedEvent, built, trained, evaluated, registered],
             version: version
         )
@@ -107,7 +109,7 @@ public struct Reproduction: Sendable {
 
         // 3. The dataset, rebuilt from the stored snapshot.
         if let snapshot = stored[extracted.snapshot] {
-            checks.append(rebuildDataset(built, extracted: extracted, snapshot: snapshot))
+            checks.append(rebuildDataset(builtData, extracted: extracted, snapshot: snapshot))
         } else {
             checks.append(lacking("dataset", extracted.snapshot))
         }
@@ -120,9 +122,9 @@ public struct Reproduction: Sendable {
             checks.append(Check(step: "trainer", outcome: .differs, detail: error.reason))
             return Reproduction(version: version, checks: checks)
         }
-        checks.append(compareTrainer(recorded: trained.data["trainer"], current: trainer))
+        checks.append(compareTrainer(recorded: trainedData.trainer, current: trainer))
 
-        let datasetDigest = hash(built.data["dataset"]?["sha256"])
+        let datasetDigest = builtData.dataset.sha256
         guard let csv = stored[datasetDigest] else {
             checks.append(lacking("model", datasetDigest))
             checks.append(lacking("metrics", datasetDigest))
@@ -131,7 +133,7 @@ public struct Reproduction: Sendable {
         let data = try TrainingData(csv: csv)
 
         // 5. The model, retrained with the recorded parameters and seed.
-        let seed = UInt64(trained.data["seed"]?.integerValue ?? 0)
+        let seed = trainedData.seed
         let retrained: [UInt8]
         do {
             retrained = try trainer.train(data, datasetCSV: csv, seed: seed)
@@ -156,14 +158,14 @@ public struct Reproduction: Sendable {
         }
 
         // 6. The metrics, recomputed on the same holdout with the retrained model (and the recorded champion).
-        let champion = evaluated.data["champion"].map { hash($0["sha256"]) }
+        let champion = evaluatedData.champion?.sha256
         if let champion, stored[champion] == nil {
             checks.append(lacking("metrics", champion))
             return Reproduction(version: version, checks: checks)
         }
         checks.append(
             await reevaluate(
-                evaluated,
+                evaluatedData,
                 model: retrained,
                 championModel: champion.flatMap { stored[$0] },
                 trainer: trainer,
@@ -175,10 +177,6 @@ public struct Reproduction: Sendable {
             )
         )
         return Reproduction(version: version, checks: checks)
-    }
-
-    private static func hash(_ json: JSONValue?) -> Hash256 {
-        json?.stringValue.flatMap(Hash256.init(hex:)) ?? .zero
     }
 
     /// An artifact the lineage names by digest.
@@ -195,23 +193,19 @@ public struct Reproduction: Sendable {
     /// manifest, the registered model, the champion it was evaluated against, then any other subject.
     static func storedArtifacts(
         extracted: RecordedExtract,
+        built: DatasetBuilt,
+        evaluated: ModelEvaluated,
         events: [Event],
         version: ModelRules.Version
     ) -> [NamedArtifact] {
-        let built = events.first { $0.type == "dataset.built" }
-        let evaluated = events.first { $0.type == "model.evaluated" }
         var named: [NamedArtifact] = [
-            NamedArtifact(name: "snapshot", digest: extracted.snapshot, isInput: true)
+            NamedArtifact(name: "snapshot", digest: extracted.snapshot, isInput: true),
+            NamedArtifact(name: "dataset", digest: built.dataset.sha256, isInput: true),
+            NamedArtifact(name: "manifest", digest: built.manifest.sha256, isInput: false),
+            NamedArtifact(name: "model", digest: version.artifact, isInput: false),
         ]
-        if let dataset = built?.data["dataset"]?["sha256"] {
-            named.append(NamedArtifact(name: "dataset", digest: hash(dataset), isInput: true))
-        }
-        if let manifest = built?.data["manifest"]?["sha256"] {
-            named.append(NamedArtifact(name: "manifest", digest: hash(manifest), isInput: false))
-        }
-        named.append(NamedArtifact(name: "model", digest: version.artifact, isInput: false))
-        if let champion = evaluated?.data["champion"]?["sha256"] {
-            named.append(NamedArtifact(name: "champion model", digest: hash(champion), isInput: true))
+        if let champion = evaluated.champion {
+            named.append(NamedArtifact(name: "champion model", digest: champion.sha256, isInput: true))
         }
         for event in events {
             for subject in event.subject {
@@ -285,13 +279,15 @@ public struct Reproduction: Sendable {
         )
     }
 
-    private static func rebuildDataset(_ built: Event, extracted: RecordedExtract, snapshot bytes: [UInt8]) -> Check {
+    private static func rebuildDataset(
+        _ built: DatasetBuilt,
+        extracted: RecordedExtract,
+        snapshot bytes: [UInt8]
+    ) -> Check {
         let step = "dataset"
         let snapshot = ArtifactDigest(sha256: extracted.snapshot)
-        guard let percent = built.data["split"]?["holdoutPercent"]?.integerValue else {
-            return Check(step: step, outcome: .differs, detail: "dataset.built has no split")
-        }
-        guard hash(built.data["featureSpec"]?["sha256"]) == Hash256.sha256(DatasetBuilder.featureSpecV1) else {
+        let percent = built.split.holdoutPercent
+        guard built.featureSpec.sha256 == Hash256.sha256(DatasetBuilder.featureSpecV1) else {
             return Check(
                 step: step,
                 outcome: .differs,
@@ -306,7 +302,7 @@ public struct Reproduction: Sendable {
                 featureSpec: DatasetBuilder.featureSpecV1,
                 holdoutFraction: Double(percent) / 100
             )
-            let recorded = hash(built.data["dataset"]?["sha256"])
+            let recorded = built.dataset.sha256
             guard rebuilt.datasetDigest == recorded else {
                 return Check(
                     step: step,
@@ -329,7 +325,7 @@ public struct Reproduction: Sendable {
         }
     }
 
-    private static func compareTrainer(recorded: JSONValue?, current: any Trainer) -> Check {
+    private static func compareTrainer(recorded: ModelTrained.Trainer, current: any Trainer) -> Check {
         let step = "trainer"
         let identity: TrainerIdentity
         do {
@@ -337,27 +333,25 @@ public struct Reproduction: Sendable {
         } catch {
             return Check(step: step, outcome: .differs, detail: error.reason)
         }
-        if recorded?["version"]?.stringValue != identity.version {
+        if recorded.version != identity.version {
             return Check(
                 step: step,
                 outcome: .differs,
-                detail: "the trainer version changed: recorded \(recorded?["version"]?.stringValue ?? "none"), "
+                detail: "the trainer version changed: recorded \(recorded.version), "
                     + "this build has \(identity.version)"
             )
         }
-        let files = (recorded?["files"]?.arrayValue ?? []).compactMap { file -> (String, String)? in
-            guard let path = file["path"]?.stringValue, let sha256 = file["sha256"]?.stringValue else { return nil }
-            return (path, sha256)
-        }
-        for (path, sha256) in files {
+        for file in recorded.files ?? [] {
+            let path = file.path
             guard let now = identity.files.first(where: { $0.path == path }) else {
                 return Check(step: step, outcome: .differs, detail: "the trainer file \(path) is gone")
             }
-            if now.sha256.hex != sha256 {
+            if now.sha256 != file.sha256 {
                 return Check(
                     step: step,
                     outcome: .differs,
-                    detail: "the trainer file \(path) changed: sha256:\(now.sha256.hex), recorded sha256:\(sha256)"
+                    detail: "the trainer file \(path) changed: sha256:\(now.sha256.hex), "
+                        + "recorded sha256:\(file.sha256.hex)"
                 )
             }
         }
@@ -365,7 +359,7 @@ public struct Reproduction: Sendable {
     }
 
     private static func reevaluate(
-        _ evaluated: Event,
+        _ evaluated: ModelEvaluated,
         model: [UInt8],
         championModel: [UInt8]?,
         trainer: any Trainer,
@@ -379,9 +373,9 @@ public struct Reproduction: Sendable {
         do {
             let candidateScores = try trainer.scores(model: model, rows: data.holdout)
             var championScores: [Double]?
-            if let champion = evaluated.data["champion"] {
-                let name = champion["name"]?.stringValue ?? ""
-                let number = Int(champion["version"]?.integerValue ?? 0)
+            if let champion = evaluated.champion {
+                let name = champion.name
+                let number = champion.version
                 guard let version = state.models.version(name, number) else {
                     return Check(
                         step: step,
@@ -389,7 +383,7 @@ public struct Reproduction: Sendable {
                         detail: "the champion \(name)@\(number) is not registered"
                     )
                 }
-                let event = try await LogReader(store: store).event(at: version.trainedAt, ofType: "model.trained")
+                let event = try await LogReader(store: store).event(at: version.trainedAt, ofType: .modelTrained)
                 let scorer = try Trainers.recorded(in: event, workingDirectory: workingDirectory, threads: threads)
                 guard let championModel, Hash256.sha256(championModel) == version.artifact else {
                     return Check(
@@ -400,35 +394,35 @@ public struct Reproduction: Sendable {
                 }
                 championScores = try scorer.scores(model: championModel, rows: data.holdout)
             }
-            let budget = evaluated.data["alertBudget"]?["fraction"]?.doubleValue ?? 0.05
-            let difference = evaluated.data["difference"]
-            let settings = EvaluationSettings(
-                alertBudget: budget,
-                replicates: Int(difference?["replicates"]?.integerValue ?? 1000),
-                confidence: difference?["confidence"]?.doubleValue ?? 0.95
-            )
+            // Without a champion there is no difference, and the interval's settings are not used.
+            let difference = evaluated.difference
+            var settings = EvaluationSettings(alertBudget: evaluated.alertBudget.fraction)
+            if let difference {
+                settings.replicates = difference.replicates
+                settings.confidence = difference.confidence
+            }
             let judgement = try Judgement(
                 candidateScores: candidateScores,
                 championScores: championScores,
                 labels: data.holdoutLabels,
                 policy: state.policy,
                 settings: settings,
-                bootstrapSeed: UInt64(difference?["seed"]?.integerValue ?? 0)
+                bootstrapSeed: difference?.seed ?? 0
             )
             var mismatches: [String] = []
-            func compare(_ name: String, _ recorded: JSONValue?, _ now: Double) {
-                let was = recorded?.doubleValue ?? .nan
+            func compare(_ name: String, _ recorded: Double?, _ now: Double) {
+                let was = recorded ?? .nan
                 if was != now { mismatches.append("\(name) \(now), recorded \(was)") }
             }
-            let candidate = evaluated.data["candidate"]
-            compare("candidate AUC-ROC", candidate?["aucRoc"], judgement.candidate.aucRoc)
-            compare("candidate average precision", candidate?["averagePrecision"], judgement.candidate.averagePrecision)
-            compare("candidate precision@k", candidate?["precisionAtK"], judgement.candidate.precisionAtK)
-            compare("candidate recall@k", candidate?["recallAtBudget"], judgement.candidate.recallAtBudget)
+            let candidate = evaluated.candidate
+            compare("candidate AUC-ROC", candidate.aucRoc, judgement.candidate.aucRoc)
+            compare("candidate average precision", candidate.averagePrecision, judgement.candidate.averagePrecision)
+            compare("candidate precision@k", candidate.precisionAtK, judgement.candidate.precisionAtK)
+            compare("candidate recall@k", candidate.recallAtBudget, judgement.candidate.recallAtBudget)
             if let champion = judgement.champion, let interval = judgement.difference {
-                compare("champion AUC-ROC", evaluated.data["champion"]?["metrics"]?["aucRoc"], champion.aucRoc)
-                compare("interval lower bound", difference?["lower"], interval.lower)
-                compare("interval upper bound", difference?["upper"], interval.upper)
+                compare("champion AUC-ROC", evaluated.champion?.metrics.aucRoc, champion.aucRoc)
+                compare("interval lower bound", difference?.lower, interval.lower)
+                compare("interval upper bound", difference?.upper, interval.upper)
             }
             guard mismatches.isEmpty else {
                 return Check(step: step, outcome: .differs, detail: mismatches.joined(separator: "; "))
