@@ -102,8 +102,7 @@ public struct ModelLoader: Sendable {
             throw LedgerError(.invalidArgument, "\(serving.name)@\(serving.version) is not registered")
         }
         let reader = LogReader(store: store)
-        let trainedEvent = try await reader.event(at: version.trainedAt, ofType: EventType.modelTrained.rawValue)
-        let trained = try trainedEvent.decode(ModelTrained.self)
+        let (trainedEvent, trained) = try await reader.event(at: version.trainedAt, of: ModelTrained.self)
         guard trained.algorithm == IsolationForest.algorithm else {
             throw LedgerError(
                 .modelArtifact,
@@ -119,13 +118,11 @@ public struct ModelLoader: Sendable {
                 "the artifact of \(serving.name)@\(serving.version) does not parse: \(error.reason)"
             )
         }
-        let registered = try await reader.event(at: version.registeredAt, ofType: EventType.modelRegistered.rawValue)
-            .decode(ModelRegistered.self)
-        let evaluatedEvent = try await reader.event(
+        let registered = try await reader.event(at: version.registeredAt, of: ModelRegistered.self).data
+        let (evaluatedEvent, evaluated) = try await reader.event(
             at: registered.evaluation.seq,
-            ofType: EventType.modelEvaluated.rawValue
+            of: ModelEvaluated.self
         )
-        let evaluated = try evaluatedEvent.decode(ModelEvaluated.self)
         let budget = evaluated.alertBudget.fraction
         let dataset = trained.dataset.sha256
         let training = try TrainingData(csv: try await artifacts.get(ArtifactDigest(sha256: dataset)))

@@ -84,14 +84,10 @@ public struct ModelReport {
             )["note"]?.stringValue
         }
         let reader = LogReader(store: store)
-        let trained = try await reader.event(at: entry.trained.seq, ofType: EventType.modelTrained.rawValue)
-            .decode(ModelTrained.self)
-        let evaluated = try await reader.event(at: entry.evaluation.seq, ofType: EventType.modelEvaluated.rawValue)
-            .decode(ModelEvaluated.self)
-        let built = try await reader.event(at: trained.dataset.seq, ofType: EventType.datasetBuilt.rawValue)
-            .decode(DatasetBuilt.self)
-        let extracted = try await reader.event(at: built.extract.seq, ofType: EventType.dataExtracted.rawValue)
-            .decode(DataExtracted.self)
+        let trained = try await reader.event(at: entry.trained.seq, of: ModelTrained.self).data
+        let evaluated = try await reader.event(at: entry.evaluation.seq, of: ModelEvaluated.self).data
+        let built = try await reader.event(at: trained.dataset.seq, of: DatasetBuilt.self).data
+        let extracted = try await reader.event(at: built.extract.seq, of: DataExtracted.self).data
 
         let hashes = leaves.map { MerkleTree.leafHash($0) }
         var timeline: [TimelineEntry] = []

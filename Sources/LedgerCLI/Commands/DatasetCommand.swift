@@ -69,7 +69,7 @@ struct DatasetBuildCommand: AsyncParsableCommand {
         let steps = try session.modelSteps(key: key, threads: 1)
         guard let percent = holdoutPercent else { return }
         let recorded = try RecordedExtract(
-            try await LogReader(store: steps.ledger.store).event(at: extract, ofType: EventType.dataExtracted.rawValue)
+            try await LogReader(store: steps.ledger.store).event(at: extract, ofType: .dataExtracted)
         )
         let built = try await steps.buildDataset(from: recorded, holdoutPercent: percent)
         if json {

@@ -252,8 +252,7 @@ public enum Quickstart {
             "verdict": run["verdict"] ?? .null, "registered": run["registered"] ?? .null,
         ]
         if let seq = run["steps"]?["drift"]?.integerValue {
-            let drift = try await reader.event(at: UInt64(seq), ofType: EventType.driftMeasured.rawValue)
-                .decode(DriftMeasured.self)
+            let drift = try await reader.event(at: UInt64(seq), of: DriftMeasured.self).data
             let largest = drift.features.max { $0.psi < $1.psi }
             json["largestPsi"] = largest.map { .number($0.psi) } ?? .null
             json["largestPsiFeature"] = largest.map { .string($0.name) } ?? .null
@@ -261,8 +260,7 @@ public enum Quickstart {
         }
         var aucs = ""
         if let seq = run["steps"]?["evaluate"]?.integerValue {
-            let evaluated = try await reader.event(at: UInt64(seq), ofType: EventType.modelEvaluated.rawValue)
-                .decode(ModelEvaluated.self)
+            let evaluated = try await reader.event(at: UInt64(seq), of: ModelEvaluated.self).data
             let candidate = evaluated.candidate.aucRoc
             json["candidateAucRoc"] = .number(candidate)
             aucs = "AUC-ROC \(Gate.format(candidate))"
