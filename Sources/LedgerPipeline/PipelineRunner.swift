@@ -241,7 +241,7 @@ public struct PipelineRunner: Sendable {
             ],
             signedBy: steps.signer
         ) {
-            history.record(signed.event)
+            try history.record(signed.event)
         }
         notify(.finished(run: run, status: "failed"))
         return RunOutcome(disposition: .failed, resumed: false, history: history)
@@ -276,7 +276,7 @@ public struct PipelineRunner: Sendable {
                 do {
                     try await beforeAttempt?(step, attempt)
                     if let events = try await perform(step, history) {
-                        for event in events { history.record(event) }
+                        for event in events { try history.record(event) }
                         notify(.completed(run: run, step: step, events: events))
                     } else {
                         notify(
@@ -294,7 +294,8 @@ public struct PipelineRunner: Sendable {
                     let failure = StepFailure(error)
                     let last = !failure.transient || attempt >= settings.retry.maxAttempts
                     let backoff =
-                        last ? nil : settings.retry.backoffMs(afterAttempt: attempt, step: step, seed: history.seed)
+                        last
+                        ? nil : settings.retry.backoffMs(afterAttempt: attempt, step: step, seed: history.seed ?? 0)
                     var failed: [String: JSONValue] = [
                         "run": .string(run), "step": .string(step.rawValue), "attempt": .int(attempt),
                         "error": failure.jsonValue,
@@ -310,7 +311,7 @@ public struct PipelineRunner: Sendable {
                         )
                     }
                     for signed in try await ledger.append(drafts, signedBy: steps.signer) {
-                        history.record(signed.event)
+                        try history.record(signed.event)
                     }
                     notify(.failed(run: run, step: step, attempt: attempt, failure: failure, retryInMs: backoff))
                     if last {
@@ -326,7 +327,7 @@ public struct PipelineRunner: Sendable {
             [EventDraft(type: "run.completed", data: ["run": .string(run)])],
             signedBy: steps.signer
         ) {
-            history.record(signed.event)
+            try history.record(signed.event)
         }
         notify(.finished(run: run, status: "completed"))
         return RunOutcome(disposition: .completed, resumed: resumed, history: history)

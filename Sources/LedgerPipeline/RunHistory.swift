@@ -10,8 +10,9 @@ public struct RunHistory: Sendable {
     public let startedSeq: UInt64
     public let trigger: String
     public let window: RunWindow
-    /// The seed of the retry jitter, as `run.started` recorded it.
-    public let seed: UInt64
+    /// The seed of the retry jitter, as `run.started` recorded it; nil for a run whose start recorded no retry
+    /// settings.
+    public let seed: UInt64?
     /// The configuration digest (hex) and code version the run started with.
     public let configDigest: String
     public let codeVersion: String
@@ -23,10 +24,24 @@ public struct RunHistory: Sendable {
     public private(set) var failures: [RunStep: Int] = [:]
     /// `run.completed` or `run.failed`, once the run ended.
     public private(set) var ended: Event?
+    /// The error `run.failed` recorded, once the run failed.
+    private var failure: StepError?
+
+    /// The snapshot, dataset and model the run produced so far.
+    public private(set) var snapshot: ArtifactDigest?
+    public private(set) var dataset: ArtifactDigest?
+    public private(set) var model: ArtifactDigest?
+    /// The drift verdict, if the run measured drift.
+    public private(set) var driftVerdict: String?
+    /// `pass` or `fail`, once evaluated.
+    public private(set) var verdict: String?
+    /// `name@version` of the version the run registered, if the gate passed.
+    public private(set) var registered: String?
 
     /// Reads every event of `run` from its `run.started` on.
     ///
-    /// - Throws: `argument.invalid` if the log never started `run`.
+    /// - Throws: `argument.invalid` if the log never started `run`; `event.schema` if an event of the run does not
+    ///   have its kind's shape.
     public init(run: String, ledger: Ledger) async throws(LedgerError) {
         guard let startedSeq = await ledger.state.runs.started[run] else {
             throw LedgerError(.invalidArgument, "the log has no run \(run); see `ledger runs`")
@@ -35,72 +50,82 @@ public struct RunHistory: Sendable {
         let entries = try await ledger.store.entries(in: startedSeq..<size)
         guard let first = entries.first else { throw LedgerError(.invalidArgument, "the log has no run \(run)") }
         let started = try SignedEvent(leaf: first.leaf).event
-        guard started.type == "run.started",
-            let from = started.data["window"]?["from"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
-            let to = started.data["window"]?["to"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
-        else { throw LedgerError(.malformed, "seq \(startedSeq) is not the run.started of \(run)") }
+        guard started.is(.runStarted) else {
+            throw LedgerError(.malformed, "seq \(startedSeq) is not the run.started of \(run)")
+        }
+        let data = try started.decode(RunStarted.self)
         self.run = run
         self.startedSeq = startedSeq
-        self.trigger = started.data["trigger"]?.stringValue ?? "manual"
-        self.window = try RunWindow(from: from, to: to)
-        self.seed = UInt64(started.data["retry"]?["seed"]?.integerValue ?? 0)
-        self.configDigest = started.data["config"]?["sha256"]?.stringValue ?? ""
-        self.codeVersion = started.data["code"]?["version"]?.stringValue ?? ""
-        if let name = started.data["champion"]?["name"]?.stringValue,
-            let version = started.data["champion"]?["version"]?.integerValue
-        {
-            self.champion = (name, Int(version))
-        } else {
-            self.champion = nil
-        }
+        self.trigger = data.trigger.rawValue
+        self.window = try RunWindow(from: data.window.from, to: data.window.to)
+        self.seed = data.retry?.seed
+        self.configDigest = data.config.sha256.hex
+        self.codeVersion = data.code.version
+        self.champion = data.champion.map { ($0.name, $0.version) }
         for entry in entries.dropFirst() {
-            record(try SignedEvent(leaf: entry.leaf).event)
+            try record(try SignedEvent(leaf: entry.leaf).event)
         }
     }
 
     /// Takes in a later event; events of other runs are ignored.
-    mutating func record(_ event: Event) {
+    ///
+    /// - Throws: `event.schema` if the event does not have its kind's shape.
+    mutating func record(_ event: Event) throws(LedgerError) {
         // Run ids are told apart by their bytes (see Identifier), never by Unicode equivalence.
-        guard let id = event.data["run"]?.stringValue, id.hasSameBytes(as: run) else { return }
-        switch event.type {
-        case "step.failed":
-            if let step = event.data["step"]?.stringValue.flatMap(RunStep.init(rawValue:)) {
+        func ours(_ id: String?) -> Bool { id?.hasSameBytes(as: run) == true }
+        switch event.eventType {
+        case .stepFailed:
+            let failed = try event.decode(StepFailed.self)
+            guard ours(failed.run) else { return }
+            if let step = RunStep.allCases.first(where: { $0.rawValue.hasSameBytes(as: failed.step) }) {
                 failures[step, default: 0] += 1
             }
-        case "run.completed", "run.failed":
+        case .runCompleted:
+            guard ours(try event.decode(RunCompleted.self).run) else { return }
             ended = event
+            failure = nil
+        case .runFailed:
+            let failed = try event.decode(RunFailed.self)
+            guard ours(failed.run) else { return }
+            ended = event
+            failure = failed.error
+        case .dataExtracted:
+            let extracted = try event.decode(DataExtracted.self)
+            guard ours(extracted.run) else { return }
+            completed[.extract] = event
+            snapshot = ArtifactDigest(sha256: extracted.snapshot.sha256)
+        case .datasetBuilt:
+            let built = try event.decode(DatasetBuilt.self)
+            guard ours(built.run) else { return }
+            completed[.dataset] = event
+            dataset = ArtifactDigest(sha256: built.dataset.sha256)
+        case .driftMeasured:
+            let drift = try event.decode(DriftMeasured.self)
+            guard ours(drift.run) else { return }
+            completed[.drift] = event
+            driftVerdict = drift.verdict.rawValue
+        case .modelTrained:
+            let trained = try event.decode(ModelTrained.self)
+            guard ours(trained.run) else { return }
+            completed[.train] = event
+            model = ArtifactDigest(sha256: trained.artifact.sha256)
+        case .modelEvaluated:
+            let evaluated = try event.decode(ModelEvaluated.self)
+            guard ours(evaluated.run) else { return }
+            completed[.evaluate] = event
+            verdict = evaluated.verdict.rawValue
+        case .modelRegistered:
+            let registration = try event.decode(ModelRegistered.self)
+            guard ours(registration.run) else { return }
+            completed[.register] = event
+            registered = "\(registration.name)@\(registration.version)"
         default:
-            if let step = RunStep.allCases.first(where: { $0.eventType == event.type }) { completed[step] = event }
+            return
         }
     }
 
     /// Whether the run ended, and how: `completed` or `failed`; nil while it is open.
-    public var status: String? { ended.map { $0.type == "run.completed" ? "completed" : "failed" } }
-
-    /// The snapshot, dataset and model the run produced so far.
-    public var snapshot: ArtifactDigest? { digest(.extract, "snapshot") }
-    public var dataset: ArtifactDigest? { digest(.dataset, "dataset") }
-    public var model: ArtifactDigest? { digest(.train, "artifact") }
-
-    private func digest(_ step: RunStep, _ member: String) -> ArtifactDigest? {
-        completed[step]?.data[member]?["sha256"]?.stringValue.flatMap(Hash256.init(hex:)).map(
-            ArtifactDigest.init(sha256:)
-        )
-    }
-
-    /// The drift verdict, if the run measured drift.
-    public var driftVerdict: String? { completed[.drift]?.data["verdict"]?.stringValue }
-
-    /// `pass` or `fail`, once evaluated.
-    public var verdict: String? { completed[.evaluate]?.data["verdict"]?.stringValue }
-
-    /// `name@version` of the version the run registered, if the gate passed.
-    public var registered: String? {
-        guard let data = completed[.register]?.data, let name = data["name"]?.stringValue,
-            let version = data["version"]?.integerValue
-        else { return nil }
-        return "\(name)@\(version)"
-    }
+    public var status: String? { ended.map { $0.is(.runCompleted) ? "completed" : "failed" } }
 
     /// A summary for `--json` output and logs.
     public var jsonValue: JSONValue {
@@ -114,7 +139,7 @@ public struct RunHistory: Sendable {
             "snapshot": snapshot.map { .string($0.description) }, "dataset": dataset.map { .string($0.description) },
             "model": model.map { .string($0.description) }, "drift": driftVerdict.map(JSONValue.string),
             "verdict": verdict.map(JSONValue.string), "registered": registered.map(JSONValue.string),
-            "ended": ended.map { .int($0.seq) }, "error": ended?.data["error"],
+            "ended": ended.map { .int($0.seq) }, "error": failure.flatMap { try? JSONValueEncoding.encode($0) },
         ]
         return .object(members.compactMapValues { $0 })
     }

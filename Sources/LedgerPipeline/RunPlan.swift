@@ -126,16 +126,19 @@ public enum RunStep: String, Sendable, CaseIterable, Comparable {
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.index < rhs.index }
 
     /// The event type that records the step's success.
-    public var eventType: String {
+    public var recordingType: EventType {
         switch self {
-        case .extract: "data.extracted"
-        case .dataset: "dataset.built"
-        case .drift: "drift.measured"
-        case .train: "model.trained"
-        case .evaluate: "model.evaluated"
-        case .register: "model.registered"
+        case .extract: .dataExtracted
+        case .dataset: .datasetBuilt
+        case .drift: .driftMeasured
+        case .train: .modelTrained
+        case .evaluate: .modelEvaluated
+        case .register: .modelRegistered
         }
     }
+
+    /// The name of ``recordingType``.
+    public var eventType: String { recordingType.rawValue }
 }
 
 /// What a run does and how: everything the runner needs besides the log, the artifact store and the keys.

@@ -180,8 +180,9 @@ struct PipelineRunnerTests {
         #expect(failed.map { $0.data["attempt"]?.integerValue } == [1, 2])
         #expect(failed.allSatisfy { $0.data["step"] == "train" && $0.data["error"]?["class"] == "transient" })
         let policy = fixture.runner.settings.retry
+        let seed = try #require(outcome.history.seed)
         let expected = [1, 2].map {
-            policy.backoffMs(afterAttempt: $0, step: .train, seed: outcome.history.seed)
+            policy.backoffMs(afterAttempt: $0, step: .train, seed: seed)
         }
         #expect(failed.map { $0.data["retryInMs"]?.integerValue.map(Int.init) } == expected.map { $0 })
         #expect(fixture.waits.all == expected, "the runner waited what the events say")
