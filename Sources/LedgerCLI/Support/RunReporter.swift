@@ -15,7 +15,7 @@ struct RunReporter: Sendable {
             return attempt > 1 ? ["  \(pad(step)) attempt \(attempt)"] : []
         case .completed(_, let step, let events):
             return events.map { event in
-                let shown = RunStep.allCases.first { $0.eventType == event.type } ?? step
+                let shown = RunStep.allCases.first { event.is($0.recordingType) } ?? step
                 return "  \(pad(shown)) seq \(event.seq)  \(Self.summary(of: event))"
             }
         case .skipped(_, let step, let reason): return ["  \(pad(step)) skipped: \(reason)"]
