@@ -62,10 +62,14 @@ extension PipelineSteps {
         else {
             throw LedgerError(.invalidArgument, "the drift thresholds must satisfy 0 <= moderate <= significant <= 100")
         }
-        let trained = try await LogReader(store: ledger.store).event(at: champion.trainedAt, ofType: "model.trained")
-        guard let referenceSeq = trained.data["dataset"]?["seq"]?.integerValue,
-            let referenceHash = trained.data["dataset"]?["sha256"]?.stringValue.flatMap(Hash256.init(hex:))
-        else { throw LedgerError(.malformed, "the model.trained event at seq \(trained.seq) names no dataset") }
+        let (trained, trainedData) = try await LogReader(store: ledger.store).event(
+            at: champion.trainedAt,
+            of: ModelTrained.self
+        )
+        guard let referenceSeq = Int64(exactly: trainedData.dataset.seq) else {
+            throw LedgerError(.malformed, "the model.trained event at seq \(trained.seq) names no dataset")
+        }
+        let referenceHash = trainedData.dataset.sha256
         let referenceData = try TrainingData(csv: try await artifacts.get(ArtifactDigest(sha256: referenceHash)))
         guard referenceData.featureNames == featureNames else {
             throw LedgerError(
@@ -129,41 +133,35 @@ extension PipelineSteps {
             against: champion,
             thresholds: thresholds
         )
-        func statistics(_ comparison: DriftStatistics.Comparison) -> [String: JSONValue] {
-            [
-                "psi": .number(comparison.psi),
-                "ks": ["statistic": .number(comparison.ks), "pValue": .number(comparison.ksPValue)],
-                "wasserstein": .number(comparison.wasserstein),
-            ]
+        guard let verdict = LedgerCore.DriftMeasured.Verdict(rawValue: comparison.verdict),
+            let referenceSeq = UInt64(exactly: comparison.reference.seq), let currentSeq = UInt64(exactly: currentSeq)
+        else { throw LedgerError(.malformed, "the drift comparison cannot be recorded") }
+        let ks = { (comparison: DriftStatistics.Comparison) in
+            KolmogorovSmirnov(statistic: comparison.ks, pValue: comparison.ksPValue)
         }
-        var data: [String: JSONValue] = [
-            "reference": [
-                "dataset": ["seq": .int(comparison.reference.seq), "sha256": .string(comparison.reference.sha256.hex)]
-            ],
-            "current": ["dataset": ["seq": .int(currentSeq), "sha256": .string(current.sha256.hex)]],
-            "features": .array(
-                comparison.features.map {
-                    .object(statistics($0.statistics).merging(["name": .string($0.name)]) { $1 })
-                }
-            ),
-            "scores": .object(
-                statistics(comparison.scores).merging([
-                    "model": [
-                        "name": .string(champion.name), "version": .int(champion.version),
-                        "sha256": .string(champion.artifact.hex),
-                    ]
-                ]) { $1 }
-            ),
-            "thresholds": ["moderate": .number(thresholds.moderate), "significant": .number(thresholds.significant)],
-            "verdict": .string(comparison.verdict),
-        ]
-        if let run { data["run"] = .string(run) }
-        let event = try await appendOne(
-            EventDraft(
-                type: "drift.measured",
-                subject: [Subject(name: "dataset", sha256: current.sha256)],
-                data: .object(data)
+        let data = LedgerCore.DriftMeasured(
+            reference: .init(dataset: RecordedArtifact(seq: referenceSeq, sha256: comparison.reference.sha256)),
+            current: .init(dataset: RecordedArtifact(seq: currentSeq, sha256: current.sha256)),
+            features: comparison.features.map {
+                .init(
+                    name: $0.name,
+                    psi: $0.statistics.psi,
+                    ks: ks($0.statistics),
+                    wasserstein: $0.statistics.wasserstein
+                )
+            },
+            thresholds: .init(moderate: thresholds.moderate, significant: thresholds.significant),
+            verdict: verdict,
+            run: run,
+            scores: .init(
+                model: VersionReference(name: champion.name, version: champion.version, sha256: champion.artifact),
+                psi: comparison.scores.psi,
+                ks: ks(comparison.scores),
+                wasserstein: comparison.scores.wasserstein
             )
+        )
+        let event = try await appendOne(
+            try EventDraft(data, subject: [Subject(name: "dataset", sha256: current.sha256)])
         )
         return DriftMeasured(seq: event.seq, event: event, comparison: comparison)
     }

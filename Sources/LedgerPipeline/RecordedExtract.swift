@@ -14,29 +14,20 @@ public struct RecordedExtract: Sendable, Hashable {
     /// The event's own time: the "now" its extraction judged future rows by.
     public let time: Timestamp
 
-    /// Reads `event`, which must be a `data.extracted`; throws `argument.invalid` otherwise.
+    /// Reads `event`, which must be a `data.extracted`; throws `argument.invalid` otherwise, and `event.schema` if
+    /// its data does not have the kind's shape.
     public init(_ event: Event) throws(LedgerError) {
-        guard event.type == "data.extracted" else {
-            throw LedgerError(.invalidArgument, "seq \(event.seq) is \(event.type), not data.extracted")
+        guard event.is(.dataExtracted) else {
+            throw LedgerError(.invalidArgument, "seq \(event.seq) is \(event.type), not \(EventType.dataExtracted)")
         }
-        let data = event.data
-        guard let from = data["window"]?["from"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
-            let to = data["window"]?["to"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
-            let snapshot = data["snapshot"]?["sha256"]?.stringValue.flatMap(Hash256.init(hex:)),
-            let policy = data["policy"]?.stringValue, let queryDigest = data["queryDigest"]?.stringValue
-        else {
-            throw LedgerError(
-                .invalidArgument,
-                "the data.extracted event at seq \(event.seq) has no window or snapshot"
-            )
-        }
+        let data = try event.decode(DataExtracted.self)
         self.seq = event.seq
-        self.from = from
-        self.to = to
-        self.snapshot = snapshot
-        self.rows = Int(data["rows"]?.integerValue ?? 0)
-        self.policy = policy
-        self.queryDigest = queryDigest
+        self.from = data.window.from
+        self.to = data.window.to
+        self.snapshot = data.snapshot.sha256
+        self.rows = data.rows
+        self.policy = data.policy.rawValue
+        self.queryDigest = data.queryDigest.hex
         self.time = event.time
     }
 }
