@@ -45,9 +45,9 @@ struct EventsCommand: AsyncParsableCommand {
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         guard poll >= 0.05, poll <= 3600 else { throw ValidationError("--poll must be between 0.05 and 3600 seconds") }
-        if let type, EventCatalog.kinds[type] == nil {
+        if let type, EventType(bytes: type) == nil {
             throw ValidationError(
-                "unknown event type \"\(type)\" (known: \(EventCatalog.kinds.keys.sorted().joined(separator: ", ")))"
+                "unknown event type \"\(type)\" (known: \(EventType.allCases.map(\.rawValue).sorted().joined(separator: ", ")))"
             )
         }
         if let after, after >= UInt64(Int64.max) { throw ValidationError("--after is beyond any log") }
@@ -62,6 +62,7 @@ struct EventsCommand: AsyncParsableCommand {
             for await _ in signalling.appendSignals() { woken.store(true, ordering: .relaxed) }
         }
         defer { listener.cancel() }
+        let wanted = type.flatMap(EventType.init(bytes:))
         var cursor = after.map { $0 + 1 } ?? 0
         var printed = 0
         while true {
@@ -71,7 +72,7 @@ struct EventsCommand: AsyncParsableCommand {
                 for entry in page {
                     // Type, seq and leaf hash from the signed bytes: the store's columns are unchecked indexes.
                     let signed = try SignedEvent(leaf: entry.leaf)
-                    guard type == nil || Array(signed.event.type.utf8) == Array((type ?? "").utf8) else { continue }
+                    if let wanted, !signed.event.is(wanted) { continue }
                     if envelopes {
                         console.writeOut(entry.leaf + [0x0a])
                     } else {
