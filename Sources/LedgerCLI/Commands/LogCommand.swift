@@ -35,9 +35,9 @@ struct LogCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if let type, EventCatalog.kinds[type] == nil {
+        if let type, EventType(bytes: type) == nil {
             throw ValidationError(
-                "unknown event type \"\(type)\" (known: \(EventCatalog.kinds.keys.sorted().joined(separator: ", ")))"
+                "unknown event type \"\(type)\" (known: \(EventType.allCases.map(\.rawValue).sorted().joined(separator: ", ")))"
             )
         }
         if let after, after >= UInt64(Int64.max) { throw ValidationError("--after is beyond any log") }
@@ -47,6 +47,7 @@ struct LogCommand: AsyncParsableCommand {
         let ledger = try await workspace.open(readingOnly: true).ledger
         let store = ledger.store
         let keyring = await ledger.state.keyring
+        let wanted = type.flatMap(EventType.init(bytes:))
         let start = after.map { $0 + 1 } ?? 0
         var selected: [SignedEvent] = []
         var cursor = start
@@ -57,7 +58,7 @@ struct LogCommand: AsyncParsableCommand {
             for entry in page {
                 // The type from the signed bytes: the store's type column is an unchecked index.
                 let signed = try SignedEvent(leaf: entry.leaf)
-                guard type == nil || Array(signed.event.type.utf8) == Array((type ?? "").utf8) else { continue }
+                if let wanted, !signed.event.is(wanted) { continue }
                 selected.append(signed)
                 if selected.count == limit { break }
             }
