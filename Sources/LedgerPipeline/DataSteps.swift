@@ -49,21 +49,33 @@ extension PipelineSteps {
             writer.abandon()
             throw LedgerError(.extractSource, "the extraction failed: \(error)")
         }
-        var quarantined: [String: JSONValue] = [:]
-        for (issue, count) in extraction.quarantined { quarantined[issue.rawValue] = .int(count) }
-        var data: [String: JSONValue] = [
-            "source": ["kind": .string(source.kind)], "queryDigest": .string(extraction.queryDigest.hex),
-            "window": ["from": .string(from.rfc3339), "to": .string(to.rfc3339)], "rows": .int(extraction.rows),
-            "snapshot": ["sha256": .string(snapshot.sha256.hex)], "policy": .string(policy.rawValue),
-            "quarantined": .object(quarantined),
-        ]
-        if let run { data["run"] = .string(run) }
+        guard let kind = DataExtracted.Source.Kind(rawValue: source.kind) else {
+            throw LedgerError(.invalidArgument, "the Audit DB source kind \(source.kind) cannot be recorded")
+        }
+        let counts = extraction.quarantined
+        let recordedPolicy: DataExtracted.QuarantinePolicy =
+            switch policy {
+            case .refuse: .refuse
+            case .quarantine: .quarantine
+            }
+        let data = DataExtracted(
+            source: .init(kind: kind),
+            queryDigest: extraction.queryDigest,
+            window: TimeWindow(from: from, to: to),
+            rows: extraction.rows,
+            snapshot: ContentDigest(sha256: snapshot.sha256),
+            policy: recordedPolicy,
+            quarantined: .init(
+                nullRequired: counts[.nullRequired],
+                unknownOutcome: counts[.unknownOutcome],
+                timeOutsideWindow: counts[.timeOutsideWindow],
+                timeInFuture: counts[.timeInFuture],
+                invalidUTF8: counts[.invalidUTF8]
+            ),
+            run: run
+        )
         let event = try await appendOne(
-            EventDraft(
-                type: "data.extracted",
-                subject: [Subject(name: "snapshot", sha256: snapshot.sha256)],
-                data: .object(data)
-            )
+            try EventDraft(data, subject: [Subject(name: "snapshot", sha256: snapshot.sha256)])
         )
         return Extracted(
             seq: event.seq,
@@ -105,27 +117,26 @@ extension PipelineSteps {
         )
         let dataset = try await artifacts.put(built.csv)
         let manifest = try await artifacts.put(built.manifest)
-        func counts(_ counts: LabelCounts) -> JSONValue {
-            ["anomalous": .int(counts.anomalous), "benign": .int(counts.benign)]
+        func counts(_ counts: LabelCounts) -> DatasetBuilt.Counts {
+            DatasetBuilt.Counts(anomalous: counts.anomalous, benign: counts.benign)
         }
-        var data: [String: JSONValue] = [
-            "extract": ["seq": .int(extract.seq), "snapshot": ["sha256": .string(extract.snapshot.hex)]],
-            "featureSpec": ["version": 1, "sha256": .string(built.featureSpecDigest.hex)],
-            "dataset": ["sha256": .string(dataset.sha256.hex)],
-            "manifest": ["sha256": .string(manifest.sha256.hex)],
-            "split": ["holdoutFrom": .string(built.split.holdoutFrom.rfc3339), "holdoutPercent": .int(holdoutPercent)],
-            "rows": ["train": .int(built.trainRows), "holdout": .int(built.holdoutRows)],
-            "labelled": ["train": counts(built.labelled.train), "holdout": counts(built.labelled.holdout)],
-        ]
-        if let run { data["run"] = .string(run) }
+        let data = DatasetBuilt(
+            extract: .init(seq: extract.seq, snapshot: ContentDigest(sha256: extract.snapshot)),
+            featureSpec: .init(version: 1, sha256: built.featureSpecDigest),
+            dataset: ContentDigest(sha256: dataset.sha256),
+            manifest: ContentDigest(sha256: manifest.sha256),
+            split: .init(holdoutFrom: built.split.holdoutFrom, holdoutPercent: holdoutPercent),
+            rows: .init(train: built.trainRows, holdout: built.holdoutRows),
+            labelled: .init(train: counts(built.labelled.train), holdout: counts(built.labelled.holdout)),
+            run: run
+        )
         let event = try await appendOne(
-            EventDraft(
-                type: "dataset.built",
+            try EventDraft(
+                data,
                 subject: [
                     Subject(name: "dataset", sha256: dataset.sha256),
                     Subject(name: "manifest", sha256: manifest.sha256),
-                ],
-                data: .object(data)
+                ]
             )
         )
         return Built(seq: event.seq, event: event, dataset: dataset, manifest: manifest, result: built)
