@@ -82,7 +82,7 @@ struct DatasetBuildCommand: AsyncParsableCommand {
                 "built \(built.result.trainRows) train and \(built.result.holdoutRows) holdout rows (holdout from "
                     + "\(built.result.split.holdoutFrom)) into \(built.dataset), manifest \(built.manifest)"
             )
-            Console.current.out("appended seq \(built.seq) dataset.built")
+            Console.current.out("appended seq \(built.seq) \(EventType.datasetBuilt)")
         }
     }
 }

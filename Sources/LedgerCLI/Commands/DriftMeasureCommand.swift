@@ -100,7 +100,7 @@ struct DriftMeasureCommand: AsyncParsableCommand {
             )
         )
         DriftReport(comparison: measured.comparison).show(json: json, extra: ["seq": .int(measured.seq)])
-        if !json { Console.current.out("appended seq \(measured.seq) drift.measured") }
+        if !json { Console.current.out("appended seq \(measured.seq) \(EventType.driftMeasured)") }
     }
 }
 

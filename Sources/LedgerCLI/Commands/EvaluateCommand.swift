@@ -98,9 +98,9 @@ struct EvaluateCommand: AsyncParsableCommand {
         }
         console.out("verdict: \(verdict.passed ? "pass" : "fail")")
         for reason in verdict.reasons { console.out("  \(reason)") }
-        console.out("appended seq \(evaluated.seq) model.evaluated")
+        console.out("appended seq \(evaluated.seq) \(EventType.modelEvaluated)")
         if let registered, let seq = evaluated.registered?.seq {
-            console.out("appended seq \(seq) model.registered: \(registered)")
+            console.out("appended seq \(seq) \(EventType.modelRegistered): \(registered)")
         } else if let version = evaluated.alreadyRegistered {
             console.out("not registered again: this model is already \(version.name)@\(version.version)")
         }

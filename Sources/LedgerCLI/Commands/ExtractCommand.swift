@@ -94,7 +94,7 @@ struct ExtractCommand: AsyncParsableCommand {
                 "extracted \(extracted.rows) rows of \(start) ..< \(end) into \(extracted.snapshot)"
                     + (skipped > 0 ? " (\(skipped) rows quarantined)" : "")
             )
-            Console.current.out("appended seq \(extracted.seq) data.extracted")
+            Console.current.out("appended seq \(extracted.seq) \(EventType.dataExtracted)")
         }
     }
 }

@@ -91,7 +91,7 @@ struct PolicySetCommand: AsyncParsableCommand {
             console.json(.object(result))
             return
         }
-        if let seq { console.out("appended seq \(seq) policy.set") }
+        if let seq { console.out("appended seq \(seq) \(EventType.policySet)") }
         let gate = policy.gate
         console.out("policy sha256:\(policy.digest.hex)")
         console.out("  requiredApprovals    \(policy.requiredApprovals)")

@@ -61,7 +61,7 @@ struct TrainCommand: AsyncParsableCommand {
             Console.current.out(
                 "trained on \(trained.rows) rows in \(trained.durationMs) ms: model \(trained.artifact)"
             )
-            Console.current.out("appended seq \(trained.seq) model.trained")
+            Console.current.out("appended seq \(trained.seq) \(EventType.modelTrained)")
             Console.current.out("next: ledger evaluate --model \(trained.artifact)")
         }
     }
