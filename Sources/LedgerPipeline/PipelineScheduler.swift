@@ -116,12 +116,10 @@ public struct PipelineScheduler: Sendable {
     private func lastScheduledEnd() async throws(LedgerError) -> Timestamp? {
         let prefix = "\(runner.settings.pipeline)/"
         var latest: Timestamp?
-        for started in try await runner.steps.ledger.store.events(ofTypes: ["run.started"]) {
-            let data = started.event.data
-            guard data["trigger"] == "schedule", data["run"]?.stringValue?.utf8.starts(with: prefix.utf8) == true,
-                let end = data["window"]?["to"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
-            else { continue }
-            latest = max(latest ?? end, end)
+        for started in try await runner.steps.ledger.store.events(ofTypes: [EventType.runStarted.rawValue]) {
+            let data = try started.event.decode(RunStarted.self)
+            guard data.trigger == .schedule, data.run.utf8.starts(with: prefix.utf8) else { continue }
+            latest = max(latest ?? data.window.to, data.window.to)
         }
         return latest
     }
