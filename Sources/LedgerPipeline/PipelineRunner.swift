@@ -53,8 +53,9 @@ public struct StepFailure: Sendable, Hashable {
         message = String((line.isEmpty ? error.code.rawValue : line).prefix(1000))
     }
 
-    var jsonValue: JSONValue {
-        ["class": transient ? "transient" : "permanent", "code": .string(code), "message": .string(message)]
+    /// The failure as `step.failed` and `run.failed` record it.
+    var stepError: StepError {
+        StepError(errorClass: transient ? .transient : .permanent, code: code, message: message)
     }
 }
 
@@ -186,21 +187,27 @@ public struct PipelineRunner: Sendable {
         }
         let run = settings.runID(for: window, attempt: attempt)
         let seed = PipelineSteps.defaultSeed(for: Hash256.sha256(Array("retry:\(run)".utf8)))
-        var retry = settings.retry.jsonValue.objectValue ?? [:]
-        retry["seed"] = .int(seed)
-        var data: [String: JSONValue] = [
-            "run": .string(run), "trigger": .string(trigger),
-            "window": ["from": .string(window.from.rfc3339), "to": .string(window.to.rfc3339)],
-            "config": ["sha256": .string(settings.configDigest.hex)],
-            "code": ["version": .string(settings.codeVersion)], "retry": .object(retry),
-        ]
-        if let champion = await servingVersion() {
-            data["champion"] = [
-                "name": .string(champion.name), "version": .int(champion.version),
-                "sha256": .string(champion.artifact.hex),
-            ]
+        guard let recordedTrigger = RunStarted.Trigger(rawValue: trigger) else {
+            throw LedgerError(.invalidArgument, "a run is triggered by schedule, manual or drift, not \(trigger)")
         }
-        try await ledger.append([EventDraft(type: "run.started", data: .object(data))], signedBy: steps.signer)
+        let policy = settings.retry
+        let data = RunStarted(
+            run: run,
+            trigger: recordedTrigger,
+            window: TimeWindow(from: window.from, to: window.to),
+            config: ContentDigest(sha256: settings.configDigest),
+            code: .init(version: settings.codeVersion),
+            champion: await servingVersion().map {
+                VersionReference(name: $0.name, version: $0.version, sha256: $0.artifact)
+            },
+            retry: .init(
+                maxAttempts: policy.maxAttempts,
+                initialBackoffMs: Int64(policy.initialBackoffMs),
+                maxBackoffMs: Int64(policy.maxBackoffMs),
+                seed: seed
+            )
+        )
+        try await ledger.append([try EventDraft(data)], signedBy: steps.signer)
         notify(.started(run: run, trigger: trigger, window: window))
         return try await execute(try await RunHistory(run: run, ledger: ledger), resumed: false)
     }
@@ -229,16 +236,9 @@ public struct PipelineRunner: Sendable {
             throw LedgerError(.invalidArgument, "run \(run) already ended at seq \(history.ended?.seq ?? 0)")
         }
         let next = Self.performed.first { history.completed[$0] == nil } ?? .register
-        let error: JSONValue = [
-            "class": "permanent", "code": "run.abandoned", "message": .string(String(reason.prefix(4000))),
-        ]
+        let error = StepError(errorClass: .permanent, code: "run.abandoned", message: String(reason.prefix(4000)))
         for signed in try await ledger.append(
-            [
-                EventDraft(
-                    type: "run.failed",
-                    data: ["run": .string(run), "step": .string(next.rawValue), "error": error]
-                )
-            ],
+            [try EventDraft(RunFailed(run: run, step: next.rawValue, error: error))],
             signedBy: steps.signer
         ) {
             try history.record(signed.event)
@@ -296,18 +296,17 @@ public struct PipelineRunner: Sendable {
                     let backoff =
                         last
                         ? nil : settings.retry.backoffMs(afterAttempt: attempt, step: step, seed: history.seed ?? 0)
-                    var failed: [String: JSONValue] = [
-                        "run": .string(run), "step": .string(step.rawValue), "attempt": .int(attempt),
-                        "error": failure.jsonValue,
-                    ]
-                    if let backoff { failed["retryInMs"] = .int(backoff) }
-                    var drafts = [EventDraft(type: "step.failed", data: .object(failed))]
+                    let failed = StepFailed(
+                        run: run,
+                        step: step.rawValue,
+                        attempt: attempt,
+                        error: failure.stepError,
+                        retryInMs: backoff.map(Int64.init)
+                    )
+                    var drafts = [try EventDraft(failed)]
                     if last {
                         drafts.append(
-                            EventDraft(
-                                type: "run.failed",
-                                data: ["run": .string(run), "step": .string(step.rawValue), "error": failure.jsonValue]
-                            )
+                            try EventDraft(RunFailed(run: run, step: step.rawValue, error: failure.stepError))
                         )
                     }
                     for signed in try await ledger.append(drafts, signedBy: steps.signer) {
@@ -324,7 +323,7 @@ public struct PipelineRunner: Sendable {
             }
         }
         for signed in try await ledger.append(
-            [EventDraft(type: "run.completed", data: ["run": .string(run)])],
+            [try EventDraft(RunCompleted(run: run))],
             signedBy: steps.signer
         ) {
             try history.record(signed.event)
