@@ -28,7 +28,8 @@ struct DriftCheckCommand: AsyncParsableCommand {
     @OptionGroup var workspace: WorkspaceOptions
 
     @Option(
-        help: ArgumentHelp("The window to check (default: the last pipeline.windowDays days).", valueName: "FROM..TO")
+        help: ArgumentHelp("The window to check (default: the last pipeline.windowDays days).", valueName: "FROM..TO"),
+        transform: RunWindow.argument
     )
     var window: RunWindow?
 

@@ -25,7 +25,10 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var workspace: WorkspaceOptions
 
-    @Option(help: ArgumentHelp("The window to run: FROM..TO, dates or RFC 3339 UTC times.", valueName: "FROM..TO"))
+    @Option(
+        help: ArgumentHelp("The window to run: FROM..TO, dates or RFC 3339 UTC times.", valueName: "FROM..TO"),
+        transform: RunWindow.argument
+    )
     var window: RunWindow?
 
     @Option(

@@ -19,6 +19,15 @@ extension ArtifactDigest: ExpressibleByArgument {
 
 extension RunWindow: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }
+
+    /// `--window`'s transform: a window, or the error that says what form it takes. A window holds no secret, so
+    /// ArgumentParser may echo it.
+    static func argument(_ text: String) throws -> RunWindow {
+        guard let window = RunWindow(parsing: text) else {
+            throw ValidationError("--window must be FROM..TO with FROM before TO, such as 2026-03-02..2026-03-09")
+        }
+        return window
+    }
 }
 
 /// `--key FILE`: the private key that signs, by default the workspace's key for the role the event needs.

@@ -102,13 +102,13 @@ public enum Quickstart {
             "   ledger append --batch \(shown)/notes.jsonl --atomic --key \(shown)/keys/pipeline.key --workspace \(shown)"
         )
         let notes = (0..<options.events).map { "quickstart note \($0)" }
-        let lines = notes.map { "{\"type\":\"note.added\",\"data\":{\"text\":\"\($0)\"}}" }
+        let lines = notes.map { "{\"type\":\"\(EventType.noteAdded)\",\"data\":{\"text\":\"\($0)\"}}" }
         try Files.writeAtomically(
             Array((lines.joined(separator: "\n") + "\n").utf8),
             to: root.appendingPathComponent("notes.jsonl").path
         )
         _ = try await session.ledger.append(
-            notes.map { EventDraft(type: "note.added", data: ["text": .string($0)]) },
+            try notes.map { (text) throws(LedgerError) in try EventDraft(NoteAdded(text: text)) },
             signedBy: try key(.pipeline)
         )
 
