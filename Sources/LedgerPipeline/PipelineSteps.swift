@@ -142,11 +142,10 @@ public struct PipelineSteps: Sendable {
             throw LedgerError(.invalidArgument, "no model.trained event in the log recorded the model \(model)")
         }
         let log = LogReader(store: ledger.store)
-        let trained = try await log.event(at: trainedSeq, ofType: "model.trained")
-        guard let datasetSeq = trained.data["dataset"]?["seq"]?.integerValue,
-            let datasetHex = trained.data["dataset"]?["sha256"]?.stringValue,
-            let datasetHash = Hash256(hex: datasetHex)
-        else { throw LedgerError(.malformed, "the model.trained event at seq \(trainedSeq) names no dataset") }
+        let (trained, trainedData) = try await log.event(at: trainedSeq, of: ModelTrained.self)
+        let datasetSeq = trainedData.dataset.seq
+        let datasetHash = trainedData.dataset.sha256
+        let datasetHex = datasetHash.hex
         let data = try TrainingData(csv: try await artifacts.get(ArtifactDigest(sha256: datasetHash)))
         let holdout = data.holdoutLabels
         guard holdout.contains(1), holdout.contains(0) else {
@@ -159,8 +158,8 @@ public struct PipelineSteps: Sendable {
         let candidateScores = try scorer(for: trained).scores(model: try await artifacts.get(model), rows: data.holdout)
         var championScores: [Double]?
         if let champion {
-            let championEvent = try await log.event(at: champion.trainedAt, ofType: "model.trained")
-            guard championEvent.data["features"] == trained.data["features"] else {
+            let (championEvent, championData) = try await log.event(at: champion.trainedAt, of: ModelTrained.self)
+            guard championData.features.elementsEqual(trainedData.features, by: { $0.hasSameBytes(as: $1) }) else {
                 throw LedgerError(
                     .invalidArgument,
                     "the champion \(champion.name)@\(champion.version) was trained on other features than the candidate"
@@ -233,8 +232,8 @@ public struct PipelineSteps: Sendable {
             ]
         }
         let events = appended.map(\.event)
-        let registered = events.dropFirst().first.map {
-            (name: name, version: Int($0.data["version"]?.integerValue ?? 0), seq: $0.seq)
+        let registered = try events.dropFirst().first.map { (event) throws(LedgerError) in
+            (name: name, version: try event.decode(ModelRegistered.self).version, seq: event.seq)
         }
         return Evaluated(
             seq: events.first?.seq ?? 0,
