@@ -272,17 +272,24 @@ public enum Trainers {
     ) throws(LedgerError)
         -> any Trainer
     {
-        let parameters = trained.data["parameters"] ?? [:]
-        switch trained.data["algorithm"]?.stringValue {
+        let data = try trained.decode(ModelTrained.self)
+        let parameters = data.parameters
+        switch data.algorithm {
         case "command":
-            let trainer = trained.data["trainer"]
+            let trainer = data.trainer
+            guard let command = trainer.command else {
+                throw LedgerError(
+                    .schema,
+                    "the model.trained event at seq \(trained.seq) records a command trainer without its command"
+                )
+            }
             return CommandTrainer(
-                command: (trainer?["command"]?.arrayValue ?? []).compactMap(\.stringValue),
+                command: command,
                 parameters: parameters,
                 // A process environment cannot hold two names that differ only in Unicode normalization: the
                 // first in byte order wins, so that the choice never depends on hashing.
                 environment: Dictionary(
-                    (trainer?["environment"]?.objectValue ?? [:]).sortedByKey().compactMap { name, value in
+                    (trainer.environment?.objectValue ?? [:]).sortedByKey().compactMap { name, value in
                         value.stringValue.map { (name, $0) }
                     },
                     uniquingKeysWith: { first, _ in first }
@@ -294,7 +301,7 @@ public enum Trainers {
         case let other:
             throw LedgerError(
                 .invalidArgument,
-                "the model.trained event at seq \(trained.seq) names the algorithm \(other ?? "none"), "
+                "the model.trained event at seq \(trained.seq) names the algorithm \(other), "
                     + "which this build cannot run"
             )
         }
