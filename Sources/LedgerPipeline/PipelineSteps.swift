@@ -145,7 +145,6 @@ public struct PipelineSteps: Sendable {
         let (trained, trainedData) = try await log.event(at: trainedSeq, of: ModelTrained.self)
         let datasetSeq = trainedData.dataset.seq
         let datasetHash = trainedData.dataset.sha256
-        let datasetHex = datasetHash.hex
         let data = try TrainingData(csv: try await artifacts.get(ArtifactDigest(sha256: datasetHash)))
         let holdout = data.holdoutLabels
         guard holdout.contains(1), holdout.contains(0) else {
@@ -179,35 +178,45 @@ public struct PipelineSteps: Sendable {
             settings: settings,
             bootstrapSeed: bootstrapSeed
         )
-        var evaluation: [String: JSONValue] = [
-            "model": ["seq": .int(trainedSeq), "sha256": .string(model.sha256.hex)],
-            "holdout": [
-                "dataset": ["seq": .int(datasetSeq), "sha256": .string(datasetHex)], "rows": .int(holdout.count),
-                "anomalous": .int(holdout.count(where: { $0 == 1 })),
-            ],
-            "alertBudget": ["fraction": .number(settings.alertBudget), "k": .int(judgement.k)],
-            "candidate": judgement.candidate.jsonValue,
-            "policy": ["sha256": .string(state.policy.digest.hex)],
-            "verdict": judgement.verdict.passed ? "pass" : "fail",
-            "reasons": .array(judgement.verdict.reasons.map(JSONValue.string)),
-        ]
-        if let run { evaluation["run"] = .string(run) }
-        if let champion, let metrics = judgement.champion, let difference = judgement.difference {
-            evaluation["champion"] = [
-                "name": .string(champion.name), "version": .int(champion.version),
-                "sha256": .string(champion.artifact.hex), "metrics": metrics.jsonValue,
-            ]
-            evaluation["difference"] = [
-                "aucRoc": .number(difference.aucRoc), "lower": .number(difference.lower),
-                "upper": .number(difference.upper), "confidence": .number(settings.confidence),
-                "replicates": .int(settings.replicates), "seed": .int(bootstrapSeed),
-            ]
+        func recorded(_ metrics: ModelMetrics) -> HoldoutMetrics {
+            HoldoutMetrics(
+                aucRoc: metrics.aucRoc,
+                averagePrecision: metrics.averagePrecision,
+                precisionAtK: metrics.precisionAtK,
+                recallAtBudget: metrics.recallAtBudget
+            )
         }
-        let evaluated = EventDraft(
-            type: "model.evaluated",
-            subject: [Subject(name: "model", sha256: model.sha256)],
-            data: .object(evaluation)
+        var evaluation = ModelEvaluated(
+            model: RecordedArtifact(seq: trainedSeq, sha256: model.sha256),
+            holdout: .init(
+                dataset: RecordedArtifact(seq: datasetSeq, sha256: datasetHash),
+                rows: holdout.count,
+                anomalous: holdout.count(where: { $0 == 1 })
+            ),
+            alertBudget: .init(fraction: settings.alertBudget, k: judgement.k),
+            candidate: recorded(judgement.candidate),
+            policy: ContentDigest(sha256: state.policy.digest),
+            verdict: judgement.verdict.passed ? .pass : .fail,
+            reasons: judgement.verdict.reasons,
+            run: run
         )
+        if let champion, let metrics = judgement.champion, let difference = judgement.difference {
+            evaluation.champion = .init(
+                name: champion.name,
+                version: champion.version,
+                sha256: champion.artifact,
+                metrics: recorded(metrics)
+            )
+            evaluation.difference = .init(
+                aucRoc: difference.aucRoc,
+                lower: difference.lower,
+                upper: difference.upper,
+                confidence: settings.confidence,
+                replicates: settings.replicates,
+                seed: bootstrapSeed
+            )
+        }
+        let evaluated = try EventDraft(evaluation, subject: [Subject(name: "model", sha256: model.sha256)])
         await willAppend?("model.evaluated")
         // The version number and the evaluation's seq come from the state the batch is signed against, so a
         // concurrent append (an approval, another model) cannot make the registration name the wrong ones.
@@ -216,20 +225,14 @@ public struct PipelineSteps: Sendable {
             guard judgement.verdict.passed, !versions.contains(where: { $0.artifact == model.sha256 }) else {
                 return [evaluated]
             }
-            var registration: [String: JSONValue] = [
-                "name": .string(name), "version": .int(versions.count + 1),
-                "model": ["seq": .int(trainedSeq), "sha256": .string(model.sha256.hex)],
-                "evaluation": ["seq": .int(state.size)],
-            ]
-            if let run { registration["run"] = .string(run) }
-            return [
-                evaluated,
-                EventDraft(
-                    type: "model.registered",
-                    subject: [Subject(name: "model", sha256: model.sha256)],
-                    data: .object(registration)
-                ),
-            ]
+            let registration = ModelRegistered(
+                name: name,
+                version: versions.count + 1,
+                model: RecordedArtifact(seq: trainedSeq, sha256: model.sha256),
+                evaluation: .init(seq: state.size),
+                run: run
+            )
+            return [evaluated, try EventDraft(registration, subject: [Subject(name: "model", sha256: model.sha256)])]
         }
         let events = appended.map(\.event)
         let registered = try events.dropFirst().first.map { (event) throws(LedgerError) in
