@@ -82,20 +82,30 @@ public struct PipelineSteps: Sendable {
         let model = try trainer.train(data, datasetCSV: csv, seed: seed)
         let durationMs = Int((started.duration(to: clock.now).inSeconds * 1000).rounded())
         let artifact = try await artifacts.put(model)
-        var recorded: [String: JSONValue] = [
-            "algorithm": .string(identity.algorithm), "trainer": identity.jsonValue, "parameters": trainer.parameters,
-            "seed": .int(seed), "dataset": ["seq": .int(datasetSeq), "sha256": .string(dataset.sha256.hex)],
-            "features": .array(data.featureNames.map(JSONValue.string)), "rows": .int(data.train.rows),
-            "artifact": ["sha256": .string(artifact.sha256.hex)], "durationMs": .int(durationMs),
-        ]
-        if let run { recorded["run"] = .string(run) }
+        let recorded = ModelTrained(
+            algorithm: identity.algorithm,
+            trainer: .init(
+                version: identity.version,
+                command: identity.command,
+                files: identity.command == nil
+                    ? nil : identity.files.map { ModelTrained.File(path: $0.path, sha256: $0.sha256) },
+                environment: identity.environment.map { .object($0.mapValues(JSONValue.string)) }
+            ),
+            parameters: trainer.parameters,
+            seed: seed,
+            dataset: RecordedArtifact(seq: UInt64(datasetSeq), sha256: dataset.sha256),
+            features: data.featureNames,
+            rows: data.train.rows,
+            artifact: ContentDigest(sha256: artifact.sha256),
+            durationMs: Int64(durationMs),
+            run: run
+        )
         let event = try await appendOne(
-            EventDraft(
-                type: "model.trained",
+            try EventDraft(
+                recorded,
                 subject: [
                     Subject(name: "model", sha256: artifact.sha256), Subject(name: "dataset", sha256: dataset.sha256),
-                ],
-                data: .object(recorded)
+                ]
             )
         )
         return Trained(
