@@ -227,7 +227,7 @@ public struct PipelineSteps: Sendable {
             )
         }
         let evaluated = try EventDraft(evaluation, subject: [Subject(name: "model", sha256: model.sha256)])
-        await willAppend?("model.evaluated")
+        await willAppend?(EventType.modelEvaluated.rawValue)
         // The version number and the evaluation's seq come from the state the batch is signed against, so a
         // concurrent append (an approval, another model) cannot make the registration name the wrong ones.
         let appended = try await ledger.append(signedBy: signer) { (state) throws(LedgerError) in
