@@ -297,7 +297,12 @@ extension Files {
         /// `append --batch`: JSON Lines, one event a line.
         public static let batch = Input(what: "batch file", limit: 1 << 30, lineLimit: eventLimit, line: "event")
         /// `verify --from`: an export, one envelope a line.
-        public static let export = Input(what: "export", limit: 4 << 30, lineLimit: Envelope.maximumLeafBytes, line: "entry")
+        public static let export = Input(
+            what: "export",
+            limit: 4 << 30,
+            lineLimit: Envelope.maximumLeafBytes,
+            line: "entry"
+        )
         public static let privateKey = Input(what: "key file", limit: 64 << 10)
         public static let publicKey = Input(what: "public key", limit: 64 << 10)
         public static let checkpoint = Input(what: "checkpoint", limit: 64 << 10)
