@@ -124,12 +124,19 @@ let package = Package(
             name: "LedgerService",
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerArtifacts", "LedgerAudit", "LedgerML", "LedgerPipeline",
-                "LedgerProjections", .product(name: "Hummingbird", package: "hummingbird"),
+                "LedgerProjections", "LedgerTransparency", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                 // The connection limits: a handler before and one after the HTTP/1.1 decoder.
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // C2SP transparency: the log as tlog-tiles, the witness (tlog-witness), quorum policies (tlog-policy),
+        // tlog-proof files and the monitor. Formats and logic over the core and the store; no HTTP server.
+        .target(
+            name: "LedgerTransparency",
+            dependencies: ["LedgerCore", "LedgerStore"],
             swiftSettings: strictSettings
         ),
         // The application layer between the adapters and the two shells (the CLI and the service): the workspace and
@@ -140,6 +147,7 @@ let package = Package(
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
                 "LedgerPipeline", "LedgerProjections", "LedgerPostgres", "LedgerPostgresConnection", "LedgerS3",
+                "LedgerTransparency",
             ],
             swiftSettings: strictSettings
         ),
@@ -150,7 +158,7 @@ let package = Package(
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
                 "LedgerPipeline", "LedgerProjections", "LedgerService", "LedgerBench", "LedgerPostgres",
-                "LedgerPostgresConnection", "LedgerS3", "LedgerWorkspace",
+                "LedgerPostgresConnection", "LedgerS3", "LedgerWorkspace", "LedgerTransparency",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -204,6 +212,12 @@ let package = Package(
         .testTarget(
             name: "LedgerStoreTests",
             dependencies: ["LedgerStore", "LedgerTesting", "LedgerTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerTransparencyTests",
+            dependencies: ["LedgerTransparency", "LedgerTesting", "LedgerTestSupport"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -20,7 +20,7 @@ public struct NoteSignature: Sendable, Hashable {
     }
 
     /// The line, including the em dash and the final newline.
-    var line: String {
+    public var line: String {
         let blob = noteBigEndianBytes(keyID) + signature
         return "\u{2014} \(name) \(NoteBase64.encode(blob))\n"
     }
@@ -59,33 +59,8 @@ public struct NoteVerifier: Sendable, Hashable {
     /// - Throws: `note.badVerifierKey` when the text is not of that form, the key type is not Ed25519 or the key ID
     ///   does not match the name and key; `note.badKeyName` for an invalid name.
     public init(verifierKey vkey: String) throws(NoteError) {
-        let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3 else {
-            throw .badVerifierKey("expected <name>+<key ID>+<key>")
-        }
-        let name = String(parts[0])
-        guard noteIsValidKeyName(name) else {
-            throw .badKeyName
-        }
-        let hexID = Array(parts[1].utf8)
-        guard hexID.count == 8, let claimedID = UInt32(String(decoding: hexID, as: UTF8.self), radix: 16),
-            hexID.allSatisfy({ noteIsHexDigit($0) })
-        else {
-            throw .badVerifierKey("the key ID is not 8 hexadecimal digits")
-        }
-        guard let typedKey = NoteBase64.decode(parts[2].utf8) else {
-            throw .badVerifierKey("the key is not standard padded base64")
-        }
-        guard typedKey.first == 0x01 else {
-            throw .badVerifierKey("the key type is not Ed25519 (0x01)")
-        }
-        guard typedKey.count == 33 else {
-            throw .badVerifierKey("an Ed25519 public key has 32 bytes")
-        }
-        guard noteKeyID(name: name, typedKey: typedKey) == claimedID else {
-            throw .badVerifierKey("the key ID does not match the name and key")
-        }
-        try self.init(name: name, publicKey: typedKey.dropFirst())
+        let (name, key) = try noteParseVerifierKey(vkey, type: 0x01, typeName: "Ed25519 (0x01)")
+        try self.init(name: name, publicKey: key)
     }
 
     /// The verifier key text, `<name>+<8 lowercase hex key ID>+base64(0x01 || public key)`.
@@ -390,25 +365,57 @@ private func noteParseSignatureLine(_ line: ArraySlice<UInt8>) throws(NoteError)
     return NoteSignature(name: name, keyID: keyID, signature: Array(blob.dropFirst(4)))
 }
 
+/// Parses `<name>+<8 hex digits key ID>+base64(type || 32-byte public key)` and checks the key ID; returns the name
+/// and the 32 key bytes.
+func noteParseVerifierKey(_ vkey: String, type: UInt8, typeName: String) throws(NoteError) -> (String, [UInt8]) {
+    let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+    guard parts.count == 3 else {
+        throw .badVerifierKey("expected <name>+<key ID>+<key>")
+    }
+    let name = String(parts[0])
+    guard noteIsValidKeyName(name) else {
+        throw .badKeyName
+    }
+    let hexID = Array(parts[1].utf8)
+    guard hexID.count == 8, let claimedID = UInt32(String(decoding: hexID, as: UTF8.self), radix: 16),
+        hexID.allSatisfy({ noteIsHexDigit($0) })
+    else {
+        throw .badVerifierKey("the key ID is not 8 hexadecimal digits")
+    }
+    guard let typedKey = NoteBase64.decode(parts[2].utf8) else {
+        throw .badVerifierKey("the key is not standard padded base64")
+    }
+    guard typedKey.first == type else {
+        throw .badVerifierKey("the key type is not \(typeName)")
+    }
+    guard typedKey.count == 33 else {
+        throw .badVerifierKey("an Ed25519 public key has 32 bytes")
+    }
+    guard noteKeyID(name: name, typedKey: typedKey) == claimedID else {
+        throw .badVerifierKey("the key ID does not match the name and key")
+    }
+    return (name, Array(typedKey.dropFirst()))
+}
+
 /// SHA-256(name || 0x0A || type byte || public key)[:4], big-endian.
-private func noteKeyID(name: String, typedKey: [UInt8]) -> UInt32 {
+func noteKeyID(name: String, typedKey: [UInt8]) -> UInt32 {
     let digest = Hash256.sha256(Array(name.utf8) + [noteNewline] + typedKey)
     return digest.bytes.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
 }
 
-private func noteBigEndianBytes(_ value: UInt32) -> [UInt8] {
+func noteBigEndianBytes(_ value: UInt32) -> [UInt8] {
     [
         UInt8(truncatingIfNeeded: value >> 24), UInt8(truncatingIfNeeded: value >> 16),
         UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value),
     ]
 }
 
-private func noteHex8(_ value: UInt32) -> String {
+func noteHex8(_ value: UInt32) -> String {
     let digits = String(value, radix: 16)
     return String(repeating: "0", count: 8 - digits.count) + digits
 }
 
-private func noteIsHexDigit(_ byte: UInt8) -> Bool {
+func noteIsHexDigit(_ byte: UInt8) -> Bool {
     switch byte {
     case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
         UInt8(ascii: "A")...UInt8(ascii: "F"):
