@@ -10,14 +10,14 @@ import LedgerWorkspace
 /// prints; progress lines go to the `progress` closure the caller passes (the CLI writes them to standard error).
 public enum Bench {
     /// The note every throughput benchmark appends: the same payload size for raw and ledger figures.
-    public static func draft(_ index: Int) -> EventDraft {
-        EventDraft(
-            type: "note.added",
-            data: [
-                "text": .string("benchmark event \(index): retrained fraud-scorer after the weekly window closed"),
-                "refs": .array([.int(max(0, index))]),
-            ]
+    ///
+    /// - Throws: `LedgerError` if the note cannot be encoded, which plain text and seqs never cause.
+    public static func draft(_ index: Int) throws(LedgerError) -> EventDraft {
+        let note = NoteAdded(
+            text: "benchmark event \(index): retrained fraud-scorer after the weekly window closed",
+            refs: [UInt64(max(0, index))]
         )
+        return try EventDraft(note)
     }
 
     /// The PAE of a typical event payload, so raw and ledger figures sign the same number of bytes.
@@ -29,9 +29,9 @@ public enum Bench {
             seq: 12_345,
             prev: Hash256.sha256([1, 2, 3]),
             time: Timestamp(millisecondsSinceEpoch: 1_780_000_000_000),
-            type: "note.added",
+            type: EventType.noteAdded.rawValue,
             actor: key.keyID,
-            data: draft(12_344).data
+            data: try draft(12_344).data
         )
         return Envelope.preAuthenticationEncoding(
             payloadType: Envelope.eventPayloadType,

@@ -32,7 +32,7 @@ public enum LogBenchmarks {
             rawRates.append(Double(events) / signSeconds)
 
             let ledger = try await Bench.newLedger(folder.path("batched-\(run).db"), key: key)
-            let drafts = (0..<events).map(Bench.draft)
+            let drafts = try (0..<events).map { index throws(LedgerError) in try Bench.draft(index) }
             let batchedSeconds = try await Bench.timeAsync {
                 var start = 0
                 while start < drafts.count {
@@ -45,7 +45,7 @@ public enum LogBenchmarks {
 
             let singleLedger = try await Bench.newLedger(folder.path("single-\(run).db"), key: key)
             let singleSeconds = try await Bench.timeAsync {
-                for index in 0..<singleCount { try await singleLedger.append([Bench.draft(index)], signedBy: key) }
+                for index in 0..<singleCount { try await singleLedger.append([try Bench.draft(index)], signedBy: key) }
             }
             singleRates.append(Double(singleCount) / singleSeconds)
             progress(
@@ -81,7 +81,7 @@ public enum LogBenchmarks {
         let key = SigningKey()
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let ledger = try await Bench.newLedger(folder.path("verify.db"), key: key)
-        let drafts = (0..<(events - 1)).map(Bench.draft)
+        let drafts = try (0..<(events - 1)).map { index throws(LedgerError) in try Bench.draft(index) }
         var start = 0
         while start < drafts.count {
             let end = min(start + 5000, drafts.count)

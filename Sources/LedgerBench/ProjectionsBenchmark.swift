@@ -93,7 +93,7 @@ public enum ProjectionsBenchmark {
         var simulator = GovernanceSimulator(seed: seed, policyChanges: 1)
         var size: UInt64 = 1
         var reported: UInt64 = 0
-        var mix: [String: Int] = ["ledger.created": 1]
+        var mix: [String: Int] = [EventType.ledgerCreated.rawValue: 1]
         let started = ContinuousClock.now
         while size < count {
             let appended = try await simulator.step(on: ledger)

@@ -53,7 +53,7 @@ public enum WritersBenchmark {
         let ledger = try await Ledger.open(store: try await openStore(store, create: false), clock: SystemClock())
         for index in 0..<events {
             try await ledger.append(
-                [EventDraft(type: "note.added", data: ["text": .string("w\(writer) \(index)")])],
+                [try EventDraft(NoteAdded(text: "w\(writer) \(index)"))],
                 signedBy: signer
             )
         }
@@ -115,7 +115,7 @@ public enum WritersBenchmark {
         var perWriter: [String: Set<String>] = [:]
         var repeats = 0
         for entry in entries.dropFirst() {
-            let text = try SignedEvent(leaf: entry.leaf).event.data["text"]?.stringValue ?? ""
+            let text = try SignedEvent(leaf: entry.leaf).event.decode(NoteAdded.self).text
             let writer = String(text.split(separator: " ").first ?? "")
             if !perWriter[writer, default: []].insert(text).inserted { repeats += 1 }
         }
