@@ -15,7 +15,10 @@ struct KeysCommand: AsyncParsableCommand {
               ledger keys add --public alice.key.pub --name alice --role approver \\
                 --key keys/admin.key
             """,
-        subcommands: [KeysGenerateCommand.self, KeysAddCommand.self, KeysRevokeCommand.self, KeysListCommand.self]
+        subcommands: [
+            KeysGenerateCommand.self, KeysAddCommand.self, KeysRevokeCommand.self, KeysListCommand.self,
+            KeysVkeyCommand.self,
+        ]
     )
 }
 
@@ -200,6 +203,114 @@ struct KeysListCommand: AsyncParsableCommand {
             console.out("\(record.keyID)  \(Console.printable(record.name))  [\(roles)]  \(status)")
             console.out("    public key \(Hex.encode(record.publicKey.rawRepresentation))")
         }
+    }
+}
+
+struct KeysVkeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vkey",
+        abstract: "Print a key's C2SP verifier key (vkey, name+keyid+base64) for other transparency tools.",
+        discussion: """
+            A log key's vkey (type 0x01) is named after the log's origin, as its checkpoints are; it goes on the `log` line of a tlog-policy and into Go's golang.org/x/mod/sumdb/note. With --cosigner NAME it prints a witness key's vkey (type 0x04, cosignature/v1) for the policy's `witness` lines. KEY is a public key (64 hex characters, or a file with hex or an SPKI PEM), a private key file, or a keyid (or a unique prefix of 8 or more) in the log's keyring; without KEY it prints the workspace's active log keys.
+
+            Examples:
+              ledger keys vkey
+              ledger keys vkey keys/log.key.pub --origin example.com/models
+              ledger keys vkey witness.key --cosigner witness.example.com/w1 --json
+            """
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Argument(help: ArgumentHelp("A public key, a private key file, or a keyid in the keyring.", valueName: "KEY"))
+    var key: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The log's origin, the key name of a log key (default: the workspace's log id).",
+            valueName: "ORIGIN"
+        )
+    )
+    var origin: String?
+
+    @Option(help: ArgumentHelp("Print a witness (cosigner) vkey, type 0x04, under this name.", valueName: "NAME"))
+    var cosigner: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard origin == nil || cosigner == nil else {
+            throw ValidationError("--origin names a log key and --cosigner a witness key; give one of them")
+        }
+        for name in [origin, cosigner].compactMap(\.self) {
+            guard !name.isEmpty, name.utf8.count <= 256, !name.contains("+"),
+                !name.unicodeScalars.contains(where: \.properties.isWhitespace)
+            else {
+                throw ValidationError("a key name is 1 to 256 bytes without spaces or '+'")
+            }
+        }
+    }
+
+    func run() async throws {
+        let keys = try await publicKeys()
+        let name: String
+        if let given = cosigner ?? origin {
+            name = given
+        } else {
+            name = try workspace.locate().logID
+        }
+        var lines: [JSONValue] = []
+        for key in keys {
+            let vkey =
+                cosigner != nil
+                ? try CosignatureVerifier(name: name, publicKey: key.rawRepresentation).verifierKey
+                : try NoteVerifier(name: name, publicKey: key.rawRepresentation).verifierKey
+            if json {
+                lines.append([
+                    "vkey": .string(vkey), "name": .string(name), "keyid": .string(key.keyID),
+                    "type": .string(cosigner != nil ? "cosignature/v1" : "ed25519"),
+                ])
+            } else {
+                Console.current.out(vkey)
+            }
+        }
+        if json { Console.current.json(.array(lines)) }
+    }
+
+    /// The keys KEY names, or the workspace's active log keys.
+    private func publicKeys() async throws -> [PublicKey] {
+        guard let key else {
+            let state = try await workspace.open(readingOnly: true).ledger.state
+            let keys = state.keyring.records.filter { $0.isActive && $0.roles.contains(.log) }.map(\.publicKey)
+            guard !keys.isEmpty else { throw LedgerError(.key, "the log has no active log key") }
+            return keys
+        }
+        if Files.exists(key) {
+            let text = try Files.readText(key, .publicKey)
+            return [
+                text.contains("PRIVATE KEY") ? try KeyFiles.loadPrivateKey(key).publicKey : try PublicKey(text: text)
+            ]
+        }
+        if key.utf8.count == 64, Hex.decode(key) != nil { return [try KeyFiles.loadPublicKey(key)] }
+        guard (8...64).contains(key.utf8.count),
+            key.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else {
+            throw ValidationError(
+                "KEY \(key) is neither a file, 64 hex characters nor a keyid prefix of 8 or more lowercase hex"
+            )
+        }
+        let state = try await workspace.open(readingOnly: true).ledger.state
+        let matches = state.keyring.records.filter { $0.keyID.hasPrefix(key) }
+        guard matches.count == 1, let record = matches.first else {
+            throw LedgerError(
+                .key,
+                matches.isEmpty
+                    ? "no key in the log's keyring has a keyid starting with \(key)"
+                    : "\(matches.count) keys in the keyring have a keyid starting with \(key); give more characters"
+            )
+        }
+        return [record.publicKey]
     }
 }
 
