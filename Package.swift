@@ -148,6 +148,8 @@ let package = Package(
                 "LedgerCore", "LedgerStore", "LedgerSQLite", "LedgerArtifacts", "LedgerAudit", "LedgerML",
                 "LedgerPipeline", "LedgerProjections", "LedgerPostgres", "LedgerPostgresConnection", "LedgerS3",
                 "LedgerTransparency",
+                // The witness client and the monitor's HTTP tile source; already built for LedgerS3.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strictSettings
         ),
