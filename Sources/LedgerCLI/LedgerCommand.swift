@@ -22,7 +22,7 @@ public struct LedgerCommand: AsyncParsableCommand {
         subcommands: [
             QuickstartCommand.self, InitCommand.self, KeysCommand.self, AppendCommand.self, LogCommand.self,
             ExportCommand.self, VerifyCommand.self, RestoreCommand.self, CheckpointCommand.self, ProveCommand.self,
-            DemoCommand.self,
+            DemoCommand.self, WitnessCommand.self,
             RunCommand.self, ScheduleCommand.self, ServeCommand.self, ReportCommand.self,
             ExtractCommand.self, DatasetCommand.self,
             ModelCommand.self,
