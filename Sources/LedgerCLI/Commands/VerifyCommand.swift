@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LedgerCore
+import LedgerTransparency
 import LedgerWorkspace
 
 struct VerifyCommand: AsyncParsableCommand {
@@ -10,10 +11,13 @@ struct VerifyCommand: AsyncParsableCommand {
         discussion: """
             Reads the workspace's log, or an exported file with --from (no workspace needed). In a workspace the trust anchor defaults to the genesis hash in ledger.json, the kept checkpoints are checked too, and so are the read tables (registry, deployments, runs, lineage, drift): every row must be what a fresh fold of the verified log gives. On failure it names the first bad seq and the reason, and exits with status 3.
 
+            With --policy FILE (a C2SP tlog-policy: the log, the witnesses' vkeys and the quorum), a checkpoint counts only when its witnesses' cosignatures meet the quorum: a --checkpoint without its quorum, a bad cosignature, or no checkpoint with the quorum fails the verification (status 3, naming the missing witnesses). Kept checkpoints without the quorum (signed before witnessing began) are listed and do not count.
+
             Examples:
               ledger verify
               ledger verify --from log.jsonl --trust <genesis hash> \\
                 --checkpoint cp-1200.txt --json
+              ledger verify --policy witnesses.policy --checkpoint cp-1200.txt
             """
     )
 
@@ -32,6 +36,14 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("A signed checkpoint the log must be consistent with (repeatable).", valueName: "FILE"))
     var checkpoint: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "A tlog-policy file: checkpoints count only when its quorum of witnesses cosigned them.",
+            valueName: "FILE"
+        )
+    )
+    var policy: String?
 
     @Flag(help: "With --from and no --trust: check the log's internal consistency only.")
     var untrusted = false
@@ -58,12 +70,16 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         let verification: LogVerification
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let witnessPolicy = try policy.map { (path) throws(LedgerError) in
+            try WitnessPolicy(bytes: Files.read(path, .policy))
+        }
         do {
             if let from {
                 verification = try LogVerification.export(
                     from,
                     trust: trust.flatMap { Hash256(hex: $0) },
                     checkpointFiles: checkpoint,
+                    policy: witnessPolicy,
                     threads: threads
                 )
             } else {
@@ -71,6 +87,7 @@ struct VerifyCommand: AsyncParsableCommand {
                     try workspace.locate(),
                     trust: trust.flatMap { Hash256(hex: $0) },
                     checkpointFiles: checkpoint,
+                    policy: witnessPolicy,
                     threads: threads
                 ) { Console.current.err($0) }
             }
@@ -95,6 +112,10 @@ struct VerifyCommand: AsyncParsableCommand {
                 ]
                 object["ok"] = .bool(projectionCheck.differences.isEmpty)
             }
+            if let witnessing = verification.witnessing {
+                object["witnessed"] = witnessing.largestWitnessed.map { witnessedJSON($0) } ?? .null
+                object["unwitnessed"] = .array(witnessing.unwitnessed.map { witnessedJSON($0) })
+            }
             if let failure = report.failure {
                 object["seq"] = failure.seq.map { .int($0) } ?? .null
                 object["code"] = .string(failure.code.rawValue)
@@ -109,6 +130,19 @@ struct VerifyCommand: AsyncParsableCommand {
                 "  genesis      \(report.genesis?.hex ?? "-")\(verification.trusted ? "  (trusted)" : "  (not checked: pass --trust)")"
             )
             console.out("  checkpoints  \(report.checkpointsVerified) consistent")
+            if let witnessing = verification.witnessing, let largest = witnessing.largestWitnessed {
+                let names = largest.verdict.cosignatures.map(\.witness.name).joined(separator: ", ")
+                console.out(
+                    "  witnessed    up to size \(largest.verdict.checkpoint.size) (quorum met: \(names.isEmpty ? "none needed" : names)); "
+                        + "\(witnessing.witnessed.count) of \(witnessing.checkpoints.count) checkpoints meet the quorum"
+                )
+                for unwitnessed in witnessing.unwitnessed {
+                    console.err(
+                        "note: the kept checkpoint of size \(unwitnessed.verdict.checkpoint.size) does not count: "
+                            + unwitnessed.verdict.explanation
+                    )
+                }
+            }
             if let projectionCheck {
                 console.out(
                     projectionCheck.differences.isEmpty
@@ -134,6 +168,19 @@ struct VerifyCommand: AsyncParsableCommand {
                 )
             )
         }
+    }
+
+    private func witnessedJSON(_ judged: WitnessedCheckpoint) -> JSONValue {
+        [
+            "size": .int(judged.verdict.checkpoint.size), "source": .string(judged.source),
+            "quorum": .bool(judged.verdict.isMet),
+            "cosignatures": .array(
+                judged.verdict.cosignatures.map {
+                    ["witness": .string($0.witness.name), "timestamp": .int($0.timestamp)]
+                }
+            ),
+            "missing": .array(judged.verdict.missingWitnesses.map(JSONValue.string)),
+        ]
     }
 
     /// ``LogVerification/readExport(_:)``, for the commands that read an export.

@@ -2,6 +2,7 @@ import Foundation
 public import LedgerCore
 import LedgerProjections
 import LedgerStore
+public import LedgerTransparency
 
 /// Verification refused its input before judging any entry: an export cut short or mangled, an unreadable head
 /// record. The CLI prints the failure (as JSON with `--json`) and exits with status 3, as for a failed verification.
@@ -32,10 +33,13 @@ public struct LogVerification: Sendable {
     /// The read tables' comparison; nil for an export, when the log failed, when no tables are saved, or when they
     /// are ahead of the entries verified (something appended meanwhile).
     public let projections: ProjectionComparison?
+    /// With a witness policy: each checkpoint's verdict; nil without a policy or when the log failed first.
+    public var witnessing: WitnessingCheck? = nil
 
     /// Verifies the workspace's log: its head record, its trust anchor (`trust`, default the genesis in
     /// `ledger.json`), the kept checkpoints and those in the files `checkpointFiles`, the store's index columns, and
-    /// then the read tables. Opens the log and the read tables once each, without the session's checks, so that a
+    /// then the read tables. With a witness `policy`, the checkpoints count only when their witnesses meet its
+    /// quorum (see ``WitnessingCheck/check(policy:given:kept:state:)``). Opens the log and the read tables once each, without the session's checks, so that a
     /// broken log is reported rather than refused. A missing head record is rebuilt from the largest kept checkpoint
     /// the verified log matches.
     ///
@@ -47,10 +51,12 @@ public struct LogVerification: Sendable {
         _ workspace: Workspace,
         trust: Hash256?,
         checkpointFiles: [String],
+        policy: WitnessPolicy? = nil,
         threads: Int,
         warn: (String) -> Void
     ) async throws -> LogVerification {
         var notes = try checkpointFiles.map { (path) throws(LedgerError) in try Files.readText(path, .checkpoint) }
+        let given = zip(checkpointFiles, notes).map { (source: $0, note: $1) }
         // The head record first: an append between the two reads then looks like growth, never truncation.
         let record: HeadRecord?
         do {
@@ -101,6 +107,13 @@ public struct LogVerification: Sendable {
         var report = Verifier(trustedGenesis: trusted, checkpoints: notes, heads: heads, concurrency: threads)
             .verify(entries: entries)
         if report.isVerified, let columnFailure { report = report.failing(columnFailure) }
+        var witnessing: WitnessingCheck?
+        if report.isVerified, let policy {
+            switch WitnessingCheck.check(policy: policy, given: given, kept: kept.map(\.note), state: report.state) {
+            case .success(let check): witnessing = check
+            case .failure(let failure): report = report.failing(failure)
+            }
+        }
         if report.isVerified, record == nil {
             if let size = try rebuildHeadRecord(workspace, entries: entries, notes: notes, state: report.state) {
                 warn("warning: rebuilt \(Workspace.headRecordName) from the kept checkpoint of size \(size)")
@@ -116,11 +129,18 @@ public struct LogVerification: Sendable {
                 warn: warn
             )
         }
-        return LogVerification(source: workspace.root.path, trusted: true, report: report, projections: projections)
+        return LogVerification(
+            source: workspace.root.path,
+            trusted: true,
+            report: report,
+            projections: projections,
+            witnessing: witnessing
+        )
     }
 
     /// Verifies an exported log (`ledger verify --from`): the leaves of the file at `path` against `trust` (nil:
-    /// internal consistency only) and the checkpoints in the files `checkpointFiles`.
+    /// internal consistency only) and the checkpoints in the files `checkpointFiles`, which with a witness `policy`
+    /// must each meet its quorum.
     ///
     /// - Throws: ``VerificationRefused`` if the file is cut short or mangled (see ``readExport(_:)``); `LedgerError`
     ///   if a file cannot be read.
@@ -128,12 +148,27 @@ public struct LogVerification: Sendable {
         _ path: String,
         trust: Hash256?,
         checkpointFiles: [String],
+        policy: WitnessPolicy? = nil,
         threads: Int
     ) throws -> LogVerification {
         let notes = try checkpointFiles.map { (path) throws(LedgerError) in try Files.readText(path, .checkpoint) }
         let leaves = try readExportRefusingMalformed(path)
-        let report = Verifier(trustedGenesis: trust, checkpoints: notes, concurrency: threads).verify(leaves: leaves)
-        return LogVerification(source: path, trusted: trust != nil, report: report, projections: nil)
+        var report = Verifier(trustedGenesis: trust, checkpoints: notes, concurrency: threads).verify(leaves: leaves)
+        var witnessing: WitnessingCheck?
+        if report.isVerified, let policy {
+            let given = zip(checkpointFiles, notes).map { (source: $0, note: $1) }
+            switch WitnessingCheck.check(policy: policy, given: given, kept: [], state: report.state) {
+            case .success(let check): witnessing = check
+            case .failure(let failure): report = report.failing(failure)
+            }
+        }
+        return LogVerification(
+            source: path,
+            trusted: trust != nil,
+            report: report,
+            projections: nil,
+            witnessing: witnessing
+        )
     }
 
     /// ``readExport(_:)``, with a cut or mangled file refused as a verdict on its bytes (``VerificationRefused``),
@@ -236,5 +271,99 @@ public struct LogVerification: Sendable {
         let last = entries[Int(size) - 1].leafHash
         try workspace.headRecord.save(HeadRecord(logID: logID, frontier: frontier, lastLeafHash: last))
         return size
+    }
+}
+
+/// One checkpoint judged under a witness policy.
+public struct WitnessedCheckpoint: Sendable {
+    /// The file it was given in, or `kept` for one kept in the store.
+    public let source: String
+    /// The policy's verdict: who cosigned, and whether the quorum is met.
+    public let verdict: QuorumVerdict
+}
+
+/// The checkpoints of a verification judged under a witness policy (`ledger verify --policy`).
+public struct WitnessingCheck: Sendable {
+    /// Every checkpoint judged, given ones first, then the kept ones smallest size first.
+    public let checkpoints: [WitnessedCheckpoint]
+
+    /// The checkpoints that meet the quorum.
+    public var witnessed: [WitnessedCheckpoint] { checkpoints.filter(\.verdict.isMet) }
+    /// The kept checkpoints that do not meet the quorum and so do not count (signed before witnessing began, or
+    /// never cosigned).
+    public var unwitnessed: [WitnessedCheckpoint] { checkpoints.filter { !$0.verdict.isMet } }
+    /// The largest checkpoint that meets the quorum.
+    public var largestWitnessed: WitnessedCheckpoint? {
+        witnessed.max { $0.verdict.checkpoint.size < $1.verdict.checkpoint.size }
+    }
+
+    /// Judges checkpoints that already verified against the log (their log signature and root) under `policy`.
+    ///
+    /// The log keys known from context are the log's `log`-role keys in force at each checkpoint's size, named after
+    /// the log's origin; a policy that lists logs uses only its own. A checkpoint given by the caller must meet the
+    /// quorum; a kept one that does not is listed in ``unwitnessed`` and does not count; and at least one checkpoint
+    /// must meet it.
+    ///
+    /// - Returns: the verdicts, or the failure: a bad cosignature or log signature (code `witness.badCosignature` or
+    ///   `chain.checkpoint`), a given checkpoint without its quorum, or no checkpoint with it (`witness.quorum`,
+    ///   naming the missing witnesses).
+    public static func check(
+        policy: WitnessPolicy,
+        given: [(source: String, note: String)],
+        kept: [String],
+        state: LedgerState
+    ) -> Result<WitnessingCheck, VerificationFailure> {
+        let origin = state.logID ?? ""
+        var judged: [WitnessedCheckpoint] = []
+        for (source, text) in given + kept.map({ (source: "kept", note: $0) }) {
+            let verdict: QuorumVerdict
+            do {
+                let note = try SignedNote.parse(text)
+                let size = try Checkpoint(text: note.text).size
+                let known = state.logKeys(atSize: size).compactMap {
+                    try? NoteVerifier(name: origin, publicKey: $0.publicKey.rawRepresentation)
+                }
+                verdict = try policy.evaluate(note, knownLogs: known)
+            } catch let error as LedgerError {
+                return .failure(
+                    VerificationFailure(seq: nil, code: error.code, reason: "\(describe(source)): \(error.reason)")
+                )
+            } catch {
+                return .failure(
+                    VerificationFailure(seq: nil, code: .checkpoint, reason: "\(describe(source)): \(error)")
+                )
+            }
+            if !verdict.isMet, source != "kept" {
+                return .failure(
+                    VerificationFailure(
+                        seq: nil,
+                        code: .witnessQuorum,
+                        reason: "the checkpoint of size \(verdict.checkpoint.size) in \(source) does not count under "
+                            + "the policy: \(verdict.explanation)"
+                    )
+                )
+            }
+            judged.append(WitnessedCheckpoint(source: source, verdict: verdict))
+        }
+        let check = WitnessingCheck(checkpoints: judged)
+        guard check.largestWitnessed != nil else {
+            let largest = judged.max { $0.verdict.checkpoint.size < $1.verdict.checkpoint.size }
+            return .failure(
+                VerificationFailure(
+                    seq: nil,
+                    code: .witnessQuorum,
+                    reason: largest.map {
+                        "no checkpoint meets the policy's quorum; the largest, of size \($0.verdict.checkpoint.size): "
+                            + $0.verdict.explanation
+                    }
+                        ?? "no checkpoint to check against the policy: keep one with `ledger checkpoint --witness` or give one with --checkpoint"
+                )
+            )
+        }
+        return .success(check)
+    }
+
+    private static func describe(_ source: String) -> String {
+        source == "kept" ? "a kept checkpoint" : "the checkpoint in \(source)"
     }
 }
