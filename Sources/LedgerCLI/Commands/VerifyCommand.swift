@@ -170,7 +170,7 @@ struct VerifyCommand: AsyncParsableCommand {
         }
     }
 
-    private func witnessedJSON(_ judged: WitnessedCheckpoint) -> JSONValue {
+    private func witnessedJSON(_ judged: PolicyCheckpointVerdict) -> JSONValue {
         [
             "size": .int(judged.verdict.checkpoint.size), "source": .string(judged.source),
             "quorum": .bool(judged.verdict.isMet),

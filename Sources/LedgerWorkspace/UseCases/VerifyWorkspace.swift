@@ -275,7 +275,7 @@ public struct LogVerification: Sendable {
 }
 
 /// One checkpoint judged under a witness policy.
-public struct WitnessedCheckpoint: Sendable {
+public struct PolicyCheckpointVerdict: Sendable {
     /// The file it was given in, or `kept` for one kept in the store.
     public let source: String
     /// The policy's verdict: who cosigned, and whether the quorum is met.
@@ -285,15 +285,15 @@ public struct WitnessedCheckpoint: Sendable {
 /// The checkpoints of a verification judged under a witness policy (`ledger verify --policy`).
 public struct WitnessingCheck: Sendable {
     /// Every checkpoint judged, given ones first, then the kept ones smallest size first.
-    public let checkpoints: [WitnessedCheckpoint]
+    public let checkpoints: [PolicyCheckpointVerdict]
 
     /// The checkpoints that meet the quorum.
-    public var witnessed: [WitnessedCheckpoint] { checkpoints.filter(\.verdict.isMet) }
+    public var witnessed: [PolicyCheckpointVerdict] { checkpoints.filter(\.verdict.isMet) }
     /// The kept checkpoints that do not meet the quorum and so do not count (signed before witnessing began, or
     /// never cosigned).
-    public var unwitnessed: [WitnessedCheckpoint] { checkpoints.filter { !$0.verdict.isMet } }
+    public var unwitnessed: [PolicyCheckpointVerdict] { checkpoints.filter { !$0.verdict.isMet } }
     /// The largest checkpoint that meets the quorum.
-    public var largestWitnessed: WitnessedCheckpoint? {
+    public var largestWitnessed: PolicyCheckpointVerdict? {
         witnessed.max { $0.verdict.checkpoint.size < $1.verdict.checkpoint.size }
     }
 
@@ -314,7 +314,7 @@ public struct WitnessingCheck: Sendable {
         state: LedgerState
     ) -> Result<WitnessingCheck, VerificationFailure> {
         let origin = state.logID ?? ""
-        var judged: [WitnessedCheckpoint] = []
+        var judged: [PolicyCheckpointVerdict] = []
         for (source, text) in given + kept.map({ (source: "kept", note: $0) }) {
             let verdict: QuorumVerdict
             do {
@@ -343,7 +343,7 @@ public struct WitnessingCheck: Sendable {
                     )
                 )
             }
-            judged.append(WitnessedCheckpoint(source: source, verdict: verdict))
+            judged.append(PolicyCheckpointVerdict(source: source, verdict: verdict))
         }
         let check = WitnessingCheck(checkpoints: judged)
         guard check.largestWitnessed != nil else {
