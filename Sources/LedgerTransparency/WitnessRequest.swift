@@ -111,8 +111,9 @@ public struct AddCheckpointRequest: Sendable, Hashable {
         return (oldSize, proof, rest)
     }
 
-    /// ASCII decimal without a sign or leading zeros (unless it is `0`), at most 2^63 - 1.
-    static func decimal(_ digits: some Collection<UInt8>) -> UInt64? {
+    /// Parses ASCII decimal without a sign or leading zeros (unless it is `0`), at most 2^63 - 1, as the `old` line
+    /// and a 409's `text/x.tlog.size` body carry sizes; nil for anything else.
+    public static func decimal(_ digits: some Collection<UInt8>) -> UInt64? {
         guard let first = digits.first, digits.count <= 19, first != UInt8(ascii: "0") || digits.count == 1,
             digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
             let value = UInt64(String(decoding: digits, as: UTF8.self)), value <= UInt64(Int64.max)
