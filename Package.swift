@@ -150,6 +150,7 @@ let package = Package(
                 "LedgerTransparency",
                 // The witness client and the monitor's HTTP tile source; already built for LedgerS3.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
