@@ -338,6 +338,7 @@ struct WitnessCommandTests {
         var answered = 0  // the largest size the witness returned a cosignature for
         var size = 0
         var kills = 0
+        var caughtBeforeAnswer = 0  // restarts that found a size persisted but never answered
         for round in 0..<12 {
             let served = try await WitnessProcess.start(witness.path, in: folder)
             // After a restart the witness holds at least every size it answered.
@@ -355,10 +356,22 @@ struct WitnessCommandTests {
             }
             size = max(held, 1)
             answered = max(answered, held)
-            // Requests one after another, and a SIGKILL at a random moment among them.
-            let killer = Task {
-                try await Task.sleep(for: .milliseconds(Int.random(in: 5...120)))
-                kill(served.process.processIdentifier, SIGKILL)
+            if held > answered { caughtBeforeAnswer += 1 }
+            // Requests one after another, and a SIGKILL among them: in odd rounds at a random moment, in even rounds
+            // as soon as the state file changes after the first request, which is after the durable write and most
+            // often before the answer reached the client.
+            let pid = served.process.processIdentifier
+            let stateFile = witness.path + "/checkpoints/" + Hash256.sha256(Array("example.test/log".utf8)).hex
+            let before = FileManager.default.contents(atPath: stateFile)
+            let watching = round % 2 == 0
+            let killer = Task.detached {
+                if watching {
+                    let deadline = Date().addingTimeInterval(10)
+                    while FileManager.default.contents(atPath: stateFile) == before, Date() < deadline { usleep(50) }
+                } else {
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 5...120)))
+                }
+                kill(pid, SIGKILL)
             }
             while size < leaves.count - 30 {
                 let next = size + Int.random(in: 1...3)
@@ -379,6 +392,9 @@ struct WitnessCommandTests {
             if size >= leaves.count - 30 { break }
         }
         #expect(kills > 0)
+        if ProcessInfo.processInfo.environment["LEDGER_WITNESS_KILL_STATS"] != nil {
+            print("witness kill test: \(kills) kills, \(caughtBeforeAnswer) restarts held a size never answered")
+        }
     }
 }
 
