@@ -151,10 +151,47 @@ import Testing
         #expect(result.out.isEmpty)
     }
 
-    @Test func vkeyHelpHasAnExample() async {
+    @Test("keys vkey --help, word for word")
+    func vkeyHelp() async {
         let help = await ledger("keys", "vkey", "--help")
-        #expect(help.out.contains("Examples:"))
-        #expect(help.out.contains("ledger keys vkey witness.key --cosigner"))
+        #expect(
+            help.out == """
+                OVERVIEW: Print a key's C2SP verifier key (vkey, name+keyid+base64) for other
+                transparency tools.
+
+                A log key's vkey (type 0x01) is named after the log's origin, as its
+                checkpoints are; it goes on the `log` line of a tlog-policy and into Go's
+                golang.org/x/mod/sumdb/note. With --cosigner NAME it prints a witness key's
+                vkey (type 0x04, cosignature/v1) for the policy's `witness` lines. KEY is a
+                public key (64 hex characters, or a file with hex or an SPKI PEM), a private
+                key file, or a keyid (or a unique prefix of 8 or more) in the log's keyring;
+                without KEY it prints the workspace's active log keys.
+
+                Examples:
+                  ledger keys vkey
+                  ledger keys vkey keys/log.key.pub --origin example.com/models
+                  ledger keys vkey witness.key --cosigner witness.example.com/w1 --json
+
+                USAGE: ledger keys vkey [--workspace <DIR>] [<KEY>] [--origin <ORIGIN>] [--cosigner <NAME>] [--json]
+
+                ARGUMENTS:
+                  <KEY>                   A public key, a private key file, or a keyid in the
+                                          keyring.
+
+                OPTIONS:
+                  --workspace <DIR>       The workspace folder (default: the current folder or
+                                          its nearest parent with ledger.json).
+                  --origin <ORIGIN>       The log's origin, the key name of a log key (default:
+                                          the workspace's log id).
+                  --cosigner <NAME>       Print a witness (cosigner) vkey, type 0x04, under
+                                          this name.
+                  --json                  Print the result as JSON.
+                  --version               Show the version.
+                  -h, --help              Show help information.
+
+
+                """
+        )
     }
 
     // MARK: verify --policy
