@@ -30,7 +30,7 @@ public struct LedgerCommand: AsyncParsableCommand {
             PolicyCommand.self, ApproveCommand.self, RejectCommand.self, DeployCommand.self, RollbackCommand.self,
             RetireCommand.self, RegistryCommand.self, DeploymentsCommand.self, RunsCommand.self, LineageCommand.self,
             DriftCommand.self, EventsCommand.self, ProjectionsCommand.self, ReproduceCommand.self, BenchCommand.self,
-            MigrateCommand.self, MonitorCommand.self,
+            MigrateCommand.self, PublishCommand.self, MonitorCommand.self,
         ]
     )
 
