@@ -23,7 +23,9 @@ enum WitnessFiles {
     ///
     /// - Throws: `witness.state` naming the path when any step fails; the temporary file is removed.
     static func replace(_ path: String, with bytes: [UInt8], mode: mode_t = 0o644) throws(LedgerError) {
-        let folder = (path as NSString).deletingLastPathComponent
+        // A bare file name is in the current folder: its temporary file too, never at the file system's root.
+        let parent = (path as NSString).deletingLastPathComponent
+        let folder = parent.isEmpty ? "." : parent
         let name = (path as NSString).lastPathComponent
         let temporary = folder + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)

@@ -118,6 +118,26 @@ import Testing
         #expect(Self.alarms(unwitnessed) == ["noQuorum"])
     }
 
+    /// `--state monitor.json`, a bare file name, is kept in the current folder, its temporary file too (the `ledger`
+    /// executable in its own process, since a test must not change the test runner's folder).
+    @Test(.enabled(if: ExternalTools.ledgerBinary != nil || ExternalTools.required))
+    func aRelativeStatePathIsInTheCurrentFolder() async throws {
+        let binary = try #require(ExternalTools.ledgerBinary, "the ledger executable was not built")
+        let (workspace, out) = try await Self.published(notes: 3)
+        let here = workspace.folder.path("here")
+        try FileManager.default.createDirectory(atPath: here, withIntermediateDirectories: false)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["monitor", out, "--trust", workspace.genesis, "--state", "monitor.json", "--once"]
+        process.currentDirectoryURL = URL(fileURLWithPath: here)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: here) == ["monitor.json"])
+    }
+
     @Test func refusesBadArguments() async throws {
         let notHex = await ledger("monitor", "/nonexistent", "--trust", "xyz", "--once")
         #expect(notHex.status == 2)
