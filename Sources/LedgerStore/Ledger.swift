@@ -184,16 +184,26 @@ public actor Ledger {
 
     static let pageSize: UInt64 = 4096
 
-    /// Refuses an event whose leaf would exceed ``Envelope/maximumLeafBytes``: every export line must stay readable
-    /// by `verify --from` and `restore`.
+    /// Refuses a new event whose leaf would exceed ``Envelope/maximumBundledLeafBytes`` (65,535 bytes, the most a
+    /// C2SP tlog-tiles entry bundle holds in one entry), and so also ``Envelope/maximumLeafBytes``, which every export
+    /// line must stay within for `verify --from` and `restore`. Throws `invalid.argument` naming the event type and
+    /// the size. The schemas' bounds keep every valid event well within it; this is the last guard.
     static func checkLeafSize(_ signed: SignedEvent) throws(LedgerError) {
-        guard signed.leaf.count <= Envelope.maximumLeafBytes else {
+        let limit = min(Envelope.maximumBundledLeafBytes, Envelope.maximumLeafBytes)
+        guard signed.leaf.count <= limit else {
             throw LedgerError(
                 .invalidArgument,
-                "the event's entry would be \(signed.leaf.count) bytes, more than the \(Envelope.maximumLeafBytes) a "
-                    + "log entry may hold"
+                "the \(signed.event.type.prefix(64)) event's entry would be \(signed.leaf.count) bytes, more than the "
+                    + "\(limit) a new log entry may hold (a C2SP tlog-tiles entry bundle's limit)"
             )
         }
+    }
+
+    /// Refuses data or subjects outside the bounds of a new event (``DataShape/Bounds/newEvent``), with
+    /// `event.schema`: the verifier keeps accepting what format v1 accepted before, but nothing new exceeds them.
+    static func checkNewEventBounds(type: String, data: JSONValue, subject: [Subject]) throws(LedgerError) {
+        try EventCatalog.kind(of: type).shape.validate(data, bounds: .newEvent)
+        try EventCatalog.validateNewSubjects(subject)
     }
 
     static func shorterThanRecord(size: UInt64, record: HeadRecord) -> LedgerError {
@@ -388,6 +398,11 @@ public actor Ledger {
                 throw LedgerError(.badSignature, "the envelope's signature does not verify under key \(signer.name)")
             }
             try state.check(signed, signer: signer)
+            try Self.checkNewEventBounds(
+                type: signed.event.type,
+                data: signed.event.data,
+                subject: signed.event.subject
+            )
             do {
                 try await store.append([LogEntry(signed)], expecting: state.size)
                 try await settle(after: [signed]) { $0.apply(signed) }
@@ -465,7 +480,7 @@ struct PreparedDraft: Sendable {
         let results = ParallelMap.map(drafts.count) { index -> Result<PreparedDraft, LedgerError> in
             let draft = drafts[index]
             do throws(LedgerError) {
-                try EventCatalog.kind(of: draft.type).shape.validate(draft.data)
+                try Ledger.checkNewEventBounds(type: draft.type, data: draft.data, subject: draft.subject)
                 let event = Event(
                     log: logID,
                     seq: firstSeq + UInt64(index),

@@ -72,6 +72,9 @@ extension EventCatalog {
         "wasserstein": .number(minimum: 0, maximum: .greatestFiniteMagnitude),
     ]
 
+    /// One feature of `drift.measured`: its name and its ``driftStatistics``.
+    static let driftFeature = DataShape.object(required: driftStatistics.merging(["name": featureName]) { $1 })
+
     /// The pipeline's bookkeeping: a run's start and end, its failed attempts, and the drift it measured.
     static let runKinds: [EventKind] = [
         EventKind(
@@ -129,13 +132,9 @@ extension EventCatalog {
                 required: [
                     "reference": .object(required: ["dataset": eventArtifact]),
                     "current": .object(required: ["dataset": eventArtifact]),
-                    "features": .array(
-                        .object(
-                            required: driftStatistics.merging(["name": .string(minLength: 1, maxLength: 128)]) {
-                                $1
-                            }
-                        ),
-                        minItems: 1
+                    "features": .tightened(
+                        .array(driftFeature, minItems: 1, maxItems: maximumFeatures),
+                        released: .array(driftFeature, minItems: 1)
                     ),
                     "thresholds": .object(required: [
                         "moderate": .number(minimum: 0, maximum: 100), "significant": .number(minimum: 0, maximum: 100),

@@ -59,6 +59,55 @@ public enum EventCatalog {
     static let modelName = DataShape.string(minLength: 1, maxLength: 64)
     /// A pipeline run's id (see `run.started`); a step's event names the run it belongs to.
     static let runID = DataShape.string(minLength: 1, maxLength: 256)
+    /// A feature column's name in a new event: 1 to 64 letters, digits, `.`, `_` or `-` (the feature spec's names are
+    /// snake_case); events already in a log may have any name of 1 to 128 characters.
+    static let featureName = DataShape.tightened(.token(maxLength: 64), released: .string(minLength: 1, maxLength: 128))
+    /// The most features a new `model.trained` or `drift.measured` lists (the feature spec has 10).
+    public static let maximumFeatures = 128
+    /// The most subjects a new event names, and the longest subject name, in characters: with the other bounds, they
+    /// keep every new leaf within ``Envelope/maximumBundledLeafBytes``. Events already in a log may name any number
+    /// of subjects of up to 256 characters.
+    public static let maximumSubjects = 8
+    /// See ``maximumSubjects``.
+    public static let maximumSubjectNameLength = 64
+
+    /// The external trainer's bounds in a new `model.trained`: at most this many command arguments (and as many
+    /// files), each argument and path at most ``maximumTrainerArgumentLength`` characters without control characters.
+    public static let maximumTrainerArguments = 8
+    /// See ``maximumTrainerArguments``.
+    public static let maximumTrainerArgumentLength = 256
+    /// At most this many environment variables, named like tokens of up to 64 characters, each value at most
+    /// ``maximumTrainerEnvironmentValueLength`` characters without control characters.
+    public static let maximumTrainerEnvironmentVariables = 8
+    /// See ``maximumTrainerEnvironmentVariables``.
+    public static let maximumTrainerEnvironmentValueLength = 256
+    /// At most this many hyperparameters, named like tokens of up to 64 characters, each a number, a boolean or a
+    /// string of at most ``maximumParameterStringLength`` characters without control characters.
+    public static let maximumParameters = 16
+    /// See ``maximumParameters``.
+    public static let maximumParameterStringLength = 64
+    /// The longest name of a parameter or of an environment variable in a new `model.trained`.
+    public static let maximumParameterNameLength = 64
+
+    /// Refuses subjects that a new event may not name (see ``maximumSubjects``), with `event.schema`.
+    public static func validateNewSubjects(_ subjects: [Subject]) throws(LedgerError) {
+        guard subjects.count <= maximumSubjects else {
+            throw LedgerError(
+                .schema,
+                "subject: expected at most \(maximumSubjects) subjects in a new event, found \(subjects.count)"
+            )
+        }
+        for (index, subject) in subjects.enumerated()
+        where subject.name.isEmpty || subject.name.unicodeScalars.count > maximumSubjectNameLength {
+            throw LedgerError(
+                .schema,
+                "subject[\(index)].name: expected a string of 1 to \(maximumSubjectNameLength) characters in a new event"
+            )
+        }
+    }
+
+    /// A command argument or a file path of an external trainer in a new `model.trained`.
+    static let trainerArgument = DataShape.text(minLength: 1, maxLength: maximumTrainerArgumentLength)
 
     public static let kinds: [String: EventKind] = Dictionary(
         uniqueKeysWithValues: [
@@ -66,7 +115,10 @@ public enum EventCatalog {
                 type: .ledgerCreated,
                 requiredRole: .admin,
                 shape: .object(required: [
-                    "keys": .array(keyRecord, minItems: 1, maxItems: 100),
+                    "keys": .tightened(
+                        .array(keyRecord, minItems: 1, maxItems: 32),
+                        released: .array(keyRecord, minItems: 1, maxItems: 100)
+                    ),
                     "policy": policy,
                 ]),
                 summary: "Genesis (seq 0 only): names the log's first keys, their roles, and the policy."
@@ -159,21 +211,49 @@ public enum EventCatalog {
                         "trainer": .object(
                             required: ["version": .string(minLength: 1, maxLength: 128)],
                             optional: [
-                                "command": .array(.string(minLength: 1, maxLength: 4096), minItems: 1, maxItems: 64),
-                                "files": .array(
-                                    .object(required: [
-                                        "path": .string(minLength: 1, maxLength: 4096),
-                                        "sha256": .lowercaseHex(byteCount: 32),
-                                    ]),
-                                    maxItems: 64
+                                "command": .tightened(
+                                    .array(trainerArgument, minItems: 1, maxItems: maximumTrainerArguments),
+                                    released: .array(.string(minLength: 1, maxLength: 4096), minItems: 1, maxItems: 64)
                                 ),
-                                "environment": .anyObject,
+                                "files": .tightened(
+                                    .array(
+                                        .object(required: [
+                                            "path": trainerArgument, "sha256": .lowercaseHex(byteCount: 32),
+                                        ]),
+                                        maxItems: maximumTrainerArguments
+                                    ),
+                                    released: .array(
+                                        .object(required: [
+                                            "path": .string(minLength: 1, maxLength: 4096),
+                                            "sha256": .lowercaseHex(byteCount: 32),
+                                        ]),
+                                        maxItems: 64
+                                    )
+                                ),
+                                "environment": .tightened(
+                                    .map(
+                                        name: .token(maxLength: maximumParameterNameLength),
+                                        value: .text(minLength: 0, maxLength: maximumTrainerEnvironmentValueLength),
+                                        maxMembers: maximumTrainerEnvironmentVariables
+                                    ),
+                                    released: .anyObject
+                                ),
                             ]
                         ),
-                        "parameters": .anyObject,
+                        "parameters": .tightened(
+                            .map(
+                                name: .token(maxLength: maximumParameterNameLength),
+                                value: .scalar(string: .text(minLength: 0, maxLength: maximumParameterStringLength)),
+                                maxMembers: maximumParameters
+                            ),
+                            released: .anyObject
+                        ),
                         "seed": .integer(minimum: 0),
                         "dataset": eventArtifact,
-                        "features": .array(.string(minLength: 1, maxLength: 128), minItems: 1, maxItems: 10_000),
+                        "features": .tightened(
+                            .array(featureName, minItems: 1, maxItems: maximumFeatures),
+                            released: .array(featureName, minItems: 1, maxItems: 10_000)
+                        ),
                         "rows": .integer(minimum: 1),
                         "artifact": sha256,
                         "durationMs": .integer(minimum: 0),
@@ -196,7 +276,10 @@ public enum EventCatalog {
                         "candidate": metrics,
                         "policy": sha256,
                         "verdict": .oneOf(["pass", "fail"]),
-                        "reasons": .array(.string(minLength: 1, maxLength: 1024), minItems: 1, maxItems: 64),
+                        "reasons": .tightened(
+                            .array(.text(minLength: 1, maxLength: 512), minItems: 1, maxItems: 16),
+                            released: .array(.string(minLength: 1, maxLength: 1024), minItems: 1, maxItems: 64)
+                        ),
                     ],
                     optional: [
                         "run": runID,

@@ -11,6 +11,12 @@ public struct Envelope: Sendable, Hashable {
     /// at least this much, so that whatever the ledger writes, its export, `verify --from` and `restore` read back.
     public static let maximumLeafBytes = 12 * 1024 * 1024
 
+    /// The largest leaf the ledger appends from now on: 65,535 bytes, the most a C2SP tlog-tiles entry bundle holds
+    /// in one entry (its length is a big-endian uint16). The event schemas (``DataShape/Bounds/newEvent``) bound every
+    /// event so that its leaf fits; a leaf appended before, up to ``maximumLeafBytes``, still verifies, but
+    /// `ledger publish` refuses a log that holds one.
+    public static let maximumBundledLeafBytes = 65_535
+
     public struct Signature: Sendable, Hashable {
         public var keyID: String
         public var signature: [UInt8]
