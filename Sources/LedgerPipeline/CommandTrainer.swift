@@ -32,6 +32,103 @@ public struct CommandTrainer: Trainer {
         self.workingDirectory = workingDirectory
     }
 
+    /// A trainer for `command`, `parameters` and `environment` after checking that the `model.trained` event that
+    /// records them stays within the bounds of a new event (``EventCatalog/maximumTrainerArguments`` and the limits
+    /// beside it), so that a configuration the log cannot hold is refused before a run starts, not at its train step.
+    ///
+    /// - Throws: `invalid.argument` naming the setting and the limit it exceeds: more than 8 command arguments, an
+    ///   argument over 256 characters or with a control character, more than 8 environment variables (`PATH` and
+    ///   `LANG` count), a variable name that is not 1 to 64 letters, digits, `.`, `_` or `-`, a value over 256
+    ///   characters (a long `PATH` can be replaced in `environment`), or parameters that are not an object of at
+    ///   most 16 numbers, booleans or strings of at most 64 characters.
+    public static func checked(
+        command: [String],
+        parameters: JSONValue,
+        environment: [String: String],
+        workingDirectory: String
+    ) throws(LedgerError) -> CommandTrainer {
+        let trainer = CommandTrainer(
+            command: command,
+            parameters: parameters,
+            environment: environment,
+            workingDirectory: workingDirectory
+        )
+        try trainer.checkRecordable()
+        return trainer
+    }
+
+    /// Throws `invalid.argument` if `model.trained` could not record this trainer (see ``checked(command:parameters:environment:workingDirectory:)``).
+    func checkRecordable() throws(LedgerError) {
+        func fail(_ reason: String) -> LedgerError {
+            LedgerError(.invalidArgument, "the command trainer's \(reason), the most a model.trained event records")
+        }
+        func hasControlCharacter(_ text: String) -> Bool { text.utf8.contains { $0 < 0x20 } }
+        func isToken(_ name: String) -> Bool {
+            !name.isEmpty && name.utf8.count <= EventCatalog.maximumParameterNameLength
+                && name.utf8.allSatisfy { byte in
+                    (0x30...0x39).contains(byte) || (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte)
+                        || byte == 0x2e || byte == 0x5f || byte == 0x2d
+                }
+        }
+        let argumentLimit = EventCatalog.maximumTrainerArgumentLength
+        guard command.count <= EventCatalog.maximumTrainerArguments else {
+            throw fail("command has \(command.count) arguments, more than \(EventCatalog.maximumTrainerArguments)")
+        }
+        for (index, argument) in command.enumerated()
+        where argument.unicodeScalars.count > argumentLimit || hasControlCharacter(argument) {
+            throw fail(
+                "command argument \(index + 1) has \(argument.unicodeScalars.count) characters or a control character; "
+                    + "the limit is \(argumentLimit) characters without control characters"
+            )
+        }
+        let variables = processEnvironment
+        guard variables.count <= EventCatalog.maximumTrainerEnvironmentVariables else {
+            throw fail(
+                "environment has \(variables.count) variables with PATH and LANG, more than "
+                    + "\(EventCatalog.maximumTrainerEnvironmentVariables)"
+            )
+        }
+        let valueLimit = EventCatalog.maximumTrainerEnvironmentValueLength
+        for (name, value) in variables.sorted(by: { $0.key < $1.key }) {
+            guard isToken(name) else {
+                throw fail(
+                    "environment variable name \"\(name.prefix(80))\" is not 1 to "
+                        + "\(EventCatalog.maximumParameterNameLength) letters, digits, '.', '_' or '-'"
+                )
+            }
+            guard value.unicodeScalars.count <= valueLimit, !hasControlCharacter(value) else {
+                throw fail(
+                    "environment variable \(name) has \(value.unicodeScalars.count) characters or a control character; "
+                        + "the limit is \(valueLimit) characters without control characters"
+                        + (name == "PATH" ? " (set a shorter PATH in the model's environment setting)" : "")
+                )
+            }
+        }
+        guard let members = parameters.objectValue, members.count <= EventCatalog.maximumParameters else {
+            throw fail("parameters are not an object of at most \(EventCatalog.maximumParameters) members")
+        }
+        let stringLimit = EventCatalog.maximumParameterStringLength
+        for (name, value) in members {
+            guard isToken(name) else {
+                throw fail(
+                    "parameter name \"\(name.prefix(80))\" is not 1 to \(EventCatalog.maximumParameterNameLength) "
+                        + "letters, digits, '.', '_' or '-'"
+                )
+            }
+            switch value {
+            case .bool: continue
+            case .number(let number) where number.isFinite: continue
+            case .string(let text) where text.unicodeScalars.count <= stringLimit && !hasControlCharacter(text):
+                continue
+            default:
+                throw fail(
+                    "parameter \(name) is not a number, a boolean or a string of at most \(stringLimit) characters "
+                        + "without control characters"
+                )
+            }
+        }
+    }
+
     /// The environment the program sees: `PATH` and `LANG` from here, then the configured variables.
     var processEnvironment: [String: String] {
         var values = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"]
@@ -56,6 +153,15 @@ public struct CommandTrainer: Trainer {
                 bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
             } catch {
                 throw LedgerError(.trainerFailed, "cannot read the trainer file \(path): \(error.localizedDescription)")
+            }
+            guard path.unicodeScalars.count <= EventCatalog.maximumTrainerArgumentLength,
+                !path.utf8.contains(where: { $0 < 0x20 })
+            else {
+                throw LedgerError(
+                    .trainerFailed,
+                    "the trainer file \(path.prefix(80))… resolves to a path over "
+                        + "\(EventCatalog.maximumTrainerArgumentLength) characters, the most a model.trained event records"
+                )
             }
             identity.files.append(TrainerIdentity.FileDigest(path: path, sha256: Hash256.sha256(bytes)))
         }

@@ -122,7 +122,12 @@ public struct ModelSettings: Sendable {
     public func makeTrainer(root: String, threads: Int) throws(LedgerError) -> any Trainer {
         switch trainer {
         case "command":
-            CommandTrainer(command: command, parameters: parameters, environment: environment, workingDirectory: root)
+            try CommandTrainer.checked(
+                command: command,
+                parameters: parameters,
+                environment: environment,
+                workingDirectory: root
+            )
         default:
             try IsolationForestTrainer(parameters: parameters, threads: threads)
         }
