@@ -146,7 +146,7 @@ struct BadInputTests {
         try await Self.expectRefused(
             workspace,
             ["append", "--batch", empty, "--key", workspace.adminKey],
-            mentions: "subject name"
+            mentions: "subject[0].name: expected a string of 1 to 64 characters"
         )
     }
 
