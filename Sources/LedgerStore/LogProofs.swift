@@ -13,13 +13,30 @@ public enum LogProofs {
         state: LedgerState,
         signer: SigningKey
     ) async throws(LedgerError) -> JSONValue {
+        let leafHashes = try await store.leaves(upTo: state.size).map { MerkleTree.leafHash($0) }
+        let (checkpoint, note) = try signedCheckpoint(leafHashes: leafHashes, state: state, signer: signer)
+        try await store.keepCheckpoint(note.serialized, size: checkpoint.size)
+        return [
+            "logId": .string(checkpoint.origin), "size": .int(checkpoint.size), "root": .string(checkpoint.root.hex),
+            "note": .string(note.serialized),
+        ]
+    }
+
+    /// A checkpoint of the tree of `leafHashes` signed by `signer`, which must be an active log key of `state`; not
+    /// kept. The caller computes the hashes from the stored leaves' bytes, never from a stored hash column.
+    ///
+    /// - Throws: `authority.role` if `signer` is not an active log key; `chain.checkpoint` if it cannot sign.
+    public static func signedCheckpoint(
+        leafHashes: [Hash256],
+        state: LedgerState,
+        signer: SigningKey
+    ) throws(LedgerError) -> (checkpoint: Checkpoint, note: SignedNote) {
         guard let record = state.keyring[signer.keyID], record.isActive, record.roles.contains(.log) else {
             throw LedgerError(
                 .roleNotAllowed,
                 "the key \(signer.keyID.prefix(16))… is not an active log key of this log"
             )
         }
-        let leafHashes = try await store.leaves(upTo: state.size).map { MerkleTree.leafHash($0) }
         let origin = state.logID ?? ""
         let checkpoint = Checkpoint(
             origin: origin,
@@ -32,11 +49,7 @@ public enum LogProofs {
         } catch {
             throw LedgerError(.checkpoint, "cannot sign the checkpoint: \(error)")
         }
-        try await store.keepCheckpoint(note.serialized, size: checkpoint.size)
-        return [
-            "logId": .string(origin), "size": .int(checkpoint.size), "root": .string(checkpoint.root.hex),
-            "note": .string(note.serialized),
-        ]
+        return (checkpoint, note)
     }
 
     /// The inclusion proof of `seq` in the tree of the first `size` entries (all of them by default).

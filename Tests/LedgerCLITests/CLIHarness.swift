@@ -132,6 +132,49 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
     )
 }
 
+/// `python3 -m http.server` serving a folder on a free port of 127.0.0.1: any static file server, for the tests that
+/// read a published log over HTTP. `stop()` kills it with SIGKILL: the test process's children inherit a signal mask
+/// that blocks SIGTERM, so `terminate()` would leave it running and `waitUntilExit()` waiting for ever.
+final class StaticHTTPServer {
+    private let process = Process()
+    /// `http://127.0.0.1:PORT/`.
+    let url: String
+
+    /// Starts the server on `folder`; its banner ("Serving HTTP on 127.0.0.1 port 43211 …") goes to a file in
+    /// `scratch`, which names the port.
+    init(serving folder: String, scratch: TemporaryFolder) async throws {
+        let banner = scratch.path("http-server-\(UUID().uuidString).out")
+        try #require(FileManager.default.createFile(atPath: banner, contents: nil))
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", folder]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: banner))
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var port: String?
+        for _ in 0..<100 where port == nil {
+            let text = (try? String(contentsOfFile: banner, encoding: .utf8)) ?? ""
+            port = text.components(separatedBy: " port ").dropFirst().first?.split(separator: " ").first.map(
+                String.init
+            )
+            if port == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        guard let port else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw LedgerError(.storage, "python3 -m http.server did not start")
+        }
+        url = "http://127.0.0.1:\(port)/"
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
 enum ExternalTools {
     /// The `ledger` executable that `swift test` built beside the test bundle (or $LEDGER_BINARY).
     static var ledgerBinary: String? { ProcessInfo.processInfo.environment["LEDGER_BINARY"] ?? builtBinary("ledger") }

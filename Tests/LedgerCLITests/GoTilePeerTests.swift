@@ -117,31 +117,9 @@ import Testing
     func goVerifiesOverAStaticHTTPServer() async throws {
         let (workspace, out, vkey) = try await Self.publishedWorkspace(notes: 300)
         let tilecheck = try Self.buildTilecheck(in: workspace.folder)
-        // The server's banner goes to a file that the test polls: "Serving HTTP on 127.0.0.1 port 43211 (...) ...".
-        let bannerFile = workspace.folder.path("http-server.out")
-        try #require(FileManager.default.createFile(atPath: bannerFile, contents: nil))
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        server.arguments = ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", out]
-        server.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: bannerFile))
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            // SIGKILL: the test process's children inherit a signal mask that blocks SIGTERM, so terminate() would
-            // leave the server running and waitUntilExit() waiting for ever.
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        var port: String?
-        for _ in 0..<100 where port == nil {
-            let banner = (try? String(contentsOfFile: bannerFile, encoding: .utf8)) ?? ""
-            port = banner.components(separatedBy: " port ").dropFirst().first?.split(separator: " ").first.map(
-                String.init
-            )
-            if port == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let bound = try #require(port, "python3 -m http.server did not start")
-        let verified = try runProcess(tilecheck, ["-vkey", vkey, "http://127.0.0.1:\(bound)/"])
+        let server = try await StaticHTTPServer(serving: out, scratch: workspace.folder)
+        defer { server.stop() }
+        let verified = try runProcess(tilecheck, ["-vkey", vkey, server.url])
         #expect(verified.status == 0, "\(verified.out) \(verified.err)")
         #expect(verified.json?["ok"] == .bool(true))
     }

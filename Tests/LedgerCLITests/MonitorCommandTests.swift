@@ -153,29 +153,9 @@ import Testing
     )
     func followsALogOverHTTP() async throws {
         let (workspace, out) = try await Self.published(notes: 300)
-        let banner = workspace.folder.path("http-server.out")
-        try #require(FileManager.default.createFile(atPath: banner, contents: nil))
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        server.arguments = ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", out]
-        server.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: banner))
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            // SIGKILL: the test runner's blocked SIGTERM is inherited by the child, which then never exits.
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        var port: String?
-        for _ in 0..<100 where port == nil {
-            let text = (try? String(contentsOfFile: banner, encoding: .utf8)) ?? ""
-            port = text.components(separatedBy: " port ").dropFirst().first?.split(separator: " ").first.map(
-                String.init
-            )
-            if port == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let bound = try #require(port, "python3 -m http.server did not start")
-        let result = await ledger("monitor", "http://127.0.0.1:\(bound)/", "--trust", workspace.genesis, "--once")
+        let server = try await StaticHTTPServer(serving: out, scratch: workspace.folder)
+        defer { server.stop() }
+        let result = await ledger("monitor", server.url, "--trust", workspace.genesis, "--once")
         #expect(result.status == 0, "\(result.err)")
         #expect(Self.lines(result).first?["size"]?.integerValue == 301)
     }

@@ -193,25 +193,9 @@ extension WorkspaceSession {
         transport: any WitnessTransport = HTTPWitnessTransport()
     ) async throws(LedgerError) -> WitnessingResult {
         let state = await ledger.state
-        guard let record = state.keyring[signer.keyID], record.isActive, record.roles.contains(.log) else {
-            throw LedgerError(
-                .roleNotAllowed,
-                "the key \(signer.keyID.prefix(16))… is not an active log key of this log"
-            )
-        }
         let leafHashes = try await store.leaves(upTo: state.size).map { MerkleTree.leafHash($0) }
-        let origin = state.logID ?? ""
-        let checkpoint = Checkpoint(
-            origin: origin,
-            size: UInt64(leafHashes.count),
-            root: MerkleTree.root(of: leafHashes)
-        )
-        var note = SignedNote(text: checkpoint.text, signatures: [])
-        do {
-            try note.addSignature(by: try NoteSigner(name: origin, privateKey: signer.cryptoKey))
-        } catch {
-            throw LedgerError(.checkpoint, "cannot sign the checkpoint: \(error)")
-        }
+        let (checkpoint, signed) = try LogProofs.signedCheckpoint(leafHashes: leafHashes, state: state, signer: signer)
+        var note = signed
         let logSigned = note
         var sizes = try rememberedWitnessSizes()
         var reports: [WitnessReport] = []
