@@ -276,7 +276,7 @@ let package = Package(
             name: "LedgerServiceTests",
             dependencies: [
                 "LedgerService", "LedgerTesting", "LedgerTestSupport", "LedgerAudit", "LedgerSQLite", "LedgerPipeline",
-                "LedgerArtifacts",
+                "LedgerArtifacts", "LedgerTransparency",
                 "LedgerStore", "LedgerCore", "LedgerProjections", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

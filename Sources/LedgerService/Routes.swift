@@ -152,6 +152,7 @@ extension LedgerServer {
                 return error.response
             }
         }
+        addTileRoutes(to: router)
         return router
     }
 
