@@ -383,11 +383,11 @@ public enum Attestation {
         let lineage = provenance.lineage
         let started = provenance.started
         let recordedVersion = lineage.started?.code.version
-        var metadata: [String: JSONValue] = [
+        var runMeta: [String: JSONValue] = [
             "startedOn": .string((started ?? provenance.extracted).time.rfc3339),
             "finishedOn": .string(provenance.registered.time.rfc3339),
         ]
-        if let run = lineage.started?.run { metadata["invocationId"] = .string(run) }
+        if let run = lineage.started?.run { runMeta["invocationId"] = .string(run) }
         let evaluated = provenance.evaluated
         let evaluation = lineage.evaluated
         var annotations: [String: JSONValue] = [
@@ -412,7 +412,7 @@ public enum Attestation {
             }
         return [
             "builder": ["id": .string(builderID(version: recordedVersion ?? builderVersion))],
-            "metadata": .object(metadata),
+            "metadata": .object(runMeta),
             "byproducts": .array(byproducts),
         ]
     }

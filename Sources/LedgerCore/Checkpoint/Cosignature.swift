@@ -22,13 +22,7 @@ public struct CosignatureVerifier: Sendable, Hashable {
     ///
     /// - Throws: `note.badKeyName` for an invalid name; `note.badKey` unless the key is 32 bytes of a valid point.
     public init(name: String, publicKey: some Collection<UInt8>) throws(NoteError) {
-        guard noteIsValidKeyName(name) else {
-            throw .badKeyName
-        }
-        let key = Array(publicKey)
-        guard key.count == 32, (try? Curve25519.Signing.PublicKey(rawRepresentation: key)) != nil else {
-            throw .badKey("an Ed25519 public key has 32 bytes")
-        }
+        let key = try noteCheckedKey(name: name, publicKey: publicKey)
         self.name = name
         self.publicKey = key
         self.keyID = noteKeyID(name: name, typedKey: [Self.keyType] + key)

@@ -42,13 +42,7 @@ public struct NoteVerifier: Sendable, Hashable {
     /// - Throws: `note.badKeyName` for an empty name or one with a Unicode space or `+`; `note.badKey` unless the
     ///   key is 32 bytes.
     public init(name: String, publicKey: some Collection<UInt8>) throws(NoteError) {
-        guard noteIsValidKeyName(name) else {
-            throw .badKeyName
-        }
-        let key = Array(publicKey)
-        guard key.count == 32, (try? Curve25519.Signing.PublicKey(rawRepresentation: key)) != nil else {
-            throw .badKey("an Ed25519 public key has 32 bytes")
-        }
+        let key = try noteCheckedKey(name: name, publicKey: publicKey)
         self.name = name
         self.publicKey = key
         self.storedKeyID = noteKeyID(name: name, typedKey: [0x01] + key)
@@ -363,6 +357,20 @@ private func noteParseSignatureLine(_ line: ArraySlice<UInt8>) throws(NoteError)
     }
     let keyID = blob.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
     return NoteSignature(name: name, keyID: keyID, signature: Array(blob.dropFirst(4)))
+}
+
+/// The 32 bytes of an Ed25519 public key, once `name` is a valid key name and the bytes a valid point.
+///
+/// - Throws: `note.badKeyName` for an empty name or one with a Unicode space or `+`; `note.badKey` otherwise.
+func noteCheckedKey(name: String, publicKey: some Collection<UInt8>) throws(NoteError) -> [UInt8] {
+    guard noteIsValidKeyName(name) else {
+        throw .badKeyName
+    }
+    let key = Array(publicKey)
+    guard key.count == 32, (try? Curve25519.Signing.PublicKey(rawRepresentation: key)) != nil else {
+        throw .badKey("an Ed25519 public key has 32 bytes")
+    }
+    return key
 }
 
 /// Parses `<name>+<8 hex digits key ID>+base64(type || 32-byte public key)` and checks the key ID; returns the name
